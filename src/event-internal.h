@@ -1,0 +1,334 @@
+/*
+ * event-internal.h: the private shape of an event_base and of a backend.
+ *
+ * Everything here is internal to the libraries; the public layouts of
+ * struct event and struct event_callback live in event2/event_struct.h
+ * and never change.
+ *
+ * Invariants the core keeps:
+ *  - an event is on at most one of: the timer heap, one common-timeout
+ *    queue (EVLIST_TIMEOUT covers both); independently it may be in the
+ *    fd/signal map (EVLIST_INSERTED) and on one active queue
+ *    (EVLIST_ACTIVE or EVLIST_ACTIVE_LATER);
+ *  - ev_timeout of a pending timer is an absolute monotonic deadline;
+ *    for a common timeout its tv_usec carries the queue's magic bits;
+ *  - base->th_base_lock (when threads are on) guards every field below.
+ */
+#ifndef EVENT_INTERNAL_H_INCLUDED_
+#define EVENT_INTERNAL_H_INCLUDED_
+
+#include "event2/event-config.h"
+#include "event2/event_struct.h"
+#include "event2/event.h"
+#include "event2/util.h"
+
+#include <sys/queue.h>
+#include <time.h>
+
+#include "minheap-internal.h"
+#include "evsignal-internal.h"
+#include "time-internal.h"
+#include "util-internal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Private bits kept in ev_flags / evcb_flags. */
+#define EVLIST_TIMEOUT 0x01
+#define EVLIST_INSERTED 0x02
+#define EVLIST_SIGNAL 0x04
+#define EVLIST_ACTIVE 0x08
+#define EVLIST_INTERNAL 0x10
+#define EVLIST_ACTIVE_LATER 0x20
+#define EVLIST_FINALIZING 0x40
+#define EVLIST_INIT 0x80
+#define EVLIST_ALL 0xff
+
+/* How a callback is invoked (evcb_closure). */
+#define EV_CLOSURE_EVENT 0
+#define EV_CLOSURE_EVENT_SIGNAL 1
+#define EV_CLOSURE_EVENT_PERSIST 2
+#define EV_CLOSURE_CB_SELF 3
+#define EV_CLOSURE_CB_FINALIZE 4
+#define EV_CLOSURE_EVENT_FINALIZE 5
+#define EV_CLOSURE_EVENT_FINALIZE_FREE 6
+
+/* Shorthands for the public union members of struct event. */
+#define ev_signal_next ev_.ev_signal.ev_signal_next
+#define ev_io_next ev_.ev_io.ev_io_next
+#define ev_io_timeout ev_.ev_io.ev_timeout
+#define ev_ncalls ev_.ev_signal.ev_ncalls
+#define ev_pncalls ev_.ev_signal.ev_pncalls
+#define ev_pri ev_evcallback.evcb_pri
+#define ev_flags ev_evcallback.evcb_flags
+#define ev_closure ev_evcallback.evcb_closure
+#define ev_callback ev_evcallback.evcb_cb_union.evcb_callback
+#define ev_arg ev_evcallback.evcb_arg
+
+/* A backend: one per kernel interface, one const instance per file.
+ * add/del get the events the fd had before (old) and the ones to add or
+ * remove; fdinfo points at fdinfo_len bytes the map keeps per fd for the
+ * backend.  dispatch waits at most tv (NULL: forever) with the base lock
+ * released, reports readiness through evmap_io_active_() and
+ * evmap_signal_active_(), and returns 0, or -1 on a fatal error.
+ * EINTR is not an error. */
+struct eventop {
+    const char *name;
+    void *(*init)(struct event_base *);
+    int (*add)(struct event_base *, evutil_socket_t fd, short old,
+        short events, void *fdinfo);
+    int (*del)(struct event_base *, evutil_socket_t fd, short old,
+        short events, void *fdinfo);
+    int (*dispatch)(struct event_base *, struct timeval *);
+    void (*dealloc)(struct event_base *);
+    int need_reinit;
+    enum event_method_feature features;
+    size_t fdinfo_len;
+};
+
+/* The backends compiled into this build (each defined in backends/). */
+extern const struct eventop epollops;
+extern const struct eventop pollops;
+extern const struct eventop selectops;
+
+/* One pending change of interest in an fd, queued when the backend uses
+ * the changelist and applied by the backend at dispatch time. */
+struct event_change {
+    evutil_socket_t fd;
+    short old_events;
+    /* EV_CHANGE_ADD / EV_CHANGE_DEL, plus EV_CHANGE_ET, per direction. */
+    ev_uint8_t read_change;
+    ev_uint8_t write_change;
+    ev_uint8_t close_change;
+};
+
+#define EV_CHANGE_ADD 0x01
+#define EV_CHANGE_DEL 0x02
+#define EV_CHANGE_SIGNAL EV_SIGNAL
+#define EV_CHANGE_PERSIST EV_PERSIST
+#define EV_CHANGE_ET EV_ET
+
+struct event_changelist {
+    struct event_change *changes;
+    int n_changes;
+    int changes_size;
+};
+
+/* Per-fd bookkeeping for changelist backends: where (index + 1) this fd's
+ * pending change sits in the changelist, 0 if none. */
+struct event_changelist_fdinfo {
+    int idxplus1;
+};
+
+/* fd -> events map: a flat array indexed by fd. */
+struct evmap_io;
+struct event_io_map {
+    struct evmap_io **entries;
+    int nentries;
+};
+
+/* signal number -> events map, the same shape. */
+struct evmap_signal;
+struct event_signal_map {
+    struct evmap_signal **entries;
+    int nentries;
+};
+
+TAILQ_HEAD(evcallback_list, event_callback);
+TAILQ_HEAD(event_tailq, event);
+
+/* Events that share one duration wait in a FIFO queue, whose head alone
+ * sits in the heap through the queue's own timer event. */
+struct common_timeout_list {
+    struct event_tailq events;
+    struct timeval duration;
+    struct event timeout_event;
+    struct event_base *base;
+};
+
+/* The magic in the upper bits of tv_usec marking a common timeout; the
+ * low bits below COMMON_TIMEOUT_IDX_SHIFT+8 hold the queue index. */
+#define COMMON_TIMEOUT_MICROSECONDS_MASK 0x000fffff
+#define COMMON_TIMEOUT_IDX_MASK 0x0ff00000
+#define COMMON_TIMEOUT_IDX_SHIFT 20
+#define COMMON_TIMEOUT_MASK 0xf0000000
+#define COMMON_TIMEOUT_MAGIC 0x50000000
+#define MAX_COMMON_TIMEOUTS 256
+
+/* A one-shot event of event_base_once, freed after its callback. */
+struct event_once {
+    LIST_ENTRY(event_once) next_once;
+    struct event ev;
+    void (*cb)(evutil_socket_t, short, void *);
+    void *arg;
+};
+LIST_HEAD(event_once_list, event_once);
+
+struct event_base {
+    const struct eventop *evsel;
+    void *evbase;
+    struct event_changelist changelist;
+
+    /* Signals ride on their own small backend (src/signal.c). */
+    const struct eventop *evsigsel;
+    struct evsig_info sig;
+
+    /* Counts of events, split by kind; *_max are high-water marks. */
+    int virtual_event_count;
+    int virtual_event_count_max;
+    int event_count;
+    int event_count_max;
+    int event_count_active;
+    int event_count_active_max;
+
+    /* Loop control flags, set by loopexit/loopbreak/loopcontinue. */
+    int event_gotterm;
+    int event_break;
+    int event_continue;
+
+    /* Priority of the callbacks now running, -1 outside. */
+    int event_running_priority;
+    int running_loop;
+    int n_deferreds_queued;
+
+    /* One FIFO of active callbacks per priority, plus those activated
+     * for the next iteration (EVLIST_ACTIVE_LATER). */
+    struct evcallback_list *activequeues;
+    int nactivequeues;
+    struct evcallback_list active_later_queue;
+
+    struct common_timeout_list **common_timeout_queues;
+    int n_common_timeouts;
+    int n_common_timeouts_allocated;
+
+    struct event_io_map io;
+    struct event_signal_map sigmap;
+    struct min_heap timeheap;
+
+    /* Time cached at the start of each iteration (monotonic), 0 when not
+     * cached; tv_clock_diff turns it into wall-clock time. */
+    struct timeval tv_cache;
+    struct evutil_monotonic_timer monotonic_timer;
+    struct timeval tv_clock_diff;
+    time_t last_updated_clock_diff;
+
+    /* Threading. */
+    unsigned long th_owner_id;
+    void *th_base_lock;
+    void *current_event_cond;
+    int current_event_waiters;
+    struct event_callback *current_event;
+
+    enum event_base_config_flag flags;
+    struct timeval max_dispatch_time;
+    int max_dispatch_callbacks;
+    int limit_callbacks_after_prio;
+
+    /* Wake-up of a loop blocked in dispatch, from another thread. */
+    int is_notify_pending;
+    evutil_socket_t th_notify_fd[2];
+    struct event th_notify;
+    int (*th_notify_fn)(struct event_base *base);
+
+    struct evutil_weakrand_state weakrand_seed;
+    struct event_once_list once_events;
+};
+
+struct event_config_entry {
+    TAILQ_ENTRY(event_config_entry) next;
+    const char *avoid_method;
+};
+
+struct event_config {
+    TAILQ_HEAD(event_configq, event_config_entry) entries;
+    int n_cpus_hint;
+    struct timeval max_dispatch_interval;
+    int max_dispatch_callbacks;
+    int limit_callbacks_after_prio;
+    enum event_method_feature require_features;
+    enum event_base_config_flag flags;
+};
+
+#define N_ACTIVE_CALLBACKS(base) \
+    ((base)->event_count_active)
+
+/* Internal entry points shared between core files. */
+int evsig_set_handler_(struct event_base *base, int evsignal,
+    void (*fn)(int));
+int evsig_restore_handler_(struct event_base *base, int evsignal);
+
+int event_add_nolock_(struct event *ev, const struct timeval *tv,
+    int tv_is_absolute);
+/* Wait for a running callback of ev in another thread only when
+ * blocking is EVENT_DEL_BLOCK; EVENT_DEL_AUTOBLOCK follows the event's
+ * EV_FINALIZE flag. */
+#define EVENT_DEL_NOBLOCK 0
+#define EVENT_DEL_BLOCK 1
+#define EVENT_DEL_AUTOBLOCK 2
+#define EVENT_DEL_EVEN_IF_FINALIZING 3
+int event_del_nolock_(struct event *ev, int blocking);
+int event_remove_timer_nolock_(struct event *ev);
+void event_active_nolock_(struct event *ev, int res, short count);
+int event_callback_activate_(struct event_base *, struct event_callback *);
+int event_callback_activate_nolock_(struct event_base *,
+    struct event_callback *);
+int event_callback_cancel_(struct event_base *base,
+    struct event_callback *evcb);
+int event_base_cancel_single_callback_(struct event_base *base,
+    struct event_callback *evcb, int run_finalizers);
+void event_base_add_virtual_(struct event_base *base);
+void event_base_del_virtual_(struct event_base *base);
+void event_callback_finalize_(struct event_base *base, unsigned flags,
+    struct event_callback *evcb,
+    void (*cb)(struct event_callback *, void *));
+int event_callback_finalize_many_(struct event_base *base, int n_cbs,
+    struct event_callback **evcb,
+    void (*cb)(struct event_callback *, void *));
+void event_active_later_(struct event *ev, int res);
+void event_active_later_nolock_(struct event *ev, int res);
+int event_callback_activate_later_nolock_(struct event_base *base,
+    struct event_callback *evcb);
+void event_callback_init_(struct event_base *base,
+    struct event_callback *cb);
+
+/* Deferred callbacks: an event_callback run from the loop at its
+ * priority, after the current batch of callbacks.  Used by evbuffer and
+ * bufferevent to run user callbacks outside the code that caused them. */
+typedef void (*deferred_cb_fn)(struct event_callback *, void *);
+void event_deferred_cb_init_(struct event_callback *, ev_uint8_t priority,
+    deferred_cb_fn cb, void *arg);
+void event_deferred_cb_set_priority_(struct event_callback *,
+    ev_uint8_t priority);
+/* Returns 1 if scheduled now, 0 if it already was. */
+int event_deferred_cb_schedule_(struct event_base *,
+    struct event_callback *);
+void event_deferred_cb_cancel_(struct event_base *,
+    struct event_callback *);
+
+/* Time as the loop sees it (monotonic; cached during an iteration). */
+int gettime_(struct event_base *base, struct timeval *tp);
+
+/* The current base of the 1.4 API (event_init); exported, see FACTS.md. */
+extern struct event_base *event_global_current_base_;
+
+/* Debug-mode hooks (src/event-debug.c). */
+extern int event_debug_mode_on_;
+extern int event_debug_created_threadable_ctx_;
+extern int event_debug_mode_too_late_;
+void event_debug_note_setup_(const struct event *ev);
+void event_debug_note_teardown_(const struct event *ev);
+void event_debug_note_add_(const struct event *ev);
+void event_debug_note_del_(const struct event *ev);
+void event_debug_assert_is_setup_(const struct event *ev);
+void event_debug_assert_not_added_(const struct event *ev);
+void event_debug_assert_socket_nonblocking_(evutil_socket_t fd);
+void event_debug_map_free_(void);
+int event_debug_global_setup_locks_(const int enable_locks);
+#define event_debug_on_() (EVUTIL_UNLIKELY(event_debug_mode_on_))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVENT_INTERNAL_H_INCLUDED_ */

@@ -1,0 +1,1848 @@
+/*
+ * event.c: events, timers and the dispatch loop.
+ *
+ * An event moves between four places, each marked by a bit in ev_flags:
+ * the fd/signal map (EVLIST_INSERTED, evmap.c), the timer heap or one
+ * common-timeout queue (EVLIST_TIMEOUT), one of the per-priority active
+ * queues (EVLIST_ACTIVE) and the queue of callbacks activated for the
+ * next iteration (EVLIST_ACTIVE_LATER).  Every move goes through the
+ * event_queue_* helpers below, which also keep base->event_count (the
+ * non-internal placements, as libevent counts them) and
+ * base->event_count_active.
+ *
+ * One loop iteration: make the "later" callbacks active, compute the
+ * wait from the earliest deadline, let the backend wait and report I/O,
+ * move every expired timer to the active queues, then run the callbacks
+ * of the most urgent non-empty priority.  Callbacks run with the base
+ * lock released; base->current_event names the one running, so that
+ * event_del from another thread can wait for it.
+ */
+#include "event2/event-config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "event2/event.h"
+#include "event2/event_struct.h"
+#include "event2/thread.h"
+#include "event2/util.h"
+
+#include "event-internal.h"
+#include "evmap-internal.h"
+#include "evthread-internal.h"
+#include "log-internal.h"
+#include "mm-internal.h"
+#include "util-internal.h"
+
+#define event_to_event_callback(ev) (&(ev)->ev_evcallback)
+#define event_callback_to_event(evcb) \
+    EVUTIL_UPCAST((evcb), struct event, ev_evcallback)
+
+/* Refresh the wall-clock offset at most this often (seconds). */
+#define CLOCK_SYNC_INTERVAL 5
+/* Deferred callbacks queued in one iteration before the rest wait for
+ * the next one, so that a storm of them cannot starve I/O. */
+#define MAX_DEFERREDS_QUEUED 32
+
+static void *event_self_cbarg_ptr_ = NULL;
+
+#define INCR_EVENT_COUNT(base, flags)                                      \
+    do {                                                                   \
+        (base)->event_count += !((flags)&EVLIST_INTERNAL);                 \
+        if ((base)->event_count > (base)->event_count_max)                 \
+            (base)->event_count_max = (base)->event_count;                 \
+    } while (0)
+#define DECR_EVENT_COUNT(base, flags)                                      \
+    ((base)->event_count -= !((flags)&EVLIST_INTERNAL))
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+
+int
+gettime_(struct event_base *base, struct timeval *tp)
+{
+    if (base->tv_cache.tv_sec) {
+        *tp = base->tv_cache;
+        return 0;
+    }
+    if (evutil_gettime_monotonic_(&base->monotonic_timer, tp) == -1)
+        return -1;
+    if (base->last_updated_clock_diff + CLOCK_SYNC_INTERVAL < tp->tv_sec) {
+        struct timeval wall;
+        gettimeofday(&wall, NULL);
+        evutil_timersub(&wall, tp, &base->tv_clock_diff);
+        base->last_updated_clock_diff = tp->tv_sec;
+    }
+    return 0;
+}
+
+static inline void
+clear_time_cache(struct event_base *base)
+{
+    base->tv_cache.tv_sec = 0;
+}
+
+static inline void
+update_time_cache(struct event_base *base)
+{
+    base->tv_cache.tv_sec = 0;
+    if (!(base->flags & EVENT_BASE_FLAG_NO_CACHE_TIME))
+        gettime_(base, &base->tv_cache);
+}
+
+int
+event_base_gettimeofday_cached(struct event_base *base, struct timeval *tv)
+{
+    int r = 0;
+    if (!base) {
+        base = event_global_current_base_;
+        if (!base)
+            return gettimeofday(tv, NULL);
+    }
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (base->tv_cache.tv_sec == 0)
+        r = gettimeofday(tv, NULL);
+    else
+        evutil_timeradd(&base->tv_cache, &base->tv_clock_diff, tv);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+int
+event_base_update_cache_time(struct event_base *base)
+{
+    if (!base)
+        base = event_global_current_base_;
+    if (!base)
+        return -1;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (base->running_loop)
+        update_time_cache(base);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return 0;
+}
+
+int
+event_gettime_monotonic(struct event_base *base, struct timeval *tv)
+{
+    int r = -1;
+    if (base && tv) {
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+        r = evutil_gettime_monotonic_(&base->monotonic_timer, tv);
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Common timeouts                                                     */
+
+static inline int
+is_common_timeout(const struct timeval *tv, const struct event_base *base)
+{
+    int idx;
+    if ((tv->tv_usec & COMMON_TIMEOUT_MASK) != COMMON_TIMEOUT_MAGIC)
+        return 0;
+    idx = (tv->tv_usec & COMMON_TIMEOUT_IDX_MASK) >> COMMON_TIMEOUT_IDX_SHIFT;
+    return idx < base->n_common_timeouts;
+}
+
+static inline int
+is_same_common_timeout(const struct timeval *a, const struct timeval *b)
+{
+    return (a->tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK) ==
+           (b->tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK);
+}
+
+static inline struct common_timeout_list *
+get_common_timeout_list(struct event_base *base, const struct timeval *tv)
+{
+    return base->common_timeout_queues[(tv->tv_usec &
+                                           COMMON_TIMEOUT_IDX_MASK) >>
+                                       COMMON_TIMEOUT_IDX_SHIFT];
+}
+
+/* Arm the queue's own timer for the deadline of its head. */
+static void
+common_timeout_schedule(struct common_timeout_list *ctl,
+    const struct timeval *now, struct event *head)
+{
+    struct timeval when = head->ev_timeout;
+    when.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+    (void)now;
+    event_add_nolock_(&ctl->timeout_event, &when, 1);
+}
+
+/* The queue's timer fired: activate every member whose deadline passed,
+ * then re-arm for the new head. */
+static void
+common_timeout_callback(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval now;
+    struct common_timeout_list *ctl = arg;
+    struct event_base *base = ctl->base;
+    struct event *ev = NULL;
+    (void)fd;
+    (void)what;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    gettime_(base, &now);
+    while ((ev = TAILQ_FIRST(&ctl->events)) != NULL) {
+        if (ev->ev_timeout.tv_sec > now.tv_sec ||
+            (ev->ev_timeout.tv_sec == now.tv_sec &&
+                (ev->ev_timeout.tv_usec & COMMON_TIMEOUT_MICROSECONDS_MASK) >
+                    now.tv_usec))
+            break;
+        if (ev->ev_events & EV_PERSIST)
+            event_remove_timer_nolock_(ev);
+        else
+            event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+        event_active_nolock_(ev, EV_TIMEOUT, 1);
+    }
+    if (ev)
+        common_timeout_schedule(ctl, &now, ev);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+}
+
+const struct timeval *
+event_base_init_common_timeout(struct event_base *base,
+    const struct timeval *duration)
+{
+    int i;
+    struct timeval tv;
+    const struct timeval *result = NULL;
+    struct common_timeout_list *ctl;
+
+    if (!base || !duration) {
+        event_warnx("%s: NULL argument", __func__);
+        return NULL;
+    }
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (duration->tv_usec > 1000000) {
+        tv = *duration;
+        if (is_common_timeout(duration, base))
+            tv.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+        tv.tv_sec += tv.tv_usec / 1000000;
+        tv.tv_usec %= 1000000;
+        duration = &tv;
+    }
+    if (duration->tv_sec < 0 || duration->tv_usec < 0) {
+        event_warnx("%s: negative duration", __func__);
+        goto done;
+    }
+    for (i = 0; i < base->n_common_timeouts; ++i) {
+        ctl = base->common_timeout_queues[i];
+        if (duration->tv_sec == ctl->duration.tv_sec &&
+            duration->tv_usec ==
+                (ctl->duration.tv_usec & COMMON_TIMEOUT_MICROSECONDS_MASK)) {
+            result = &ctl->duration;
+            goto done;
+        }
+    }
+    if (base->n_common_timeouts == MAX_COMMON_TIMEOUTS) {
+        event_warnx("%s: Too many common timeouts already in use; "
+                    "we only support %d per event_base",
+            __func__, MAX_COMMON_TIMEOUTS);
+        goto done;
+    }
+    if (base->n_common_timeouts_allocated == base->n_common_timeouts) {
+        int n = base->n_common_timeouts < 16 ? 16
+                                             : base->n_common_timeouts * 2;
+        struct common_timeout_list **q = mm_realloc(
+            base->common_timeout_queues, n * sizeof(*q));
+        if (!q) {
+            event_warn("%s: realloc", __func__);
+            goto done;
+        }
+        base->n_common_timeouts_allocated = n;
+        base->common_timeout_queues = q;
+    }
+    ctl = mm_calloc(1, sizeof(*ctl));
+    if (!ctl) {
+        event_warn("%s: calloc", __func__);
+        goto done;
+    }
+    TAILQ_INIT(&ctl->events);
+    ctl->duration.tv_sec = duration->tv_sec;
+    ctl->duration.tv_usec = duration->tv_usec | COMMON_TIMEOUT_MAGIC |
+        (base->n_common_timeouts << COMMON_TIMEOUT_IDX_SHIFT);
+    event_assign(&ctl->timeout_event, base, -1, 0, common_timeout_callback,
+        ctl);
+    ctl->timeout_event.ev_flags |= EVLIST_INTERNAL;
+    ctl->timeout_event.ev_pri = 0;
+    ctl->base = base;
+    base->common_timeout_queues[base->n_common_timeouts++] = ctl;
+    result = &ctl->duration;
+done:
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queue moves                                                         */
+
+static void
+event_queue_insert_inserted(struct event_base *base, struct event *ev)
+{
+    INCR_EVENT_COUNT(base, ev->ev_flags);
+    ev->ev_flags |= EVLIST_INSERTED;
+}
+
+static void
+event_queue_remove_inserted(struct event_base *base, struct event *ev)
+{
+    DECR_EVENT_COUNT(base, ev->ev_flags);
+    ev->ev_flags &= ~EVLIST_INSERTED;
+}
+
+/* Members of a common-timeout queue share one duration, so they arrive
+ * almost always in deadline order: search from the tail. */
+static void
+insert_common_timeout_inorder(struct common_timeout_list *ctl,
+    struct event *ev)
+{
+    struct event *e;
+    TAILQ_FOREACH_REVERSE(e, &ctl->events, event_tailq,
+        ev_timeout_pos.ev_next_with_common_timeout)
+    {
+        if (!evutil_timercmp(&ev->ev_timeout, &e->ev_timeout, <)) {
+            TAILQ_INSERT_AFTER(&ctl->events, e, ev,
+                ev_timeout_pos.ev_next_with_common_timeout);
+            return;
+        }
+    }
+    TAILQ_INSERT_HEAD(&ctl->events, ev,
+        ev_timeout_pos.ev_next_with_common_timeout);
+}
+
+static void
+event_queue_insert_timeout(struct event_base *base, struct event *ev)
+{
+    INCR_EVENT_COUNT(base, ev->ev_flags);
+    ev->ev_flags |= EVLIST_TIMEOUT;
+    if (is_common_timeout(&ev->ev_timeout, base)) {
+        insert_common_timeout_inorder(
+            get_common_timeout_list(base, &ev->ev_timeout), ev);
+    } else {
+        /* Space was reserved by the caller. */
+        min_heap_push_(&base->timeheap, ev);
+    }
+}
+
+static void
+event_queue_remove_timeout(struct event_base *base, struct event *ev)
+{
+    DECR_EVENT_COUNT(base, ev->ev_flags);
+    ev->ev_flags &= ~EVLIST_TIMEOUT;
+    if (is_common_timeout(&ev->ev_timeout, base)) {
+        TAILQ_REMOVE(&get_common_timeout_list(base, &ev->ev_timeout)->events,
+            ev, ev_timeout_pos.ev_next_with_common_timeout);
+    } else {
+        min_heap_erase_(&base->timeheap, ev);
+    }
+}
+
+static inline void
+clamp_priority(struct event_base *base, struct event_callback *evcb)
+{
+    if (EVUTIL_UNLIKELY(evcb->evcb_pri >= base->nactivequeues))
+        evcb->evcb_pri = (ev_uint8_t)(base->nactivequeues - 1);
+}
+
+static void
+event_queue_insert_active(struct event_base *base,
+    struct event_callback *evcb)
+{
+    if (evcb->evcb_flags & EVLIST_ACTIVE)
+        return;
+    INCR_EVENT_COUNT(base, evcb->evcb_flags);
+    evcb->evcb_flags |= EVLIST_ACTIVE;
+    if (++base->event_count_active > base->event_count_active_max)
+        base->event_count_active_max = base->event_count_active;
+    clamp_priority(base, evcb);
+    TAILQ_INSERT_TAIL(&base->activequeues[evcb->evcb_pri], evcb,
+        evcb_active_next);
+}
+
+static void
+event_queue_remove_active(struct event_base *base,
+    struct event_callback *evcb)
+{
+    DECR_EVENT_COUNT(base, evcb->evcb_flags);
+    evcb->evcb_flags &= ~EVLIST_ACTIVE;
+    base->event_count_active--;
+    TAILQ_REMOVE(&base->activequeues[evcb->evcb_pri], evcb,
+        evcb_active_next);
+}
+
+static void
+event_queue_insert_active_later(struct event_base *base,
+    struct event_callback *evcb)
+{
+    if (evcb->evcb_flags & (EVLIST_ACTIVE_LATER | EVLIST_ACTIVE))
+        return;
+    INCR_EVENT_COUNT(base, evcb->evcb_flags);
+    evcb->evcb_flags |= EVLIST_ACTIVE_LATER;
+    if (++base->event_count_active > base->event_count_active_max)
+        base->event_count_active_max = base->event_count_active;
+    TAILQ_INSERT_TAIL(&base->active_later_queue, evcb, evcb_active_next);
+}
+
+static void
+event_queue_remove_active_later(struct event_base *base,
+    struct event_callback *evcb)
+{
+    DECR_EVENT_COUNT(base, evcb->evcb_flags);
+    evcb->evcb_flags &= ~EVLIST_ACTIVE_LATER;
+    base->event_count_active--;
+    TAILQ_REMOVE(&base->active_later_queue, evcb, evcb_active_next);
+}
+
+static void
+event_queue_make_later_events_active(struct event_base *base)
+{
+    struct event_callback *evcb;
+    while ((evcb = TAILQ_FIRST(&base->active_later_queue)) != NULL) {
+        TAILQ_REMOVE(&base->active_later_queue, evcb, evcb_active_next);
+        evcb->evcb_flags =
+            (evcb->evcb_flags & ~EVLIST_ACTIVE_LATER) | EVLIST_ACTIVE;
+        clamp_priority(base, evcb);
+        TAILQ_INSERT_TAIL(&base->activequeues[evcb->evcb_pri], evcb,
+            evcb_active_next);
+        base->n_deferreds_queued += (evcb->evcb_closure == EV_CLOSURE_CB_SELF);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Thread wake-up                                                      */
+
+static int
+evthread_notify_base(struct event_base *base)
+{
+    if (!base->th_notify_fn)
+        return -1;
+    if (base->is_notify_pending)
+        return 0;
+    base->is_notify_pending = 1;
+    return base->th_notify_fn(base);
+}
+
+#define NOTIFY_IF_NEEDED(base)                                             \
+    do {                                                                   \
+        if (EVBASE_NEED_NOTIFY(base))                                      \
+            evthread_notify_base(base);                                    \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* Event set-up and accessors                                          */
+
+int
+event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
+    short events, void (*callback)(evutil_socket_t, short, void *),
+    void *arg)
+{
+    if (!ev) {
+        event_warnx("%s: NULL event", __func__);
+        return -1;
+    }
+    if (!base)
+        base = event_global_current_base_;
+    event_debug_mode_too_late_ = 1;
+    if (arg == &event_self_cbarg_ptr_)
+        arg = ev;
+    if (event_debug_on_()) {
+        if (!(events & EV_SIGNAL))
+            event_debug_assert_socket_nonblocking_(fd);
+        event_debug_assert_not_added_(ev);
+    }
+    if ((events & EV_SIGNAL) && (events & (EV_READ | EV_WRITE | EV_CLOSED))) {
+        event_warnx("%s: EV_SIGNAL is not compatible with "
+                    "EV_READ, EV_WRITE or EV_CLOSED",
+            __func__);
+        return -1;
+    }
+
+    ev->ev_base = base;
+    ev->ev_callback = callback;
+    ev->ev_arg = arg;
+    ev->ev_fd = fd;
+    ev->ev_events = events;
+    ev->ev_res = 0;
+    ev->ev_flags = EVLIST_INIT;
+    ev->ev_ncalls = 0;
+    ev->ev_pncalls = NULL;
+    if (events & EV_SIGNAL) {
+        ev->ev_closure = EV_CLOSURE_EVENT_SIGNAL;
+    } else if (events & EV_PERSIST) {
+        evutil_timerclear(&ev->ev_io_timeout);
+        ev->ev_closure = EV_CLOSURE_EVENT_PERSIST;
+    } else {
+        ev->ev_closure = EV_CLOSURE_EVENT;
+    }
+    min_heap_elem_init_(ev);
+    ev->ev_pri = base ? (ev_uint8_t)(base->nactivequeues / 2) : 0;
+    if (event_debug_on_())
+        event_debug_note_setup_(ev);
+    return 0;
+}
+
+struct event *
+event_new(struct event_base *base, evutil_socket_t fd, short events,
+    void (*cb)(evutil_socket_t, short, void *), void *arg)
+{
+    struct event *ev = mm_malloc(sizeof(struct event));
+    if (ev == NULL)
+        return NULL;
+    if (event_assign(ev, base, fd, events, cb, arg) < 0) {
+        mm_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+void *
+event_self_cbarg(void)
+{
+    return &event_self_cbarg_ptr_;
+}
+
+void
+event_free(struct event *ev)
+{
+    if (!ev)
+        return;
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    /* A pending event must not outlive its memory. */
+    event_del(ev);
+    if (event_debug_on_())
+        event_debug_note_teardown_(ev);
+    mm_free(ev);
+}
+
+void
+event_debug_unassign(struct event *ev)
+{
+    if (event_debug_on_()) {
+        event_debug_assert_not_added_(ev);
+        event_debug_note_teardown_(ev);
+    }
+    ev->ev_flags &= ~EVLIST_INIT;
+}
+
+int
+event_base_set(struct event_base *base, struct event *ev)
+{
+    if (!base || !ev)
+        return -1;
+    /* Only an event that was set up and never used may move. */
+    if (ev->ev_flags != EVLIST_INIT)
+        return -1;
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    ev->ev_base = base;
+    ev->ev_pri = (ev_uint8_t)(base->nactivequeues / 2);
+    return 0;
+}
+
+int
+event_priority_set(struct event *ev, int pri)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    if (ev->ev_flags & EVLIST_ACTIVE)
+        return -1;
+    if (pri < 0 || !ev->ev_base || pri >= ev->ev_base->nactivequeues)
+        return -1;
+    ev->ev_pri = (ev_uint8_t)pri;
+    return 0;
+}
+
+int
+event_initialized(const struct event *ev)
+{
+    return (ev->ev_flags & EVLIST_INIT) ? 1 : 0;
+}
+
+void
+event_get_assignment(const struct event *event,
+    struct event_base **base_out, evutil_socket_t *fd_out,
+    short *events_out, event_callback_fn *callback_out, void **arg_out)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(event);
+    if (base_out)
+        *base_out = event->ev_base;
+    if (fd_out)
+        *fd_out = event->ev_fd;
+    if (events_out)
+        *events_out = event->ev_events;
+    if (callback_out)
+        *callback_out = event->ev_callback;
+    if (arg_out)
+        *arg_out = event->ev_arg;
+}
+
+size_t
+event_get_struct_event_size(void)
+{
+    return sizeof(struct event);
+}
+
+evutil_socket_t
+event_get_fd(const struct event *ev)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    return ev->ev_fd;
+}
+
+struct event_base *
+event_get_base(const struct event *ev)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    return ev->ev_base;
+}
+
+short
+event_get_events(const struct event *ev)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    return ev->ev_events;
+}
+
+event_callback_fn
+event_get_callback(const struct event *ev)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    return ev->ev_callback;
+}
+
+void *
+event_get_callback_arg(const struct event *ev)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    return ev->ev_arg;
+}
+
+int
+event_get_priority(const struct event *ev)
+{
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    return ev->ev_pri;
+}
+
+int
+event_pending(const struct event *ev, short event, struct timeval *tv)
+{
+    int flags = 0;
+    if (!ev) {
+        event_warnx("%s: NULL event", __func__);
+        return 0;
+    }
+    if (EVUTIL_UNLIKELY(ev->ev_base == NULL)) {
+        event_warnx("%s: event has no event_base set.", __func__);
+        return 0;
+    }
+    EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    if (ev->ev_flags & EVLIST_INSERTED)
+        flags |= ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL);
+    if (ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER))
+        flags |= ev->ev_res;
+    if (ev->ev_flags & EVLIST_TIMEOUT)
+        flags |= EV_TIMEOUT;
+    event &= (EV_TIMEOUT | EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL);
+    if (tv != NULL && (flags & event & EV_TIMEOUT)) {
+        struct timeval deadline = ev->ev_timeout;
+        deadline.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+        /* The deadline is monotonic; the caller wants wall-clock time. */
+        evutil_timeradd(&ev->ev_base->tv_clock_diff, &deadline, tv);
+    }
+    EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+    return flags & event;
+}
+
+/* ------------------------------------------------------------------ */
+/* Adding and deleting                                                 */
+
+/* The caller of event_del_nolock_ or event_active_nolock_ for a signal
+ * event in another thread waits for the callback that is running. */
+static void
+wait_for_running_callback(struct event_base *base, struct event *ev)
+{
+    while (base->current_event == event_to_event_callback(ev) &&
+           !EVBASE_IN_THREAD(base)) {
+        ++base->current_event_waiters;
+        EVTHREAD_COND_WAIT(base->current_event_cond, base->th_base_lock);
+    }
+}
+
+int
+event_add_nolock_(struct event *ev, const struct timeval *tv,
+    int tv_is_absolute)
+{
+    struct event_base *base = ev->ev_base;
+    int res = 0, notify = 0;
+
+    if (EVUTIL_UNLIKELY(ev->ev_flags & EVLIST_FINALIZING))
+        return -1;
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+
+    /* Reserve the heap slot first so that nothing changes on failure. */
+    if (tv && min_heap_reserve_(&base->timeheap,
+                  1 + min_heap_size_(&base->timeheap)) == -1)
+        return -1;
+
+    /* A signal callback running in another thread reads ev_ncalls. */
+    if (base->current_event == event_to_event_callback(ev) &&
+        (ev->ev_events & EV_SIGNAL) && !EVBASE_IN_THREAD(base))
+        wait_for_running_callback(base, ev);
+
+    if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
+        !(ev->ev_flags & EVLIST_INSERTED)) {
+        if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
+            res = evmap_io_add_(base, ev->ev_fd, ev);
+        else
+            res = evmap_signal_add_(base, (int)ev->ev_fd, ev);
+        if (res != -1)
+            event_queue_insert_inserted(base, ev);
+        if (res == 1) {
+            notify = 1;
+            res = 0;
+        }
+    }
+
+    if (res != -1 && tv != NULL) {
+        struct timeval now;
+        int common;
+
+        if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST && !tv_is_absolute)
+            ev->ev_io_timeout = *tv;
+
+        /* Rescheduling a timeout that already fired but whose callback
+         * has not run yet cancels that run, as in libevent. */
+        if ((ev->ev_flags & EVLIST_ACTIVE) && (ev->ev_res & EV_TIMEOUT)) {
+            if ((ev->ev_events & EV_SIGNAL) && ev->ev_ncalls &&
+                ev->ev_pncalls) {
+                *ev->ev_pncalls = 0;
+                ev->ev_pncalls = NULL;
+                ev->ev_ncalls = 0;
+            }
+            event_queue_remove_active(base, event_to_event_callback(ev));
+        }
+
+        gettime_(base, &now);
+        common = is_common_timeout(tv, base);
+        if (ev->ev_flags & EVLIST_TIMEOUT) {
+            if (common || is_common_timeout(&ev->ev_timeout, base)) {
+                event_queue_remove_timeout(base, ev);
+            }
+        }
+        if (tv_is_absolute) {
+            ev->ev_timeout = *tv;
+        } else if (common) {
+            struct timeval rel = *tv;
+            rel.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+            evutil_timeradd(&now, &rel, &ev->ev_timeout);
+            ev->ev_timeout.tv_usec |=
+                (tv->tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK);
+        } else {
+            evutil_timeradd(&now, tv, &ev->ev_timeout);
+            if (EVUTIL_UNLIKELY(ev->ev_timeout.tv_usec >= 1000000)) {
+                ev->ev_timeout.tv_sec += ev->ev_timeout.tv_usec / 1000000;
+                ev->ev_timeout.tv_usec %= 1000000;
+            }
+        }
+
+        if (common) {
+            struct common_timeout_list *ctl =
+                get_common_timeout_list(base, &ev->ev_timeout);
+            event_queue_insert_timeout(base, ev);
+            if (ev == TAILQ_FIRST(&ctl->events))
+                common_timeout_schedule(ctl, &now, ev);
+        } else {
+            if (ev->ev_flags & EVLIST_TIMEOUT) {
+                /* Already in the heap: move it, no count change. */
+                min_heap_adjust_(&base->timeheap, ev);
+            } else {
+                event_queue_insert_timeout(base, ev);
+            }
+            if (min_heap_elt_is_top_(ev))
+                notify = 1;
+        }
+    }
+
+    if (res != -1 && notify)
+        NOTIFY_IF_NEEDED(base);
+    if (event_debug_on_())
+        event_debug_note_add_(ev);
+    return res;
+}
+
+static int
+check_timeout_arg(const struct timeval *tv)
+{
+    if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
+        event_warnx("event_add: negative timeout %ld.%06ld rejected",
+            (long)tv->tv_sec, (long)tv->tv_usec);
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+int
+event_add(struct event *ev, const struct timeval *tv)
+{
+    int res;
+    if (EVUTIL_UNLIKELY(!ev)) {
+        event_warnx("%s: NULL event", __func__);
+        return -1;
+    }
+    if (EVUTIL_UNLIKELY(!ev->ev_base)) {
+        event_warnx("%s: event has no event_base set.", __func__);
+        return -1;
+    }
+    if (EVUTIL_UNLIKELY(!(ev->ev_flags & EVLIST_INIT) &&
+                        !event_debug_on_())) {
+        event_warnx("%s: event %p is not initialized", __func__, (void *)ev);
+        return -1;
+    }
+    if (tv && !is_common_timeout(tv, ev->ev_base) && check_timeout_arg(tv))
+        return -1;
+    if (EVUTIL_UNLIKELY((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
+                        ev->ev_fd < 0)) {
+        event_warnx("%s: invalid fd %d for an I/O event", __func__,
+            (int)ev->ev_fd);
+        errno = EBADF;
+        return -1;
+    }
+    EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    res = event_add_nolock_(ev, tv, 0);
+    EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+    return res;
+}
+
+int
+event_remove_timer_nolock_(struct event *ev)
+{
+    struct event_base *base = ev->ev_base;
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    if (ev->ev_flags & EVLIST_TIMEOUT) {
+        event_queue_remove_timeout(base, ev);
+        /* The persist interval shares memory with the signal counters. */
+        if (!(ev->ev_events & EV_SIGNAL))
+            evutil_timerclear(&ev->ev_io_timeout);
+    }
+    return 0;
+}
+
+int
+event_remove_timer(struct event *ev)
+{
+    int res;
+    if (EVUTIL_UNLIKELY(!ev || !ev->ev_base)) {
+        event_warnx("%s: event has no event_base set.", __func__);
+        return -1;
+    }
+    EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    res = event_remove_timer_nolock_(ev);
+    EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+    return res;
+}
+
+int
+event_del_nolock_(struct event *ev, int blocking)
+{
+    struct event_base *base = ev->ev_base;
+    int res = 0, notify = 0;
+
+    if (EVUTIL_UNLIKELY(base == NULL))
+        return -1;
+    if (blocking != EVENT_DEL_EVEN_IF_FINALIZING &&
+        (ev->ev_flags & EVLIST_FINALIZING))
+        return 0;
+
+    /* Wait for the callback of ev running in another thread, unless the
+     * caller asked not to or the event is finalizable. */
+    if (blocking != EVENT_DEL_NOBLOCK &&
+        base->current_event == event_to_event_callback(ev) &&
+        !EVBASE_IN_THREAD(base) &&
+        (blocking == EVENT_DEL_BLOCK || !(ev->ev_events & EV_FINALIZE)))
+        wait_for_running_callback(base, ev);
+
+    /* Stop a signal callback that would run again for queued signals. */
+    if ((ev->ev_events & EV_SIGNAL) && ev->ev_ncalls && ev->ev_pncalls) {
+        *ev->ev_pncalls = 0;
+        ev->ev_pncalls = NULL;
+        ev->ev_ncalls = 0;
+    }
+
+    if (ev->ev_flags & EVLIST_TIMEOUT)
+        event_queue_remove_timeout(base, ev);
+    if (ev->ev_flags & EVLIST_ACTIVE)
+        event_queue_remove_active(base, event_to_event_callback(ev));
+    else if (ev->ev_flags & EVLIST_ACTIVE_LATER)
+        event_queue_remove_active_later(base, event_to_event_callback(ev));
+
+    if (ev->ev_flags & EVLIST_INSERTED) {
+        event_queue_remove_inserted(base, ev);
+        if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
+            res = evmap_io_del_(base, ev->ev_fd, ev);
+        else
+            res = evmap_signal_del_(base, (int)ev->ev_fd, ev);
+        if (res == 1) {
+            notify = 1;
+            res = 0;
+        }
+        /* A loop with nothing left to wait for should notice. */
+        if (base->event_count == 0 && base->virtual_event_count == 0 &&
+            !N_ACTIVE_CALLBACKS(base))
+            notify = 1;
+    }
+    if (res != -1 && notify)
+        NOTIFY_IF_NEEDED(base);
+    if (event_debug_on_())
+        event_debug_note_del_(ev);
+    return res;
+}
+
+static int
+event_del_(struct event *ev, int blocking)
+{
+    int res;
+    struct event_base *base;
+    if (EVUTIL_UNLIKELY(!ev)) {
+        event_warnx("%s: NULL event", __func__);
+        return -1;
+    }
+    base = ev->ev_base;
+    if (EVUTIL_UNLIKELY(!base)) {
+        event_warnx("%s: event has no event_base set.", __func__);
+        return -1;
+    }
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    res = event_del_nolock_(ev, blocking);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return res;
+}
+
+int
+event_del(struct event *ev)
+{
+    return event_del_(ev, EVENT_DEL_AUTOBLOCK);
+}
+
+int
+event_del_block(struct event *ev)
+{
+    return event_del_(ev, EVENT_DEL_BLOCK);
+}
+
+int
+event_del_noblock(struct event *ev)
+{
+    return event_del_(ev, EVENT_DEL_NOBLOCK);
+}
+
+/* ------------------------------------------------------------------ */
+/* Activation                                                          */
+
+int
+event_callback_activate_nolock_(struct event_base *base,
+    struct event_callback *evcb)
+{
+    int r = 1;
+    if (evcb->evcb_flags & EVLIST_FINALIZING)
+        return 0;
+    switch (evcb->evcb_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) {
+    case EVLIST_ACTIVE:
+        return 0;
+    case EVLIST_ACTIVE_LATER:
+        event_queue_remove_active_later(base, evcb);
+        r = 0;
+        break;
+    case 0:
+        break;
+    default:
+        EVUTIL_ASSERT(0);
+    }
+    event_queue_insert_active(base, evcb);
+    NOTIFY_IF_NEEDED(base);
+    return r;
+}
+
+int
+event_callback_activate_(struct event_base *base,
+    struct event_callback *evcb)
+{
+    int r;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    r = event_callback_activate_nolock_(base, evcb);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+int
+event_callback_activate_later_nolock_(struct event_base *base,
+    struct event_callback *evcb)
+{
+    if (evcb->evcb_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER))
+        return 0;
+    event_queue_insert_active_later(base, evcb);
+    NOTIFY_IF_NEEDED(base);
+    return 1;
+}
+
+void
+event_active_nolock_(struct event *ev, int res, short ncalls)
+{
+    struct event_base *base = ev->ev_base;
+
+    if (ev->ev_flags & EVLIST_FINALIZING)
+        return;
+    switch (ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) {
+    case EVLIST_ACTIVE:
+        /* Already queued: just add to the reasons. */
+        ev->ev_res |= res;
+        return;
+    case EVLIST_ACTIVE_LATER:
+        ev->ev_res |= res;
+        break;
+    case 0:
+        ev->ev_res = res;
+        break;
+    default:
+        EVUTIL_ASSERT(0);
+    }
+    if (ev->ev_pri < base->event_running_priority)
+        base->event_continue = 1;
+    if (ev->ev_events & EV_SIGNAL) {
+        if (base->current_event == event_to_event_callback(ev) &&
+            !EVBASE_IN_THREAD(base))
+            wait_for_running_callback(base, ev);
+        ev->ev_ncalls = ncalls;
+        ev->ev_pncalls = NULL;
+    }
+    event_callback_activate_nolock_(base, event_to_event_callback(ev));
+}
+
+void
+event_active(struct event *ev, int res, short ncalls)
+{
+    if (EVUTIL_UNLIKELY(!ev || !ev->ev_base)) {
+        event_warnx("%s: event has no event_base set.", __func__);
+        return;
+    }
+    EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    if (event_debug_on_())
+        event_debug_assert_is_setup_(ev);
+    event_active_nolock_(ev, res, ncalls);
+    EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+}
+
+void
+event_active_later_nolock_(struct event *ev, int res)
+{
+    struct event_base *base = ev->ev_base;
+    if (ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) {
+        ev->ev_res |= res;
+        return;
+    }
+    ev->ev_res = res;
+    event_callback_activate_later_nolock_(base, event_to_event_callback(ev));
+}
+
+void
+event_active_later_(struct event *ev, int res)
+{
+    EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    event_active_later_nolock_(ev, res);
+    EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+}
+
+void
+event_callback_init_(struct event_base *base, struct event_callback *cb)
+{
+    memset(cb, 0, sizeof(*cb));
+    cb->evcb_pri = (ev_uint8_t)(base->nactivequeues - 1);
+}
+
+static int
+event_callback_cancel_nolock_(struct event_base *base,
+    struct event_callback *evcb, int even_if_finalizing)
+{
+    if ((evcb->evcb_flags & EVLIST_FINALIZING) && !even_if_finalizing)
+        return 0;
+    if (evcb->evcb_flags & EVLIST_INIT)
+        return event_del_nolock_(event_callback_to_event(evcb),
+            even_if_finalizing ? EVENT_DEL_EVEN_IF_FINALIZING
+                               : EVENT_DEL_AUTOBLOCK);
+    switch (evcb->evcb_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) {
+    case EVLIST_ACTIVE:
+        event_queue_remove_active(base, evcb);
+        break;
+    case EVLIST_ACTIVE_LATER:
+        event_queue_remove_active_later(base, evcb);
+        break;
+    case 0:
+        break;
+    default:
+        EVUTIL_ASSERT(0);
+    }
+    return 0;
+}
+
+int
+event_callback_cancel_(struct event_base *base, struct event_callback *evcb)
+{
+    int r;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    r = event_callback_cancel_nolock_(base, evcb, 0);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deferred callbacks                                                  */
+
+void
+event_deferred_cb_init_(struct event_callback *cb, ev_uint8_t priority,
+    deferred_cb_fn fn, void *arg)
+{
+    memset(cb, 0, sizeof(*cb));
+    cb->evcb_cb_union.evcb_selfcb = fn;
+    cb->evcb_arg = arg;
+    cb->evcb_pri = priority;
+    cb->evcb_closure = EV_CLOSURE_CB_SELF;
+}
+
+void
+event_deferred_cb_set_priority_(struct event_callback *cb,
+    ev_uint8_t priority)
+{
+    cb->evcb_pri = priority;
+}
+
+void
+event_deferred_cb_cancel_(struct event_base *base, struct event_callback *cb)
+{
+    if (!base)
+        base = event_global_current_base_;
+    event_callback_cancel_(base, cb);
+}
+
+int
+event_deferred_cb_schedule_(struct event_base *base,
+    struct event_callback *cb)
+{
+    int r;
+    if (!base)
+        base = event_global_current_base_;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (base->n_deferreds_queued > MAX_DEFERREDS_QUEUED) {
+        r = event_callback_activate_later_nolock_(base, cb);
+    } else {
+        r = event_callback_activate_nolock_(base, cb);
+        if (r)
+            ++base->n_deferreds_queued;
+    }
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finalizers                                                          */
+
+#define EVENT_FINALIZE_FREE_ 0x10000
+
+static int
+event_finalize_nolock_(unsigned flags, struct event *ev,
+    event_finalize_callback_fn cb)
+{
+    ev_uint8_t closure = (flags & EVENT_FINALIZE_FREE_)
+                             ? EV_CLOSURE_EVENT_FINALIZE_FREE
+                             : EV_CLOSURE_EVENT_FINALIZE;
+    event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+    ev->ev_closure = closure;
+    ev->ev_evcallback.evcb_cb_union.evcb_evfinalize = cb;
+    event_active_nolock_(ev, EV_FINALIZE, 1);
+    ev->ev_flags |= EVLIST_FINALIZING;
+    return 0;
+}
+
+static int
+event_finalize_impl_(unsigned flags, struct event *ev,
+    event_finalize_callback_fn cb)
+{
+    int r;
+    struct event_base *base;
+    if (EVUTIL_UNLIKELY(!ev || !ev->ev_base || !cb)) {
+        event_warnx("event_finalize: bad arguments");
+        return -1;
+    }
+    base = ev->ev_base;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    r = event_finalize_nolock_(flags, ev, cb);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+int
+event_finalize(unsigned flags, struct event *ev,
+    event_finalize_callback_fn cb)
+{
+    return event_finalize_impl_(flags & ~EVENT_FINALIZE_FREE_, ev, cb);
+}
+
+int
+event_free_finalize(unsigned flags, struct event *ev,
+    event_finalize_callback_fn cb)
+{
+    return event_finalize_impl_(flags | EVENT_FINALIZE_FREE_, ev, cb);
+}
+
+static void
+event_callback_finalize_nolock_(struct event_base *base, unsigned flags,
+    struct event_callback *evcb, void (*cb)(struct event_callback *, void *))
+{
+    (void)flags;
+    if (evcb->evcb_flags & EVLIST_INIT)
+        event_del_nolock_(event_callback_to_event(evcb), EVENT_DEL_NOBLOCK);
+    else
+        event_callback_cancel_nolock_(base, evcb, 0);
+    evcb->evcb_closure = EV_CLOSURE_CB_FINALIZE;
+    evcb->evcb_cb_union.evcb_cbfinalize = cb;
+    event_callback_activate_nolock_(base, evcb);
+    evcb->evcb_flags |= EVLIST_FINALIZING;
+}
+
+void
+event_callback_finalize_(struct event_base *base, unsigned flags,
+    struct event_callback *evcb, void (*cb)(struct event_callback *, void *))
+{
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    event_callback_finalize_nolock_(base, flags, evcb, cb);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+}
+
+/* Finalize a group of callbacks that share one finalizer: the finalizer
+ * runs once, after any of them that is running now has returned. */
+int
+event_callback_finalize_many_(struct event_base *base, int n_cbs,
+    struct event_callback **evcbs,
+    void (*cb)(struct event_callback *, void *))
+{
+    int n_pending = 0, i;
+    if (!base)
+        base = event_global_current_base_;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    for (i = 0; i < n_cbs; ++i) {
+        struct event_callback *evcb = evcbs[i];
+        if (evcb == base->current_event) {
+            event_callback_finalize_nolock_(base, 0, evcb, cb);
+            ++n_pending;
+        } else {
+            event_callback_cancel_nolock_(base, evcb, 0);
+        }
+    }
+    if (n_pending == 0)
+        event_callback_finalize_nolock_(base, 0, evcbs[0], cb);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return 0;
+}
+
+/* Used by event_base_free: drop one queued callback, running its
+ * finalizer if it has one and run_finalizers is set.  Returns 1 if a
+ * user callback was dropped. */
+int
+event_base_cancel_single_callback_(struct event_base *base,
+    struct event_callback *evcb, int run_finalizers)
+{
+    int result = 0;
+    if (evcb->evcb_flags & EVLIST_INIT) {
+        struct event *ev = event_callback_to_event(evcb);
+        if (!(ev->ev_flags & EVLIST_INTERNAL)) {
+            event_del_nolock_(ev, EVENT_DEL_EVEN_IF_FINALIZING);
+            result = 1;
+        }
+    } else {
+        event_callback_cancel_nolock_(base, evcb, 1);
+        result = 1;
+    }
+    if (run_finalizers && (evcb->evcb_flags & EVLIST_FINALIZING)) {
+        switch (evcb->evcb_closure) {
+        case EV_CLOSURE_EVENT_FINALIZE:
+        case EV_CLOSURE_EVENT_FINALIZE_FREE: {
+            struct event *ev = event_callback_to_event(evcb);
+            ev->ev_evcallback.evcb_cb_union.evcb_evfinalize(ev, ev->ev_arg);
+            if (evcb->evcb_closure == EV_CLOSURE_EVENT_FINALIZE_FREE)
+                mm_free(ev);
+            break;
+        }
+        case EV_CLOSURE_CB_FINALIZE:
+            evcb->evcb_cb_union.evcb_cbfinalize(evcb, evcb->evcb_arg);
+            break;
+        default:
+            break;
+        }
+    }
+    return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* One-shot events                                                     */
+
+static void
+event_once_cb(evutil_socket_t fd, short events, void *arg)
+{
+    struct event_once *eonce = arg;
+    struct event_base *base = eonce->ev.ev_base;
+    (*eonce->cb)(fd, events, eonce->arg);
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    LIST_REMOVE(eonce, next_once);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    event_debug_unassign(&eonce->ev);
+    mm_free(eonce);
+}
+
+int
+event_base_once(struct event_base *base, evutil_socket_t fd, short events,
+    void (*callback)(evutil_socket_t, short, void *), void *arg,
+    const struct timeval *tv)
+{
+    struct event_once *eonce;
+    int res = 0, activate = 0;
+
+    if (!base || !callback)
+        return -1;
+    /* A signal or persistent one-shot makes no sense. */
+    if (events & (EV_SIGNAL | EV_PERSIST))
+        return -1;
+    if (tv && check_timeout_arg(tv))
+        return -1;
+    if ((events & (EV_READ | EV_WRITE | EV_CLOSED)) && fd < 0) {
+        event_warnx("%s: invalid fd %d", __func__, (int)fd);
+        return -1;
+    }
+    if ((eonce = mm_calloc(1, sizeof(struct event_once))) == NULL)
+        return -1;
+    eonce->cb = callback;
+    eonce->arg = arg;
+
+    if ((events & (EV_TIMEOUT | EV_SIGNAL | EV_READ | EV_WRITE | EV_CLOSED)) ==
+        EV_TIMEOUT) {
+        event_assign(&eonce->ev, base, -1, 0, event_once_cb, eonce);
+        if (tv == NULL || !evutil_timerisset(tv))
+            activate = 1;
+    } else if (events & (EV_READ | EV_WRITE | EV_CLOSED)) {
+        events &= EV_READ | EV_WRITE | EV_CLOSED;
+        event_assign(&eonce->ev, base, fd, events, event_once_cb, eonce);
+    } else {
+        mm_free(eonce);
+        return -1;
+    }
+
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (activate)
+        event_active_nolock_(&eonce->ev, EV_TIMEOUT, 1);
+    else
+        res = event_add_nolock_(&eonce->ev, tv, 0);
+    if (res == 0)
+        LIST_INSERT_HEAD(&base->once_events, eonce, next_once);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    if (res != 0) {
+        event_debug_unassign(&eonce->ev);
+        mm_free(eonce);
+    }
+    return res;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loop                                                                */
+
+static int
+event_haveevents(struct event_base *base)
+{
+    return base->virtual_event_count > 0 || base->event_count > 0;
+}
+
+/* How long the backend may wait: until the earliest deadline, or
+ * forever (*tv_p = NULL) when there is none. */
+static int
+timeout_next(struct event_base *base, struct timeval **tv_p)
+{
+    struct timeval now;
+    struct event *ev = min_heap_top_(&base->timeheap);
+    struct timeval *tv = *tv_p;
+
+    if (ev == NULL) {
+        *tv_p = NULL;
+        return 0;
+    }
+    if (gettime_(base, &now) == -1)
+        return -1;
+    if (evutil_timercmp(&ev->ev_timeout, &now, <=)) {
+        evutil_timerclear(tv);
+        return 0;
+    }
+    evutil_timersub(&ev->ev_timeout, &now, tv);
+    return 0;
+}
+
+/* Activate every timer whose deadline has passed, in deadline order. */
+static void
+timeout_process(struct event_base *base)
+{
+    struct timeval now;
+    ev_int64_t now_us;
+    struct event *ev;
+
+    if (min_heap_empty_(&base->timeheap))
+        return;
+    gettime_(base, &now);
+    now_us = (ev_int64_t)now.tv_sec * 1000000 + now.tv_usec;
+    while (base->timeheap.n && base->timeheap.p[0].deadline <= now_us) {
+        ev = base->timeheap.p[0].ev;
+        /* A persistent event keeps its fd registration: the persist
+         * closure re-arms the timer before the callback runs. */
+        if (ev->ev_events & EV_PERSIST)
+            event_remove_timer_nolock_(ev);
+        else
+            event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+        event_active_nolock_(ev, EV_TIMEOUT, 1);
+    }
+}
+
+/* Re-arm the timeout of a persistent event before its callback runs:
+ * the next deadline counts from the one that fired (so a periodic timer
+ * does not drift), or from now if I/O woke it or it fell behind. */
+static inline void
+event_persist_closure(struct event_base *base, struct event *ev)
+{
+    struct timeval run_at, relative_to, delay, now;
+    ev_uint32_t usec_mask = 0;
+
+    if (!ev->ev_io_timeout.tv_sec && !ev->ev_io_timeout.tv_usec)
+        return;
+    gettime_(base, &now);
+    delay = ev->ev_io_timeout;
+    if (is_common_timeout(&ev->ev_timeout, base)) {
+        usec_mask = delay.tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK;
+        delay.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+        if (ev->ev_res & EV_TIMEOUT) {
+            relative_to = ev->ev_timeout;
+            relative_to.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+        } else {
+            relative_to = now;
+        }
+    } else {
+        relative_to = (ev->ev_res & EV_TIMEOUT) ? ev->ev_timeout : now;
+    }
+    evutil_timeradd(&relative_to, &delay, &run_at);
+    if (evutil_timercmp(&run_at, &now, <))
+        evutil_timeradd(&now, &delay, &run_at);
+    run_at.tv_usec |= usec_mask;
+    event_add_nolock_(ev, &run_at, 1);
+}
+
+/* Run a signal callback once per delivery, stopping early if the event
+ * is deleted (ev_pncalls is cleared) or the loop is told to break. */
+static inline void
+event_signal_closure(struct event_base *base, struct event *ev)
+{
+    short ncalls = ev->ev_ncalls;
+    int should_break;
+    event_callback_fn cb = ev->ev_callback;
+    evutil_socket_t fd = ev->ev_fd;
+    short res = ev->ev_res;
+    void *arg = ev->ev_arg;
+
+    /* ev_pncalls lets event_del stop the remaining calls; it is cleared
+     * (by event_del or below) before this frame goes away. */
+#if defined(__GNUC__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+    if (ncalls != 0)
+        ev->ev_pncalls = &ncalls;
+#if defined(__GNUC__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    while (ncalls) {
+        ncalls--;
+        ev->ev_ncalls = ncalls;
+        if (ncalls == 0)
+            ev->ev_pncalls = NULL;
+        (*cb)(fd, res, arg);
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+        should_break = base->event_break;
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
+        if (should_break) {
+            if (ncalls != 0)
+                ev->ev_pncalls = NULL;
+            return;
+        }
+    }
+}
+
+/* Run up to max_to_process callbacks from one priority queue.  Returns
+ * how many non-internal callbacks ran, or -1 if the loop must break. */
+static int
+event_process_active_single_queue(struct event_base *base,
+    struct evcallback_list *activeq, int max_to_process,
+    const struct timeval *endtime)
+{
+    struct event_callback *evcb;
+    int count = 0;
+
+    while ((evcb = TAILQ_FIRST(activeq)) != NULL) {
+        struct event *ev = NULL;
+        if (evcb->evcb_flags & EVLIST_INIT) {
+            ev = event_callback_to_event(evcb);
+            if ((ev->ev_events & EV_PERSIST) ||
+                (ev->ev_flags & EVLIST_FINALIZING))
+                event_queue_remove_active(base, evcb);
+            else
+                event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+        } else {
+            event_queue_remove_active(base, evcb);
+        }
+        if (!(evcb->evcb_flags & EVLIST_INTERNAL))
+            ++count;
+
+        base->current_event = evcb;
+        base->current_event_waiters = 0;
+
+        switch (evcb->evcb_closure) {
+        case EV_CLOSURE_EVENT_SIGNAL:
+            event_signal_closure(base, ev);
+            break;
+        case EV_CLOSURE_EVENT_PERSIST:
+            event_persist_closure(base, ev);
+            /* fall through */
+        case EV_CLOSURE_EVENT: {
+            event_callback_fn cb = ev->ev_callback;
+            evutil_socket_t fd = ev->ev_fd;
+            short res = ev->ev_res;
+            void *arg = ev->ev_arg;
+            EVBASE_RELEASE_LOCK(base, th_base_lock);
+            (*cb)(fd, res, arg);
+            break;
+        }
+        case EV_CLOSURE_CB_SELF: {
+            void (*cb)(struct event_callback *, void *) =
+                evcb->evcb_cb_union.evcb_selfcb;
+            EVBASE_RELEASE_LOCK(base, th_base_lock);
+            cb(evcb, evcb->evcb_arg);
+            break;
+        }
+        case EV_CLOSURE_EVENT_FINALIZE:
+        case EV_CLOSURE_EVENT_FINALIZE_FREE: {
+            int do_free = evcb->evcb_closure == EV_CLOSURE_EVENT_FINALIZE_FREE;
+            event_finalize_callback_fn cb =
+                ev->ev_evcallback.evcb_cb_union.evcb_evfinalize;
+            base->current_event = NULL;
+            EVBASE_RELEASE_LOCK(base, th_base_lock);
+            cb(ev, ev->ev_arg);
+            if (event_debug_on_())
+                event_debug_note_teardown_(ev);
+            if (do_free)
+                mm_free(ev);
+            break;
+        }
+        case EV_CLOSURE_CB_FINALIZE: {
+            void (*cb)(struct event_callback *, void *) =
+                evcb->evcb_cb_union.evcb_cbfinalize;
+            base->current_event = NULL;
+            EVBASE_RELEASE_LOCK(base, th_base_lock);
+            cb(evcb, evcb->evcb_arg);
+            break;
+        }
+        default:
+            EVUTIL_ASSERT(0);
+        }
+
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+        base->current_event = NULL;
+        if (base->current_event_waiters) {
+            base->current_event_waiters = 0;
+            EVTHREAD_COND_BROADCAST(base->current_event_cond);
+        }
+
+        if (base->event_break)
+            return -1;
+        if (count >= max_to_process)
+            return count;
+        if (count && endtime) {
+            struct timeval now;
+            update_time_cache(base);
+            gettime_(base, &now);
+            if (evutil_timercmp(&now, endtime, >=))
+                return count;
+        }
+        if (base->event_continue)
+            break;
+    }
+    return count;
+}
+
+/* Run the callbacks of the most urgent priority that has any user
+ * callback; lower priorities wait for a later iteration. */
+static int
+event_process_active(struct event_base *base)
+{
+    const struct timeval *endtime = NULL;
+    struct timeval tv;
+    const int maxcb = base->max_dispatch_callbacks;
+    const int limit_after_prio = base->limit_callbacks_after_prio;
+    int i, c = 0;
+
+    if (base->max_dispatch_time.tv_sec >= 0) {
+        update_time_cache(base);
+        gettime_(base, &tv);
+        evutil_timeradd(&base->max_dispatch_time, &tv, &tv);
+        endtime = &tv;
+    }
+    for (i = 0; i < base->nactivequeues; ++i) {
+        if (TAILQ_FIRST(&base->activequeues[i]) != NULL) {
+            base->event_running_priority = i;
+            if (i < limit_after_prio)
+                c = event_process_active_single_queue(base,
+                    &base->activequeues[i], INT_MAX, NULL);
+            else
+                c = event_process_active_single_queue(base,
+                    &base->activequeues[i], maxcb, endtime);
+            if (c < 0)
+                break;
+            if (c > 0)
+                break;
+        }
+    }
+    base->event_running_priority = -1;
+    return c;
+}
+
+int
+event_base_loop(struct event_base *base, int flags)
+{
+    struct timeval tv;
+    struct timeval *tv_p;
+    int res, done = 0, retval = 0;
+
+    if (EVUTIL_UNLIKELY(!base)) {
+        base = event_global_current_base_;
+        if (!base) {
+            event_warnx("%s: no event_base", __func__);
+            return -1;
+        }
+    }
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (base->running_loop) {
+        event_warnx("%s: reentrant invocation.  Only one event_base_loop"
+                    " can run on each event_base at once.",
+            __func__);
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
+        return -1;
+    }
+    base->running_loop = 1;
+    clear_time_cache(base);
+    if (base->sig.ev_signal_added && base->sig.ev_n_signals_added)
+        evsig_set_base_(base);
+    base->th_owner_id = EVTHREAD_GET_ID();
+    base->event_gotterm = base->event_break = 0;
+
+    while (!done) {
+        base->event_continue = 0;
+        base->n_deferreds_queued = 0;
+        if (base->event_gotterm || base->event_break)
+            break;
+
+        tv_p = &tv;
+        if (!N_ACTIVE_CALLBACKS(base) && !(flags & EVLOOP_NONBLOCK))
+            timeout_next(base, &tv_p);
+        else
+            evutil_timerclear(&tv);
+
+        if (!(flags & EVLOOP_NO_EXIT_ON_EMPTY) && !event_haveevents(base) &&
+            !N_ACTIVE_CALLBACKS(base)) {
+            event_debug(("%s: no events registered.", __func__));
+            retval = 1;
+            goto done;
+        }
+
+        event_queue_make_later_events_active(base);
+        clear_time_cache(base);
+        res = base->evsel->dispatch(base, tv_p);
+        if (res == -1) {
+            event_debug(("%s: dispatch returned unsuccessfully.", __func__));
+            retval = -1;
+            goto done;
+        }
+        update_time_cache(base);
+        timeout_process(base);
+
+        if (N_ACTIVE_CALLBACKS(base)) {
+            int n = event_process_active(base);
+            if ((flags & EVLOOP_ONCE) && N_ACTIVE_CALLBACKS(base) == 0 &&
+                n != 0)
+                done = 1;
+        } else if (flags & EVLOOP_NONBLOCK) {
+            done = 1;
+        }
+    }
+    event_debug(("%s: asked to terminate loop.", __func__));
+done:
+    clear_time_cache(base);
+    base->running_loop = 0;
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return retval;
+}
+
+int
+event_base_dispatch(struct event_base *base)
+{
+    return event_base_loop(base, 0);
+}
+
+static void
+event_loopexit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct event_base *base = arg;
+    (void)fd;
+    (void)what;
+    base->event_gotterm = 1;
+}
+
+int
+event_base_loopexit(struct event_base *base, const struct timeval *tv)
+{
+    if (!base)
+        return -1;
+    return event_base_once(base, -1, EV_TIMEOUT, event_loopexit_cb, base, tv);
+}
+
+int
+event_base_loopbreak(struct event_base *base)
+{
+    int r = 0;
+    if (base == NULL)
+        return -1;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    base->event_break = 1;
+    if (EVBASE_NEED_NOTIFY(base))
+        r = evthread_notify_base(base);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+int
+event_base_loopcontinue(struct event_base *base)
+{
+    int r = 0;
+    if (base == NULL)
+        return -1;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    base->event_continue = 1;
+    if (EVBASE_NEED_NOTIFY(base))
+        r = evthread_notify_base(base);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return r;
+}
+
+int
+event_base_got_break(struct event_base *base)
+{
+    int res;
+    if (!base)
+        return 0;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    res = base->event_break;
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return res;
+}
+
+int
+event_base_got_exit(struct event_base *base)
+{
+    int res;
+    if (!base)
+        return 0;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    res = base->event_gotterm;
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return res;
+}
+
+/* ------------------------------------------------------------------ */
+/* Activation by fd or signal, and introspection of running callbacks  */
+
+void
+event_base_active_by_fd(struct event_base *base, evutil_socket_t fd,
+    short events)
+{
+    if (!base || fd < 0)
+        return;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (!(events & EV_TIMEOUT)) {
+        evmap_io_active_(base, fd, events & (EV_READ | EV_WRITE | EV_CLOSED));
+    } else {
+        /* Fire the timers attached to this fd instead. */
+        unsigned u;
+        int i;
+        for (u = 0; u < base->timeheap.n; ++u) {
+            struct event *ev = base->timeheap.p[u].ev;
+            if (ev->ev_fd == fd)
+                event_active_nolock_(ev, EV_TIMEOUT, 1);
+        }
+        for (i = 0; i < base->n_common_timeouts; ++i) {
+            struct common_timeout_list *ctl = base->common_timeout_queues[i];
+            struct event *ev;
+            TAILQ_FOREACH(ev, &ctl->events,
+                ev_timeout_pos.ev_next_with_common_timeout)
+            {
+                if (ev->ev_fd == fd)
+                    event_active_nolock_(ev, EV_TIMEOUT, 1);
+            }
+        }
+    }
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+}
+
+void
+event_base_active_by_signal(struct event_base *base, int sig)
+{
+    if (!base || sig < 1 || sig >= NSIG)
+        return;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    evmap_signal_active_(base, sig, 1);
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+}
+
+struct event *
+event_base_get_running_event(struct event_base *base)
+{
+    struct event *ev = NULL;
+    if (!base)
+        return NULL;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (EVBASE_IN_THREAD(base)) {
+        struct event_callback *evcb = base->current_event;
+        if (evcb && (evcb->evcb_flags & EVLIST_INIT))
+            ev = event_callback_to_event(evcb);
+    }
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return ev;
+}

@@ -1,0 +1,72 @@
+/*
+ * evmap-internal.h: the maps from fds and signal numbers to the events
+ * waiting on them, and the changelist that batches interest changes.
+ *
+ * The io map is a flat array indexed by fd.  Each slot holds the list of
+ * events on that fd, how many want read/write/close, and fdinfo_len
+ * bytes reserved for the backend (passed to its add/del as fdinfo).  A
+ * backend sees exactly one add/del per change of the union of interests
+ * on an fd, never one per event.
+ */
+#ifndef EVMAP_INTERNAL_H_INCLUDED_
+#define EVMAP_INTERNAL_H_INCLUDED_
+
+#include "event-internal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void evmap_io_initmap_(struct event_io_map *ctx);
+void evmap_signal_initmap_(struct event_signal_map *ctx);
+void evmap_io_clear_(struct event_io_map *ctx);
+void evmap_signal_clear_(struct event_signal_map *ctx);
+
+/* Add/remove ev to/from the map of its fd; tell the backend when the set
+ * of interests on the fd changes.  Return -1 on error, 1 if the backend
+ * was told, 0 otherwise. */
+int evmap_io_add_(struct event_base *base, evutil_socket_t fd,
+    struct event *ev);
+int evmap_io_del_(struct event_base *base, evutil_socket_t fd,
+    struct event *ev);
+/* Called by backends: the kernel says fd is ready for events. */
+void evmap_io_active_(struct event_base *base, evutil_socket_t fd,
+    short events);
+
+int evmap_signal_add_(struct event_base *base, int sig, struct event *ev);
+int evmap_signal_del_(struct event_base *base, int sig, struct event *ev);
+/* Called by the signal code: sig was delivered ncalls times. */
+void evmap_signal_active_(struct event_base *base, int sig, int ncalls);
+
+/* The backend's per-fd bytes for fd, or NULL when fd is not mapped. */
+void *evmap_io_get_fdinfo_(struct event_io_map *ctx, evutil_socket_t fd);
+
+/* After fork: tell a fresh backend about every fd and signal again. */
+int evmap_reinit_(struct event_base *base);
+/* Remove every event from every map (base teardown). */
+void evmap_delete_all_(struct event_base *base);
+/* Abort if the maps disagree with the events' own flags. */
+void evmap_check_integrity_(struct event_base *base);
+
+/* Visit every event in the maps; stops at the first non-zero return. */
+typedef int (*event_base_foreach_event_cb_)(const struct event_base *,
+    const struct event *, void *);
+int evmap_foreach_event_(struct event_base *base,
+    event_base_foreach_event_cb_ fn, void *arg);
+
+/* Changelist, for backends that apply interest changes at dispatch.  The
+ * fdinfo of such a backend starts with a struct event_changelist_fdinfo. */
+void event_changelist_init_(struct event_changelist *changelist);
+void event_changelist_remove_all_(struct event_changelist *changelist,
+    struct event_base *base);
+void event_changelist_freemem_(struct event_changelist *changelist);
+int event_changelist_add_(struct event_base *base, evutil_socket_t fd,
+    short old, short events, void *p);
+int event_changelist_del_(struct event_base *base, evutil_socket_t fd,
+    short old, short events, void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVMAP_INTERNAL_H_INCLUDED_ */

@@ -1,0 +1,262 @@
+/*
+ * minheap-internal.h: the timer heap.
+ *
+ * A 4-ary min-heap of (deadline, event) pairs kept in one array.  The
+ * deadline is copied into the entry as microseconds so that sifting
+ * touches only the array (four children share one cache line); the
+ * event keeps its own index in ev_timeout_pos.min_heap_idx.
+ *
+ * Equal deadlines pop in insertion order: every push or reschedule takes
+ * a sequence number, stored in the event in the part of ev_timeout_pos
+ * that heap mode leaves unused (the union's other member is the
+ * common-timeout queue link, which a heap event does not use), and ties
+ * compare it.
+ *
+ * Invariant: for every i > 0, entry[(i-1)/4] <= entry[i]; for every
+ * event in the heap, entry[ev->min_heap_idx].ev == ev.
+ */
+#ifndef MINHEAP_INTERNAL_H_INCLUDED_
+#define MINHEAP_INTERNAL_H_INCLUDED_
+
+#include "event2/event-config.h"
+#include "event2/event_struct.h"
+#include "event2/util.h"
+
+#include <stddef.h>
+
+#include "mm-internal.h"
+
+struct min_heap_entry {
+    ev_int64_t deadline;
+    struct event *ev;
+};
+
+struct min_heap {
+    struct min_heap_entry *p;
+    unsigned n, a;
+    ev_uint64_t next_seq;
+};
+
+/* The heap-mode view of ev_timeout_pos (16 bytes on every LP64 and ILP32
+ * target: an int index, then the tie-break sequence). */
+struct min_heap_pos_ {
+    int idx;
+    ev_uint32_t seq_hi;
+    ev_uint32_t seq_lo;
+};
+
+#define MIN_HEAP_POS_(e) ((struct min_heap_pos_ *)(void *)&(e)->ev_timeout_pos)
+#define MIN_HEAP_ARITY_ 4
+
+static inline ev_int64_t
+min_heap_key_(const struct event *e)
+{
+    return (ev_int64_t)e->ev_timeout.tv_sec * 1000000 +
+        e->ev_timeout.tv_usec;
+}
+
+static inline ev_uint64_t
+min_heap_seq_(const struct event *e)
+{
+    const struct min_heap_pos_ *p =
+        (const struct min_heap_pos_ *)(const void *)&e->ev_timeout_pos;
+    return ((ev_uint64_t)p->seq_hi << 32) | p->seq_lo;
+}
+
+/* Strict "a fires before b". */
+static inline int
+min_heap_before_(const struct min_heap_entry *a,
+    const struct min_heap_entry *b)
+{
+    if (a->deadline != b->deadline)
+        return a->deadline < b->deadline;
+    return min_heap_seq_(a->ev) < min_heap_seq_(b->ev);
+}
+
+static inline void
+min_heap_ctor_(struct min_heap *s)
+{
+    s->p = NULL;
+    s->n = 0;
+    s->a = 0;
+    s->next_seq = 0;
+}
+
+static inline void
+min_heap_dtor_(struct min_heap *s)
+{
+    if (s->p)
+        mm_free(s->p);
+    s->p = NULL;
+    s->n = s->a = 0;
+}
+
+static inline void
+min_heap_elem_init_(struct event *e)
+{
+    MIN_HEAP_POS_(e)->idx = -1;
+}
+
+static inline int
+min_heap_empty_(const struct min_heap *s)
+{
+    return s->n == 0;
+}
+
+static inline unsigned
+min_heap_size_(const struct min_heap *s)
+{
+    return s->n;
+}
+
+static inline struct event *
+min_heap_top_(const struct min_heap *s)
+{
+    return s->n ? s->p[0].ev : NULL;
+}
+
+static inline int
+min_heap_elt_is_top_(const struct event *e)
+{
+    return ((const struct min_heap_pos_ *)(const void *)&e->ev_timeout_pos)
+               ->idx == 0;
+}
+
+static inline void
+min_heap_place_(struct min_heap *s, unsigned i, struct min_heap_entry ent)
+{
+    s->p[i] = ent;
+    MIN_HEAP_POS_(ent.ev)->idx = (int)i;
+}
+
+static inline void
+min_heap_sift_up_(struct min_heap *s, unsigned i, struct min_heap_entry ent)
+{
+    while (i > 0) {
+        unsigned parent = (i - 1) / MIN_HEAP_ARITY_;
+        if (!min_heap_before_(&ent, &s->p[parent]))
+            break;
+        min_heap_place_(s, i, s->p[parent]);
+        i = parent;
+    }
+    min_heap_place_(s, i, ent);
+}
+
+static inline void
+min_heap_sift_down_(struct min_heap *s, unsigned i,
+    struct min_heap_entry ent)
+{
+    for (;;) {
+        unsigned first = i * MIN_HEAP_ARITY_ + 1, best, c, last;
+        if (first >= s->n)
+            break;
+        last = first + MIN_HEAP_ARITY_;
+        if (last > s->n)
+            last = s->n;
+        best = first;
+        for (c = first + 1; c < last; ++c)
+            if (min_heap_before_(&s->p[c], &s->p[best]))
+                best = c;
+        if (!min_heap_before_(&s->p[best], &ent))
+            break;
+        min_heap_place_(s, i, s->p[best]);
+        i = best;
+    }
+    min_heap_place_(s, i, ent);
+}
+
+static inline int
+min_heap_reserve_(struct min_heap *s, unsigned n)
+{
+    if (s->a < n) {
+        struct min_heap_entry *p;
+        unsigned a = s->a ? s->a * 2 : 8;
+        if (a < n)
+            a = n;
+        if (a > (unsigned)-1 / sizeof(*p))
+            return -1;
+        p = (struct min_heap_entry *)mm_realloc(s->p, a * sizeof(*p));
+        if (!p)
+            return -1;
+        s->p = p;
+        s->a = a;
+    }
+    return 0;
+}
+
+static inline void
+min_heap_stamp_(struct min_heap *s, struct event *e)
+{
+    ev_uint64_t seq = s->next_seq++;
+    MIN_HEAP_POS_(e)->seq_hi = (ev_uint32_t)(seq >> 32);
+    MIN_HEAP_POS_(e)->seq_lo = (ev_uint32_t)seq;
+}
+
+/* Insert e, keyed on e->ev_timeout.  Returns 0, or -1 on ENOMEM. */
+static inline int
+min_heap_push_(struct min_heap *s, struct event *e)
+{
+    struct min_heap_entry ent;
+    if (s->n == (unsigned)-1 / 2 || min_heap_reserve_(s, s->n + 1))
+        return -1;
+    min_heap_stamp_(s, e);
+    ent.deadline = min_heap_key_(e);
+    ent.ev = e;
+    min_heap_sift_up_(s, s->n++, ent);
+    return 0;
+}
+
+static inline struct event *
+min_heap_pop_(struct min_heap *s)
+{
+    struct event *e;
+    if (!s->n)
+        return NULL;
+    e = s->p[0].ev;
+    if (--s->n)
+        min_heap_sift_down_(s, 0, s->p[s->n]);
+    MIN_HEAP_POS_(e)->idx = -1;
+    return e;
+}
+
+static inline int
+min_heap_erase_(struct min_heap *s, struct event *e)
+{
+    int idx = MIN_HEAP_POS_(e)->idx;
+    if (idx < 0)
+        return -1;
+    if ((unsigned)idx != --s->n) {
+        struct min_heap_entry last = s->p[s->n];
+        unsigned i = (unsigned)idx;
+        if (i > 0 &&
+            min_heap_before_(&last, &s->p[(i - 1) / MIN_HEAP_ARITY_]))
+            min_heap_sift_up_(s, i, last);
+        else
+            min_heap_sift_down_(s, i, last);
+    }
+    MIN_HEAP_POS_(e)->idx = -1;
+    return 0;
+}
+
+/* e's deadline changed (it is in the heap, or is pushed now); it goes
+ * behind every other event with the same deadline. */
+static inline int
+min_heap_adjust_(struct min_heap *s, struct event *e)
+{
+    int idx = MIN_HEAP_POS_(e)->idx;
+    struct min_heap_entry ent;
+    unsigned i;
+    if (idx < 0)
+        return min_heap_push_(s, e);
+    min_heap_stamp_(s, e);
+    ent.deadline = min_heap_key_(e);
+    ent.ev = e;
+    i = (unsigned)idx;
+    if (i > 0 && min_heap_before_(&ent, &s->p[(i - 1) / MIN_HEAP_ARITY_]))
+        min_heap_sift_up_(s, i, ent);
+    else
+        min_heap_sift_down_(s, i, ent);
+    return 0;
+}
+
+#endif /* MINHEAP_INTERNAL_H_INCLUDED_ */

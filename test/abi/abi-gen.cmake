@@ -1,0 +1,353 @@
+# Generates the C source of the abi-layout or abi-constants check.
+#
+# cmake -DMODE=layout|constants -DINPUT=<reference file>
+#       -DCONSTANTS=<constants.txt> -DHEADERS=<h1,h2,...> -DOUTPUT=<file.c>
+#       -P abi-gen.cmake
+#
+# INPUT is layout-x86_64.txt (MODE=layout) or constants.txt
+# (MODE=constants).  Both group their records under "# event2/<h>.h"
+# comment lines; only records of the headers named in HEADERS (without
+# "event2/" and ".h", e.g. "event,util,event-config") are turned into
+# checks.  In the layout file the "# public enum types" section is not
+# grouped by header: each enum is attributed to the header under which
+# constants.txt lists its members ("# enum <type>" lines).
+#
+# The generated program includes the covered headers in the order given,
+# prints one line per mismatch and exits non-zero if there was any.  A
+# missing struct member, type or enum constant makes it fail to compile,
+# which the test reports too (see abi-run.cmake).  If abi-prelude-<h>.h
+# exists beside this script and <h> is covered, it is included after the
+# headers (for records that need user code, e.g. EVRPC_HEADER).
+#
+# An unknown record format is a fatal error, so a change of the reference
+# files cannot silently disable checks.
+cmake_minimum_required(VERSION 3.16)
+
+foreach(var MODE INPUT CONSTANTS HEADERS OUTPUT)
+    if(NOT DEFINED ${var})
+        message(FATAL_ERROR "abi-gen.cmake: -D${var}=... is required")
+    endif()
+endforeach()
+string(REPLACE "," ";" headers "${HEADERS}")
+
+# Read a file as a list of lines.  Semicolons and square brackets would
+# upset CMake list handling; they only occur in comments and string
+# values, so they are swapped for placeholders and restored on output.
+function(read_lines file out)
+    file(READ "${file}" text)
+    string(REPLACE ";" "@SEMI@" text "${text}")
+    string(REPLACE "[" "@LB@" text "${text}")
+    string(REPLACE "]" "@RB@" text "${text}")
+    string(REPLACE "\r" "" text "${text}")
+    string(REPLACE "\n" ";" text "${text}")
+    set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+read_lines("${CONSTANTS}" const_lines)
+read_lines("${INPUT}" lines)
+
+# Map each enum type to the header that declares it.
+set(cur "")
+foreach(line IN LISTS const_lines)
+    if(line MATCHES "^# event2/([A-Za-z0-9_-]+)\\.h")
+        set(cur "${CMAKE_MATCH_1}")
+    elseif(line MATCHES "^# enum ([A-Za-z0-9_]+)$")
+        set(enum_header_${CMAKE_MATCH_1} "${cur}")
+    endif()
+endforeach()
+
+set(body "")
+set(n_checks 0)
+set(n_skipped 0)
+
+# C string literal for the (quote-free) text of a reference record.
+macro(cstr out text)
+    string(REPLACE "\\" "\\\\" ${out} "${text}")
+    string(REPLACE "\"" "\\\"" ${out} "${${out}}")
+endmacro()
+
+macro(emit text)
+    string(APPEND body "    ${text}\n")
+endmacro()
+
+function(covered header out)
+    list(FIND headers "${header}" idx)
+    if(idx EQUAL -1)
+        set(${out} FALSE PARENT_SCOPE)
+    else()
+        set(${out} TRUE PARENT_SCOPE)
+    endif()
+endfunction()
+
+if(MODE STREQUAL "layout")
+    set(cur "")
+    foreach(line IN LISTS lines)
+        if(line MATCHES "^# event2/([A-Za-z0-9_-]+)\\.h")
+            set(cur "${CMAKE_MATCH_1}")
+            continue()
+        elseif(line MATCHES "^# public enum types")
+            set(cur "@enum")
+            continue()
+        elseif(line MATCHES "^# opaque")
+            set(cur "@none")
+            continue()
+        elseif(line MATCHES "^#" OR line MATCHES "^[ \t]*$")
+            continue()
+        endif()
+
+        set(hdr "${cur}")
+        if(line MATCHES "^enum ([A-Za-z0-9_]+) ")
+            set(hdr "${enum_header_${CMAKE_MATCH_1}}")
+        endif()
+        if(hdr STREQUAL "" OR hdr STREQUAL "@none" OR hdr STREQUAL "@enum")
+            message(FATAL_ERROR "abi-gen: no header known for: ${line}")
+        endif()
+        covered("${hdr}" ok)
+        if(NOT ok)
+            math(EXPR n_skipped "${n_skipped} + 1")
+            continue()
+        endif()
+        math(EXPR n_checks "${n_checks} + 1")
+        cstr(what "${line}")
+
+        if(line MATCHES "^typedef ([A-Za-z0-9_]+) size ([0-9]+) align ([0-9]+) signed ([01])$")
+            set(t "${CMAKE_MATCH_1}")
+            emit("CHECK(\"${what}: size\", sizeof(${t}), ${CMAKE_MATCH_2});")
+            emit("CHECK(\"${what}: align\", __alignof__(${t}), ${CMAKE_MATCH_3});")
+            emit("CHECK(\"${what}: signed\", ((${t})-1 < 1), ${CMAKE_MATCH_4});")
+        elseif(line MATCHES "^typedef ([A-Za-z0-9_]+) is ([A-Za-z0-9_ *]+)$")
+            emit("CHECK(\"${what}\", __builtin_types_compatible_p(${CMAKE_MATCH_1}, ${CMAKE_MATCH_2}), 1);")
+        elseif(line MATCHES "^struct ([A-Za-z0-9_]+) size ([0-9]+) align ([0-9]+)$")
+            set(t "struct ${CMAKE_MATCH_1}")
+            emit("CHECK(\"${what}: size\", sizeof(${t}), ${CMAKE_MATCH_2});")
+            emit("CHECK(\"${what}: align\", __alignof__(${t}), ${CMAKE_MATCH_3});")
+        elseif(line MATCHES "^struct ([A-Za-z0-9_]+)\\.([A-Za-z0-9_.]+) offset ([0-9]+) size ([0-9]+)$")
+            set(t "struct ${CMAKE_MATCH_1}")
+            set(m "${CMAKE_MATCH_2}")
+            emit("CHECK(\"${what}: offset\", offsetof(${t}, ${m}), ${CMAKE_MATCH_3});")
+            emit("CHECK(\"${what}: size\", sizeof(((${t} *)0)->${m}), ${CMAKE_MATCH_4});")
+        elseif(line MATCHES "^struct ([A-Za-z0-9_]+)\\.([A-Za-z0-9_.]+) bitfield byte ([0-9]+) bit ([0-9]+) width ([0-9]+)$")
+            set(t "struct ${CMAKE_MATCH_1}")
+            set(m "${CMAKE_MATCH_2}")
+            math(EXPR first "${CMAKE_MATCH_3} * 8 + ${CMAKE_MATCH_4}")
+            emit("{")
+            emit("    ${t} s;")
+            emit("    memset(&s, 0, sizeof(s));")
+            emit("    s.${m} = all_ones;")
+            emit("    check_bits(\"${what}\", &s, sizeof(s), ${first}, ${CMAKE_MATCH_5});")
+            emit("}")
+        elseif(line MATCHES "^enum ([A-Za-z0-9_]+) size ([0-9]+)$")
+            emit("CHECK(\"${what}\", sizeof(enum ${CMAKE_MATCH_1}), ${CMAKE_MATCH_2});")
+        else()
+            message(FATAL_ERROR "abi-gen: unknown layout record: ${line}")
+        endif()
+    endforeach()
+elseif(MODE STREQUAL "constants")
+    set(cur "")
+    set(in_enum FALSE)
+    foreach(line IN LISTS lines)
+        if(line MATCHES "^# event2/([A-Za-z0-9_-]+)\\.h")
+            set(cur "${CMAKE_MATCH_1}")
+            set(in_enum FALSE)
+            continue()
+        elseif(line MATCHES "^# enum ([A-Za-z0-9_]+)$")
+            set(in_enum TRUE)
+            continue()
+        elseif(line MATCHES "^#alias ")
+            # handled below
+        elseif(line MATCHES "^#" OR line MATCHES "^[ \t]*$")
+            continue()
+        endif()
+        if(cur STREQUAL "")
+            message(FATAL_ERROR "abi-gen: constant outside a header: ${line}")
+        endif()
+        covered("${cur}" ok)
+        if(NOT ok)
+            math(EXPR n_skipped "${n_skipped} + 1")
+            continue()
+        endif()
+        math(EXPR n_checks "${n_checks} + 1")
+
+        if(line MATCHES "^#alias ([A-Za-z0-9_]+) -> (.*)$")
+            # Macros standing for a type, attribute or other name: they
+            # must exist; their expansion is checked by the other tests.
+            set(name "${CMAKE_MATCH_1}")
+            cstr(exp "${CMAKE_MATCH_2}")
+            string(APPEND body "#ifdef ${name}\n    pass();\n#else\n")
+            emit("fail(\"${name}: not defined (expected a macro for ${exp})\");")
+            string(APPEND body "#endif\n")
+        elseif(line MATCHES "^([A-Za-z0-9_]+) (\".*\")$")
+            set(name "${CMAKE_MATCH_1}")
+            cstr(want "${CMAKE_MATCH_2}")
+            string(APPEND body "#ifdef ${name}\n")
+            emit("check_str(\"${name}\", ${name}, ${CMAKE_MATCH_2});")
+            string(APPEND body "#else\n")
+            emit("fail(\"${name}: not defined (expected ${want})\");")
+            string(APPEND body "#endif\n")
+        elseif(line MATCHES "^([A-Za-z0-9_]+) (-?[0-9]+)$")
+            set(name "${CMAKE_MATCH_1}")
+            set(want "${CMAKE_MATCH_2}")
+            if(in_enum)
+                # Enum constants are not macros: checked unconditionally.
+                emit("CHECK_INT(\"${name}\", ${name}, \"${want}\");")
+            else()
+                string(APPEND body "#ifdef ${name}\n")
+                emit("CHECK_INT(\"${name}\", ${name}, \"${want}\");")
+                string(APPEND body "#else\n")
+                emit("fail(\"${name}: not defined (expected ${want})\");")
+                string(APPEND body "#endif\n")
+            endif()
+        else()
+            message(FATAL_ERROR "abi-gen: unknown constants record: ${line}")
+        endif()
+    endforeach()
+else()
+    message(FATAL_ERROR "abi-gen: MODE must be layout or constants")
+endif()
+
+string(REPLACE "@SEMI@" ";" body "${body}")
+string(REPLACE "@LB@" "[" body "${body}")
+string(REPLACE "@RB@" "]" body "${body}")
+
+set(includes "")
+foreach(h IN LISTS headers)
+    string(APPEND includes "#include <event2/${h}.h>\n")
+endforeach()
+# Optional per-header preludes: code a header's records need, e.g. the
+# expansion of a macro that declares a struct in user code.
+get_filename_component(prelude_dir "${CMAKE_CURRENT_LIST_FILE}" DIRECTORY)
+foreach(h IN LISTS headers)
+    if(EXISTS "${prelude_dir}/abi-prelude-${h}.h")
+        string(APPEND includes
+            "#include \"${prelude_dir}/abi-prelude-${h}.h\"\n")
+    endif()
+endforeach()
+get_filename_component(input_name "${INPUT}" NAME)
+
+set(prog "/*
+ * Generated by test/abi/abi-gen.cmake (MODE=${MODE}) from ${input_name}.
+ * Do not edit.  Covered headers: ${HEADERS}.
+ * ${n_checks} records checked, ${n_skipped} skipped (headers not covered).
+ */
+/* The event2 headers come first, as in the programs Debian's were built
+ * with: event-config.h must set _GNU_SOURCE before any system header. */
+${includes}
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static int checks;
+static int failures;
+
+static void
+fail(const char *msg)
+{
+    checks++;
+    failures++;
+    printf(\"MISMATCH %s\\n\", msg);
+}
+
+static void
+pass(void)
+{
+    checks++;
+}
+
+/* Compare an unsigned quantity (size, offset, flag) with its reference. */
+static void
+check(const char *what, unsigned long long got, unsigned long long want)
+{
+    checks++;
+    if (got != want) {
+        failures++;
+        printf(\"MISMATCH %s: got %llu, want %llu\\n\", what, got, want);
+    }
+}
+#define CHECK(what, got, want) check((what), (unsigned long long)(got), (want))
+
+/* Compare an integer constant of any type with its decimal reference. */
+static void
+check_int(const char *name, int negative, long long sval,
+    unsigned long long uval, const char *want)
+{
+    char got[32];
+
+    checks++;
+    if (negative)
+        snprintf(got, sizeof(got), \"%lld\", sval);
+    else
+        snprintf(got, sizeof(got), \"%llu\", uval);
+    if (strcmp(got, want) != 0) {
+        failures++;
+        printf(\"MISMATCH %s: got %s, want %s\\n\", name, got, want);
+    }
+}
+/* x < 1 && x != 0 tests for a negative value without a warning when x is
+ * unsigned. */
+#define CHECK_INT(name, x, want)                                              \\
+    check_int((name), ((x) < 1 && (x) != 0), (long long)(x),                  \\
+        (unsigned long long)(x), (want))
+
+static void
+check_str(const char *name, const char *got, const char *want)
+{
+    checks++;
+    if (strcmp(got, want) != 0) {
+        failures++;
+        printf(\"MISMATCH %s: got \\\"%s\\\", want \\\"%s\\\"\\n\", name, got, want);
+    }
+}
+
+/* A bitfield set to all ones must occupy exactly the bits
+ * [first, first + width) of the object, counted from bit 0 of byte 0. */
+static void
+check_bits(const char *what, const void *obj, size_t size, unsigned first,
+    unsigned width)
+{
+    const unsigned char *p = obj;
+    unsigned lo = 0, hi = 0, n = 0;
+    size_t i;
+
+    checks++;
+    for (i = 0; i < size * 8; i++) {
+        if (p[i / 8] & (1u << (i % 8))) {
+            if (n++ == 0)
+                lo = (unsigned)i;
+            hi = (unsigned)i;
+        }
+    }
+    if (n != width || lo != first || hi + 1 != first + width) {
+        failures++;
+        printf(\"MISMATCH %s: got bits %u..%u (%u set), want %u..%u\\n\",
+            what, lo, hi, n, first, first + width - 1);
+    }
+}
+
+static volatile long long all_ones = -1;
+
+int
+main(void)
+{
+    (void)fail;
+    (void)pass;
+    (void)check;
+    (void)check_int;
+    (void)check_str;
+    (void)check_bits;
+    (void)all_ones;
+
+${body}
+    printf(\"%d checks, %d mismatches (${MODE}; headers: ${HEADERS})\\n\",
+        checks, failures);
+    return failures != 0;
+}
+")
+
+# Write only on change, so the check is not rebuilt needlessly.
+if(EXISTS "${OUTPUT}")
+    file(READ "${OUTPUT}" old)
+    if(old STREQUAL prog)
+        return()
+    endif()
+endif()
+file(WRITE "${OUTPUT}" "${prog}")
