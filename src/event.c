@@ -679,6 +679,10 @@ event_pending(const struct event *ev, short event, struct timeval *tv)
 static void
 wait_for_running_callback(struct event_base *base, struct event *ev)
 {
+    /* Without a condition variable (no lock callbacks, or a NOLOCK base)
+     * there is no other thread to wait for. */
+    if (!base->current_event_cond)
+        return;
     while (base->current_event == event_to_event_callback(ev) &&
            !EVBASE_IN_THREAD(base)) {
         ++base->current_event_waiters;
