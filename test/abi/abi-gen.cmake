@@ -66,9 +66,31 @@ macro(cstr out text)
     string(REPLACE "\"" "\\\"" ${out} "${${out}}")
 endmacro()
 
+# Appends one line of C to the body.  (A macro, not a function: its
+# argument is substituted as text, so semicolons in it survive.)
 macro(emit text)
     string(APPEND body "    ${text}\n")
 endmacro()
+
+# Copies the submatches of the last regex match to m1..m5.
+macro(grab)
+    foreach(i 1 2 3 4 5)
+        set(m${i} "${CMAKE_MATCH_${i}}")
+    endforeach()
+endmacro()
+
+set(same_type __builtin_types_compatible_p)
+
+# Layout records.
+set(id "[A-Za-z0-9_]+")
+set(n "([0-9]+)")
+set(re_typedef "^typedef (${id}) size ${n} align ${n} signed ([01])$")
+set(re_typedef_is "^typedef (${id}) is ([A-Za-z0-9_ *]+)$")
+set(re_struct "^struct (${id}) size ${n} align ${n}$")
+set(re_field "^struct (${id})\\.([A-Za-z0-9_.]+) offset ${n} size ${n}$")
+set(re_bitfield "^struct (${id})\\.([A-Za-z0-9_.]+) bitfield ")
+string(APPEND re_bitfield "byte ${n} bit ${n} width ${n}$")
+set(re_enum "^enum (${id}) size ${n}$")
 
 function(covered header out)
     list(FIND headers "${header}" idx)
@@ -110,34 +132,38 @@ if(MODE STREQUAL "layout")
         math(EXPR n_checks "${n_checks} + 1")
         cstr(what "${line}")
 
-        if(line MATCHES "^typedef ([A-Za-z0-9_]+) size ([0-9]+) align ([0-9]+) signed ([01])$")
-            set(t "${CMAKE_MATCH_1}")
-            emit("CHECK(\"${what}: size\", sizeof(${t}), ${CMAKE_MATCH_2});")
-            emit("CHECK(\"${what}: align\", __alignof__(${t}), ${CMAKE_MATCH_3});")
-            emit("CHECK(\"${what}: signed\", ((${t})-1 < 1), ${CMAKE_MATCH_4});")
-        elseif(line MATCHES "^typedef ([A-Za-z0-9_]+) is ([A-Za-z0-9_ *]+)$")
-            emit("CHECK(\"${what}\", __builtin_types_compatible_p(${CMAKE_MATCH_1}, ${CMAKE_MATCH_2}), 1);")
-        elseif(line MATCHES "^struct ([A-Za-z0-9_]+) size ([0-9]+) align ([0-9]+)$")
-            set(t "struct ${CMAKE_MATCH_1}")
-            emit("CHECK(\"${what}: size\", sizeof(${t}), ${CMAKE_MATCH_2});")
-            emit("CHECK(\"${what}: align\", __alignof__(${t}), ${CMAKE_MATCH_3});")
-        elseif(line MATCHES "^struct ([A-Za-z0-9_]+)\\.([A-Za-z0-9_.]+) offset ([0-9]+) size ([0-9]+)$")
-            set(t "struct ${CMAKE_MATCH_1}")
-            set(m "${CMAKE_MATCH_2}")
-            emit("CHECK(\"${what}: offset\", offsetof(${t}, ${m}), ${CMAKE_MATCH_3});")
-            emit("CHECK(\"${what}: size\", sizeof(((${t} *)0)->${m}), ${CMAKE_MATCH_4});")
-        elseif(line MATCHES "^struct ([A-Za-z0-9_]+)\\.([A-Za-z0-9_.]+) bitfield byte ([0-9]+) bit ([0-9]+) width ([0-9]+)$")
-            set(t "struct ${CMAKE_MATCH_1}")
-            set(m "${CMAKE_MATCH_2}")
-            math(EXPR first "${CMAKE_MATCH_3} * 8 + ${CMAKE_MATCH_4}")
+        if(line MATCHES "${re_typedef}")
+            grab()
+            emit("CHECK(\"${what}: size\", sizeof(${m1}), ${m2});")
+            emit("CHECK(\"${what}: align\", __alignof__(${m1}), ${m3});")
+            emit("CHECK(\"${what}: signed\", ((${m1})-1 < 1), ${m4});")
+        elseif(line MATCHES "${re_typedef_is}")
+            grab()
+            emit("CHECK(\"${what}\", ${same_type}(${m1}, ${m2}), 1);")
+        elseif(line MATCHES "${re_struct}")
+            grab()
+            set(t "struct ${m1}")
+            emit("CHECK(\"${what}: size\", sizeof(${t}), ${m2});")
+            emit("CHECK(\"${what}: align\", __alignof__(${t}), ${m3});")
+        elseif(line MATCHES "${re_field}")
+            grab()
+            set(t "struct ${m1}")
+            emit("CHECK(\"${what}: offset\", offsetof(${t}, ${m2}), ${m3});")
+            emit("CHECK(\"${what}: size\", sizeof(((${t} *)0)->${m2}), ${m4});")
+        elseif(line MATCHES "${re_bitfield}")
+            # Bitfields have no offsetof(): set one to all ones in a zeroed
+            # struct and see which bits change.
+            grab()
+            math(EXPR first "${m3} * 8 + ${m4}")
             emit("{")
-            emit("    ${t} s;")
+            emit("    struct ${m1} s;")
             emit("    memset(&s, 0, sizeof(s));")
-            emit("    s.${m} = all_ones;")
-            emit("    check_bits(\"${what}\", &s, sizeof(s), ${first}, ${CMAKE_MATCH_5});")
+            emit("    s.${m2} = all_ones;")
+            emit("    check_bits(\"${what}\", &s, sizeof(s), ${first}, ${m5});")
             emit("}")
-        elseif(line MATCHES "^enum ([A-Za-z0-9_]+) size ([0-9]+)$")
-            emit("CHECK(\"${what}\", sizeof(enum ${CMAKE_MATCH_1}), ${CMAKE_MATCH_2});")
+        elseif(line MATCHES "${re_enum}")
+            grab()
+            emit("CHECK(\"${what}\", sizeof(enum ${m1}), ${m2});")
         else()
             message(FATAL_ERROR "abi-gen: unknown layout record: ${line}")
         endif()
@@ -174,7 +200,7 @@ elseif(MODE STREQUAL "constants")
             set(name "${CMAKE_MATCH_1}")
             cstr(exp "${CMAKE_MATCH_2}")
             string(APPEND body "#ifdef ${name}\n    pass();\n#else\n")
-            emit("fail(\"${name}: not defined (expected a macro for ${exp})\");")
+            emit("fail(\"${name}: not defined (a macro for ${exp})\");")
             string(APPEND body "#endif\n")
         elseif(line MATCHES "^([A-Za-z0-9_]+) (\".*\")$")
             set(name "${CMAKE_MATCH_1}")
@@ -294,7 +320,8 @@ check_str(const char *name, const char *got, const char *want)
     checks++;
     if (strcmp(got, want) != 0) {
         failures++;
-        printf(\"MISMATCH %s: got \\\"%s\\\", want \\\"%s\\\"\\n\", name, got, want);
+        printf(\"MISMATCH %s: got \\\"%s\\\", want \\\"%s\\\"\\n\", name, got,
+            want);
     }
 }
 
@@ -318,8 +345,9 @@ check_bits(const char *what, const void *obj, size_t size, unsigned first,
     }
     if (n != width || lo != first || hi + 1 != first + width) {
         failures++;
-        printf(\"MISMATCH %s: got bits %u..%u (%u set), want %u..%u\\n\",
-            what, lo, hi, n, first, first + width - 1);
+        printf(\"MISMATCH %s: got byte %u bit %u width %u (%u bits set), \"
+            \"want byte %u bit %u width %u\\n\", what, lo / 8, lo % 8,
+            hi - lo + 1, n, first / 8, first % 8, width);
     }
 }
 
