@@ -581,6 +581,19 @@ event_base_free_nofinalize(struct event_base *base)
 /* ------------------------------------------------------------------ */
 /* After fork                                                          */
 
+static int
+nil_backend_op(struct event_base *base, evutil_socket_t fd, short old,
+    short events, void *fdinfo)
+{
+    return 0;
+}
+
+/* Stands in for the backend while event_reinit detaches the internal
+ * events from a kernel object shared with the parent. */
+static const struct eventop nil_eventop = {
+    "nil", NULL, nil_backend_op, nil_backend_op, NULL, NULL, 0, 0, 0,
+};
+
 int
 event_reinit(struct event_base *base)
 {
@@ -591,6 +604,13 @@ event_reinit(struct event_base *base)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     evsel = base->evsel;
+
+    /* The kernel object of a need_reinit backend (an epoll fd) is still
+     * shared with the parent: deleting our internal events through it
+     * would remove the parent's registrations too.  Route those deletes
+     * to a backend that does nothing. */
+    if (evsel->need_reinit)
+        base->evsel = &nil_eventop;
 
     /* The self-pipe and the notify fds are shared with the parent:
      * replace them, or a signal or wake-up could reach the wrong
@@ -614,9 +634,9 @@ event_reinit(struct event_base *base)
     if (evsel->need_reinit) {
         /* The kernel object (epoll fd) is shared too: make a new one and
          * tell it about every fd and signal again. */
+        base->evsel = evsel;
         if (evsel->dealloc != NULL)
             evsel->dealloc(base);
-        base->evsel = evsel;
         base->evbase = evsel->init(base);
         if (base->evbase == NULL) {
             event_warnx("%s: could not reinitialize event mechanism",

@@ -47,6 +47,8 @@
  * the next one, so that a storm of them cannot starve I/O. */
 #define MAX_DEFERREDS_QUEUED 32
 
+static void event_queue_remove_timeout(struct event_base *base,
+    struct event *ev);
 static void *event_self_cbarg_ptr_ = NULL;
 
 #define INCR_EVENT_COUNT(base, flags)                                      \
@@ -196,7 +198,7 @@ common_timeout_callback(evutil_socket_t fd, short what, void *arg)
                     now.tv_usec))
             break;
         if (ev->ev_events & EV_PERSIST)
-            event_remove_timer_nolock_(ev);
+            event_queue_remove_timeout(base, ev); /* keeps ev_io_timeout */
         else
             event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
         event_active_nolock_(ev, EV_TIMEOUT, 1);
@@ -1422,7 +1424,7 @@ timeout_process(struct event_base *base)
         /* A persistent event keeps its fd registration: the persist
          * closure re-arms the timer before the callback runs. */
         if (ev->ev_events & EV_PERSIST)
-            event_remove_timer_nolock_(ev);
+            event_queue_remove_timeout(base, ev); /* keeps ev_io_timeout */
         else
             event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
         event_active_nolock_(ev, EV_TIMEOUT, 1);

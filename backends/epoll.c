@@ -1,0 +1,389 @@
+/*
+ * epoll.c: the Linux epoll(7) backend.
+ *
+ * The kernel keys an epoll registration on the open file *and* the fd
+ * number it was added under, and drops it by itself only when the last
+ * descriptor for that file is closed.  So what the core believes and what
+ * the kernel has can drift apart, and each epoll_ctl result is read with
+ * that in mind:
+ *  - ADD fails with EEXIST when the file is still registered under this
+ *    number (the user closed a dup and kept the fd, or reused it): retry
+ *    as MOD;
+ *  - MOD fails with ENOENT when the fd was closed (dropping the
+ *    registration) and its number reused for a new file: retry as ADD;
+ *  - DEL fails with EBADF, ENOENT or EPERM when the fd was already closed
+ *    or reused: the registration is gone either way, so that is success;
+ *  - ADD fails with EPERM for files epoll cannot watch (regular files,
+ *    directories): warn and fail the add, as libevent 2.1 does.
+ * A registration that survives under a closed number (a dup of the file
+ * lives elsewhere) can still report events for that number; nothing short
+ * of the user deleting the event first can prevent that.
+ *
+ * Invariant: fdinfo->registered and fdinfo->kevents describe what the
+ * last successful epoll_ctl left in the kernel for this fd number, and
+ * every change of interest is applied to the kernel before the next
+ * epoll_wait (immediately, or from the changelist at dispatch).
+ *
+ * Two vtables share everything but add/del: epollops applies each change
+ * at once; epollops_changelist (chosen by init() on
+ * EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST or EVENT_EPOLL_USE_CHANGELIST)
+ * queues them in base->changelist, where an add and a del of the same fd
+ * in one iteration cancel out, and applies what is left in dispatch.
+ */
+#include "event2/event-config.h"
+
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event-internal.h"
+#include "evmap-internal.h"
+#include "evsignal-internal.h"
+#include "evthread-internal.h"
+#include "log-internal.h"
+#include "mm-internal.h"
+#include "util-internal.h"
+
+#define INITIAL_NEVENT 32
+#define MAX_NEVENT 4096
+
+/* Kernels before 2.6.24 could wait forever when the timeout in jiffies
+ * overflowed, so like libevent never ask for more than 35 minutes; the
+ * loop simply comes back and waits again. */
+#define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
+
+#define EPOLL_INTERESTS (EV_READ | EV_WRITE | EV_CLOSED)
+
+struct epollop {
+    struct epoll_event *events;
+    int nevents;
+    int epfd;
+};
+
+/* Per-fd bytes kept by the io map.  The changelist code owns the first
+ * member, so it must stay first in both modes. */
+struct epoll_fdinfo {
+    struct event_changelist_fdinfo cl;
+    ev_uint32_t kevents;
+    int registered;
+};
+
+static void *epoll_init(struct event_base *);
+static int epoll_add(struct event_base *, evutil_socket_t, short, short,
+    void *);
+static int epoll_del(struct event_base *, evutil_socket_t, short, short,
+    void *);
+static int epoll_dispatch(struct event_base *, struct timeval *);
+static void epoll_dealloc(struct event_base *);
+
+const struct eventop epollops = {
+    "epoll",
+    epoll_init,
+    epoll_add,
+    epoll_del,
+    epoll_dispatch,
+    epoll_dealloc,
+    1, /* need_reinit: the epoll fd is shared with a forked child */
+    EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE,
+    sizeof(struct epoll_fdinfo),
+};
+
+static const struct eventop epollops_changelist = {
+    "epoll (with changelist)",
+    epoll_init,
+    event_changelist_add_,
+    event_changelist_del_,
+    epoll_dispatch,
+    epoll_dealloc,
+    1,
+    EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE,
+    sizeof(struct epoll_fdinfo),
+};
+
+static const char *
+op_name(int op)
+{
+    switch (op) {
+    case EPOLL_CTL_ADD:
+        return "ADD";
+    case EPOLL_CTL_MOD:
+        return "MOD";
+    case EPOLL_CTL_DEL:
+        return "DEL";
+    }
+    return "???";
+}
+
+static int
+use_changelist(const struct event_base *base)
+{
+    if (base->flags & EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST)
+        return 1;
+    return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
+           evutil_getenv_("EVENT_EPOLL_USE_CHANGELIST") != NULL;
+}
+
+static void *
+epoll_init(struct event_base *base)
+{
+    struct epollop *op;
+    int epfd;
+
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd == -1) {
+        /* ENOSYS just means "try the next backend". */
+        if (errno != ENOSYS)
+            event_warn("epoll_create1");
+        return NULL;
+    }
+    op = mm_calloc(1, sizeof(*op));
+    if (op == NULL)
+        goto err;
+    op->events = mm_calloc(INITIAL_NEVENT, sizeof(struct epoll_event));
+    if (op->events == NULL)
+        goto err;
+    op->nevents = INITIAL_NEVENT;
+    op->epfd = epfd;
+
+    if (use_changelist(base))
+        base->evsel = &epollops_changelist;
+
+    /* Like libevent, a base whose signal pipe cannot be made still
+     * works for everything but signals (evsig_init_ has warned). */
+    (void)evsig_init_(base);
+    return op;
+
+err:
+    if (op != NULL) {
+        if (op->events != NULL)
+            mm_free(op->events);
+        mm_free(op);
+    }
+    close(epfd);
+    return NULL;
+}
+
+static ev_uint32_t
+kernel_events(short interests, int et)
+{
+    ev_uint32_t k = 0;
+    if (interests & EV_READ)
+        k |= EPOLLIN;
+    if (interests & EV_WRITE)
+        k |= EPOLLOUT;
+    if (interests & EV_CLOSED)
+        k |= EPOLLRDHUP;
+    if (et)
+        k |= EPOLLET;
+    return k;
+}
+
+static int
+ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = kevents;
+    ev.data.fd = fd;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/*
+ * Make the kernel watch fd for exactly `want` (EV_READ, EV_WRITE,
+ * EV_CLOSED; none means remove it), edge-triggered if et.  `old` is what
+ * the core believes the kernel has, used only when info is NULL.
+ * Returns 0, or -1 with a warning when the kernel refused.
+ */
+static int
+set_interest(struct event_base *base, evutil_socket_t fd, short old,
+    short want, int et, struct epoll_fdinfo *info)
+{
+    struct epollop *ep = base->evbase;
+    int registered = info ? info->registered : (old & EPOLL_INTERESTS) != 0;
+    ev_uint32_t k = kernel_events(want, et);
+    int op, retry;
+
+    if (!(want & EPOLL_INTERESTS)) {
+        if (!registered)
+            return 0;
+        if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0) == -1 && errno != EBADF &&
+            errno != ENOENT && errno != EPERM) {
+            event_warn("Epoll DEL on fd %d failed", (int)fd);
+            return -1;
+        }
+        if (info) {
+            info->registered = 0;
+            info->kevents = 0;
+        }
+        return 0;
+    }
+
+    op = registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (ctl(ep->epfd, op, fd, k) == -1) {
+        if (op == EPOLL_CTL_MOD && errno == ENOENT)
+            retry = EPOLL_CTL_ADD;
+        else if (op == EPOLL_CTL_ADD && errno == EEXIST)
+            retry = EPOLL_CTL_MOD;
+        else
+            retry = -1;
+        if (retry == -1 || ctl(ep->epfd, retry, fd, k) == -1) {
+            event_warn("Epoll %s(%d) on fd %d failed; old events were %d",
+                op_name(retry == -1 ? op : retry), (int)k, (int)fd,
+                (int)old);
+            return -1;
+        }
+        event_debug(("Epoll %s(%d) on fd %d retried as %s; succeeded.",
+            op_name(op), (int)k, (int)fd, op_name(retry)));
+    }
+    if (info) {
+        info->registered = 1;
+        info->kevents = k;
+    }
+    return 0;
+}
+
+static int
+epoll_add(struct event_base *base, evutil_socket_t fd, short old,
+    short events, void *p)
+{
+    short want = (old | events) & EPOLL_INTERESTS;
+    return set_interest(base, fd, old, want, events & EV_ET, p);
+}
+
+static int
+epoll_del(struct event_base *base, evutil_socket_t fd, short old,
+    short events, void *p)
+{
+    short want = old & ~events & EPOLL_INTERESTS;
+    return set_interest(base, fd, old, want, events & EV_ET, p);
+}
+
+static short
+apply_change_bits(short interests, ev_uint8_t change, short bit)
+{
+    if (change & EV_CHANGE_ADD)
+        interests |= bit;
+    else if (change & EV_CHANGE_DEL)
+        interests &= ~bit;
+    return interests;
+}
+
+/* Changelist mode: push every queued change to the kernel, then empty
+ * the list.  A failed change is warned about and skipped; the rest still
+ * apply. */
+static void
+apply_changelist(struct event_base *base)
+{
+    struct event_changelist *cl = &base->changelist;
+    int i;
+
+    for (i = 0; i < cl->n_changes; ++i) {
+        const struct event_change *ch = &cl->changes[i];
+        short old = ch->old_events & EPOLL_INTERESTS;
+        short want = old;
+        int all = ch->read_change | ch->write_change | ch->close_change;
+
+        /* An add and a del of what the fd did not have cancel out to no
+         * change at all.  A del then an add of what it had stays an add
+         * and still reaches the kernel: the fd may have been closed and
+         * its number reused in between, and MOD-then-ADD repairs that. */
+        if (!(all & (EV_CHANGE_ADD | EV_CHANGE_DEL)))
+            continue;
+        want = apply_change_bits(want, ch->read_change, EV_READ);
+        want = apply_change_bits(want, ch->write_change, EV_WRITE);
+        want = apply_change_bits(want, ch->close_change, EV_CLOSED);
+        (void)set_interest(base, ch->fd, old, want, all & EV_CHANGE_ET,
+            evmap_io_get_fdinfo_(&base->io, ch->fd));
+    }
+    event_changelist_remove_all_(cl, base);
+}
+
+static short
+translate(ev_uint32_t what)
+{
+    short ev = 0;
+    /* Errors and hang-ups make any read or write return at once, so
+     * whoever waits for either must run to find out. */
+    if (what & (EPOLLERR | EPOLLHUP))
+        ev |= EV_READ | EV_WRITE;
+    if (what & EPOLLIN)
+        ev |= EV_READ;
+    if (what & EPOLLOUT)
+        ev |= EV_WRITE;
+    if (what & EPOLLRDHUP)
+        ev |= EV_CLOSED;
+    return ev;
+}
+
+static int
+epoll_dispatch(struct event_base *base, struct timeval *tv)
+{
+    struct epollop *ep = base->evbase;
+    struct epoll_event *events = ep->events;
+    long timeout = -1;
+    int i, res;
+
+    if (base->changelist.n_changes > 0)
+        apply_changelist(base);
+
+    if (tv != NULL) {
+        /* evutil_tv_to_msec_ rounds up, so we never wake early; -1 means
+         * it overflowed. */
+        timeout = evutil_tv_to_msec_(tv);
+        if (timeout < 0 || timeout > MAX_EPOLL_TIMEOUT_MSEC)
+            timeout = MAX_EPOLL_TIMEOUT_MSEC;
+    }
+
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    res = epoll_wait(ep->epfd, events, ep->nevents, (int)timeout);
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+
+    if (res == -1) {
+        if (errno != EINTR) {
+            event_warn("epoll_wait");
+            return -1;
+        }
+        return 0;
+    }
+    event_debug(("%s: epoll_wait reports %d", __func__, res));
+    EVUTIL_ASSERT(res <= ep->nevents);
+
+    for (i = 0; i < res; ++i) {
+        short ev = translate(events[i].events);
+        if (ev)
+            evmap_io_active_(base, events[i].data.fd, ev);
+    }
+
+    /* A full array suggests more were ready: make room for next time. */
+    if (res == ep->nevents && ep->nevents < MAX_NEVENT) {
+        int n = ep->nevents * 2;
+        struct epoll_event *grown =
+            mm_realloc(ep->events, n * sizeof(struct epoll_event));
+        if (grown != NULL) {
+            ep->events = grown;
+            ep->nevents = n;
+        }
+    }
+    return 0;
+}
+
+static void
+epoll_dealloc(struct event_base *base)
+{
+    struct epollop *ep = base->evbase;
+
+    /* NULL: init failed, and evsig_init_ never ran either. */
+    if (ep == NULL)
+        return;
+    evsig_dealloc_(base);
+    if (ep->events != NULL)
+        mm_free(ep->events);
+    if (ep->epfd >= 0)
+        close(ep->epfd);
+    memset(ep, 0, sizeof(*ep));
+    mm_free(ep);
+}

@@ -1,0 +1,969 @@
+/*
+ * test-backend.c: what each backend must get right beyond the loop tests.
+ *
+ * TEST-STATIC (linked like the unit tests; only public API is used).
+ * TEST-THREADS (locking is on: evthread_use_pthreads() in main).
+ *
+ * Every test runs once per variant: epoll, epoll with the changelist,
+ * poll and select, each on a base restricted to that one method with
+ * event_config_avoid_method (and EVENT_BASE_FLAG_IGNORE_ENV, so the
+ * EVENT_NO* environment of a backend-matrix run does not interfere).  A
+ * variant this build lacks is skipped.
+ *
+ * Covered: fds closed and their numbers reused while events were pending
+ * (the epoll EEXIST/ENOENT/EBADF quirks), regular files (epoll refuses
+ * them with EPERM), fds beyond FD_SETSIZE, changes that cancel out within
+ * one iteration (the changelist), EV_CLOSED from (E)POLLRDHUP, a thousand
+ * fds ready at once, changes made by another thread while the loop
+ * waits (with locking on, poll must wait on a private copy of its
+ * array), and signal delivery: handler save and restore, counting, range
+ * checks, ownership between bases, and after fork.
+ */
+#define _GNU_SOURCE
+#include "test-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/thread.h>
+
+struct variant {
+    const char *method;
+    int changelist;
+    const char *name; /* what event_base_get_method() reports */
+};
+
+static const struct variant variants[] = {
+    {"epoll", 0, "epoll"},
+    {"epoll", 1, "epoll (with changelist)"},
+    {"poll", 0, "poll"},
+    {"select", 0, "select"},
+};
+#define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+static int
+have_method(const char *m)
+{
+    const char **ms = event_get_supported_methods();
+    int i;
+    for (i = 0; ms && ms[i]; ++i)
+        if (strcmp(ms[i], m) == 0)
+            return 1;
+    return 0;
+}
+
+/* A base using only v's backend, or NULL when this build lacks it. */
+static struct event_base *
+variant_base(const struct variant *v)
+{
+    const char **ms;
+    struct event_config *cfg;
+    struct event_base *base;
+    int i;
+
+    if (!have_method(v->method))
+        return NULL;
+    /* libevent 2.1 frees the previous array on each call: fetch anew. */
+    ms = event_get_supported_methods();
+    cfg = event_config_new();
+    assert_non_null(cfg);
+    for (i = 0; ms[i]; ++i)
+        if (strcmp(ms[i], v->method) != 0)
+            assert_int_equal(event_config_avoid_method(cfg, ms[i]), 0);
+    assert_int_equal(
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV), 0);
+    if (v->changelist)
+        assert_int_equal(event_config_set_flag(cfg,
+                             EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST),
+            0);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), v->name);
+    return base;
+}
+
+#define FOR_EACH_VARIANT(v, base)                                             \
+    for (v = variants; v < variants + N_VARIANTS; ++v)                        \
+        if ((base = variant_base(v)) == NULL) {                               \
+            print_message("  [%s: not built, skipped]\n", v->name);         \
+        } else
+
+/* Move fd to the lowest free number >= at; returns the new number. */
+static evutil_socket_t
+move_fd(evutil_socket_t fd, int at)
+{
+    int nfd = fcntl(fd, F_DUPFD, at);
+    if (nfd < 0)
+        fail_msg("F_DUPFD %d: %s", at, strerror(errno));
+    close(fd);
+    return nfd;
+}
+
+/* Put a new socket pair's reading end on number `num` (just closed). */
+static void
+pair_at(evutil_socket_t pair[2], int num)
+{
+    tu_socketpair(pair);
+    if (pair[0] != num) {
+        if (dup2(pair[0], num) < 0)
+            fail_msg("dup2: %s", strerror(errno));
+        close(pair[0]);
+        pair[0] = num;
+    }
+}
+
+static int nofile_limit;
+
+/* Make room for n fds; returns 0 when impossible. */
+static int
+want_fds(int n)
+{
+    return nofile_limit >= n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Callback bookkeeping. */
+
+struct hit {
+    struct event_base *base;
+    int count;
+    short what;
+    int break_after; /* loopbreak when count reaches this (0: never) */
+};
+
+static void
+hit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct hit *h = arg;
+    (void)fd;
+    h->count++;
+    h->what |= what;
+    if (h->break_after && h->count >= h->break_after)
+        event_base_loopbreak(h->base);
+}
+
+static void
+hit_init(struct hit *h, struct event_base *base, int break_after)
+{
+    memset(h, 0, sizeof(*h));
+    h->base = base;
+    h->break_after = break_after;
+}
+
+/* One non-blocking iteration: applies queued changes, fires nothing
+ * that is not ready. */
+static void
+spin(struct event_base *base)
+{
+    assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Closed and reused fds. */
+
+static void
+test_reuse_after_close_and_del(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2], q[2];
+        struct event *ev1, *ev2;
+        struct hit h1, h2;
+        int num;
+
+        tu_socketpair(p);
+        num = p[0];
+        hit_init(&h1, base, 1);
+        hit_init(&h2, base, 1);
+        ev1 = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h1);
+        assert_int_equal(event_add(ev1, NULL), 0);
+        spin(base);
+
+        /* Closing drops the kernel's registration; the del must still
+         * succeed quietly. */
+        tu_close(&p[0]);
+        tu_log_clear();
+        assert_int_equal(event_del(ev1), 0);
+        assert_int_equal(tu_log_count(EVENT_LOG_WARN), 0);
+        event_free(ev1);
+
+        pair_at(q, num);
+        ev2 = event_new(base, q[0], EV_READ, hit_cb, &h2);
+        assert_int_equal(event_add(ev2, NULL), 0);
+        tu_write_str(q[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h2.count, 1);
+        assert_int_equal(h2.what, EV_READ);
+        assert_int_equal(h1.count, 0);
+        event_free(ev2);
+        tu_close_pair(p);
+        tu_close_pair(q);
+        event_base_free(base);
+    }
+}
+
+/* The fd is closed under a pending event and its number reused for a new
+ * file; a second event on that number is added without deleting the
+ * first (epoll: MOD fails with ENOENT and is retried as ADD). */
+static void
+test_reuse_without_del(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2], q[2];
+        struct event *ev1, *ev2;
+        struct hit h1, h2;
+        int num;
+
+        tu_socketpair(p);
+        num = p[0];
+        hit_init(&h1, base, 1);
+        hit_init(&h2, base, 1);
+        ev1 = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h1);
+        assert_int_equal(event_add(ev1, NULL), 0);
+        spin(base);
+        tu_close(&p[0]);
+        pair_at(q, num);
+
+        ev2 = event_new(base, num, EV_WRITE | EV_PERSIST, hit_cb, &h2);
+        assert_int_equal(event_add(ev2, NULL), 0);
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_true(h2.count >= 1);
+        assert_int_equal(h2.what, EV_WRITE);
+
+        /* The read interest carried over to the new file too. */
+        assert_int_equal(event_del(ev2), 0);
+        tu_write_str(q[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h1.count, 1);
+        assert_int_equal(h1.what, EV_READ);
+        event_free(ev1);
+        event_free(ev2);
+        tu_close_pair(p);
+        tu_close_pair(q);
+        event_base_free(base);
+    }
+}
+
+/* The fd number is closed while a dup keeps its file open (epoll keeps
+ * the registration), the event deleted, the number pointed at the same
+ * file again and a new event added (epoll: ADD fails with EEXIST and is
+ * retried as MOD). */
+static void
+test_dup_keeps_registration(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2];
+        struct event *ev1, *ev2;
+        struct hit h1, h2;
+        int keep;
+
+        tu_socketpair(p);
+        hit_init(&h1, base, 1);
+        hit_init(&h2, base, 1);
+        ev1 = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h1);
+        assert_int_equal(event_add(ev1, NULL), 0);
+        spin(base);
+
+        keep = dup(p[0]);
+        assert_true(keep >= 0);
+        close(p[0]);
+        tu_log_clear();
+        assert_int_equal(event_del(ev1), 0);
+        spin(base);
+        assert_int_equal(dup2(keep, p[0]), p[0]);
+        close(keep);
+
+        ev2 = event_new(base, p[0], EV_READ, hit_cb, &h2);
+        assert_int_equal(event_add(ev2, NULL), 0);
+        tu_write_str(p[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h2.count, 1);
+        assert_int_equal(h1.count, 0);
+        assert_int_equal(tu_log_count(EVENT_LOG_WARN), 0);
+        event_free(ev1);
+        event_free(ev2);
+        tu_close_pair(p);
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Regular files. */
+
+static void
+test_regular_file(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+    char path[] = "/tmp/test-backend-XXXXXX";
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(write(fd, "data", 4), 4);
+
+    FOR_EACH_VARIANT(v, base)
+    {
+        struct event *ev;
+        struct hit h;
+
+        hit_init(&h, base, 1);
+        ev = event_new(base, fd, EV_READ, hit_cb, &h);
+        tu_log_clear();
+        if (strcmp(v->method, "epoll") != 0) {
+            /* poll and select call a regular file always ready. */
+            assert_int_equal(event_add(ev, NULL), 0);
+            assert_int_equal(tu_run(base, 2000), 0);
+            assert_int_equal(h.count, 1);
+        } else if (!v->changelist) {
+            /* epoll_ctl says EPERM: the add fails, with a warning. */
+            assert_int_equal(event_add(ev, NULL), -1);
+            assert_true(tu_log_count(EVENT_LOG_WARN) >= 1);
+            assert_false(event_pending(ev, EV_READ, NULL));
+        } else {
+            /* The changelist defers the kernel's refusal to dispatch,
+             * where it is logged; the event then never fires. */
+            assert_int_equal(event_add(ev, NULL), 0);
+            assert_int_equal(tu_run(base, 100), 1);
+            assert_true(tu_log_count(EVENT_LOG_WARN) >= 1);
+            assert_int_equal(h.count, 0);
+        }
+        event_free(ev);
+        event_base_free(base);
+    }
+    close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Beyond FD_SETSIZE. */
+
+#define N_HIGH 6
+
+static void
+test_beyond_fd_setsize(void **state)
+{
+    static const int at[N_HIGH] = {FD_SETSIZE - 1, FD_SETSIZE,
+        FD_SETSIZE + 63, FD_SETSIZE + 64, 2 * FD_SETSIZE + 5,
+        3 * FD_SETSIZE + 1};
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    if (!want_fds(3 * FD_SETSIZE + 64)) {
+        print_message("  [RLIMIT_NOFILE %d too low, skipped]\n",
+            nofile_limit);
+        skip();
+    }
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[N_HIGH][2], quiet[2];
+        struct event *ev[N_HIGH], *qev;
+        struct hit h[N_HIGH], hq;
+        int i, total = 0;
+
+        tu_socketpair(quiet);
+        hit_init(&hq, base, 0);
+        qev = event_new(base, quiet[0], EV_READ, hit_cb, &hq);
+        assert_int_equal(event_add(qev, NULL), 0);
+        for (i = 0; i < N_HIGH; ++i) {
+            tu_socketpair(p[i]);
+            p[i][0] = move_fd(p[i][0], at[i]);
+            hit_init(&h[i], base, 0);
+            ev[i] = event_new(base, p[i][0], EV_READ, hit_cb, &h[i]);
+            assert_int_equal(event_add(ev[i], NULL), 0);
+        }
+        spin(base);
+        for (i = 0; i < N_HIGH; ++i)
+            assert_int_equal(h[i].count, 0);
+        /* Fire them one at a time from the top, then all at once. */
+        for (i = N_HIGH - 1; i >= N_HIGH - 2; --i) {
+            tu_write_str(p[i][1], "x");
+            h[i].break_after = 1;
+            assert_int_equal(tu_run(base, 2000), 0);
+            assert_int_equal(h[i].count, 1);
+            assert_int_equal(h[i].what, EV_READ);
+            total++;
+        }
+        for (i = 0; i < N_HIGH - 2; ++i)
+            tu_write_str(p[i][1], "x");
+        while (total < N_HIGH) {
+            spin(base);
+            for (total = 0, i = 0; i < N_HIGH; ++i)
+                total += h[i].count;
+        }
+        for (i = 0; i < N_HIGH; ++i) {
+            assert_int_equal(h[i].count, 1);
+            event_free(ev[i]);
+            tu_close_pair(p[i]);
+        }
+        /* The low fd saw nothing, and still works once the high ones
+         * are gone. */
+        assert_int_equal(hq.count, 0);
+        hq.break_after = 1;
+        tu_write_str(quiet[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(hq.count, 1);
+        event_free(qev);
+        tu_close_pair(quiet);
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Changes that cancel out within one iteration. */
+
+struct churn {
+    struct event *ev, *ev2;
+    int mode;
+    evutil_socket_t *pair; /* mode 3 replaces pair[0] under the event */
+    evutil_socket_t q1;    /* mode 3: the new file's peer */
+};
+
+/* Runs inside an iteration, so the changes below reach a changelist
+ * backend together at the next dispatch; then makes the fd readable. */
+static void
+churn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct churn *c = arg;
+    evutil_socket_t q[2];
+    int num;
+
+    (void)fd;
+    (void)what;
+    switch (c->mode) {
+    case 0: /* add, del: never fires */
+        event_add(c->ev, NULL);
+        event_del(c->ev);
+        break;
+    case 1: /* add, del, add: fires */
+        event_add(c->ev, NULL);
+        event_del(c->ev);
+        event_add(c->ev, NULL);
+        break;
+    case 2: /* pending: del, add: still fires */
+        event_del(c->ev);
+        event_add(c->ev, NULL);
+        break;
+    case 3: /* pending: del, close, reuse the number, add another */
+        num = c->pair[0];
+        event_del(c->ev);
+        close(c->pair[0]);
+        pair_at(q, num);
+        c->q1 = q[1];
+        event_add(c->ev2, NULL);
+        tu_write_str(c->q1, "x");
+        return;
+    }
+    tu_write_str(c->pair[1], "x");
+}
+
+static void
+test_changes_cancel_out(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        int mode;
+        for (mode = 0; mode < 4; ++mode) {
+            evutil_socket_t p[2];
+            struct churn c;
+            struct event *driver;
+            struct hit h, h2;
+            struct timeval tv = {0, 0};
+
+            tu_socketpair(p);
+            hit_init(&h, base, 1);
+            hit_init(&h2, base, 1);
+            memset(&c, 0, sizeof(c));
+            c.mode = mode;
+            c.pair = p;
+            c.q1 = -1;
+            c.ev = event_new(base, p[0], EV_READ, hit_cb, &h);
+            c.ev2 = event_new(base, p[0], EV_READ, hit_cb, &h2);
+            if (mode >= 2) {
+                /* Pending, and known to the kernel, beforehand. */
+                assert_int_equal(event_add(c.ev, NULL), 0);
+                spin(base);
+            }
+            driver = evtimer_new(base, churn_cb, &c);
+            assert_int_equal(evtimer_add(driver, &tv), 0);
+            tu_log_clear();
+            if (mode == 0) {
+                assert_int_equal(tu_run(base, 150), 1);
+                assert_int_equal(h.count, 0);
+            } else if (mode == 3) {
+                assert_int_equal(tu_run(base, 2000), 0);
+                assert_int_equal(h2.count, 1);
+                assert_int_equal(h.count, 0);
+            } else {
+                assert_int_equal(tu_run(base, 2000), 0);
+                assert_int_equal(h.count, 1);
+            }
+            assert_int_equal(tu_log_count(EVENT_LOG_WARN), 0);
+            event_free(driver);
+            event_free(c.ev);
+            event_free(c.ev2);
+            tu_close_pair(p);
+            tu_close(&c.q1);
+        }
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* EV_CLOSED. */
+
+static void
+test_ev_closed(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2];
+        struct event *ev;
+        struct hit h;
+
+        if (!tu_base_has_features(base, EV_FEATURE_EARLY_CLOSE)) {
+            event_base_free(base);
+            continue;
+        }
+        tu_socketpair(p);
+        hit_init(&h, base, 1);
+        ev = event_new(base, p[0], EV_CLOSED, hit_cb, &h);
+        assert_int_equal(event_add(ev, NULL), 0);
+        /* Data alone is not a close. */
+        tu_write_str(p[1], "x");
+        assert_int_equal(tu_run(base, 100), 1);
+        assert_int_equal(h.count, 0);
+
+        assert_int_equal(shutdown(p[1], SHUT_WR), 0);
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h.count, 1);
+        assert_true(h.what & EV_CLOSED);
+        event_free(ev);
+
+        /* Read and close together, after a full close of the peer. */
+        hit_init(&h, base, 1);
+        ev = event_new(base, p[0], EV_READ | EV_CLOSED, hit_cb, &h);
+        assert_int_equal(event_add(ev, NULL), 0);
+        tu_close(&p[1]);
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_true(h.what & EV_CLOSED);
+        assert_true(h.what & EV_READ);
+        event_free(ev);
+        tu_close_pair(p);
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Many fds ready at once. */
+
+#define N_PAIRS 1000
+
+static void
+test_thousand_pairs(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+    static evutil_socket_t p[N_PAIRS][2];
+    static struct event *ev[N_PAIRS];
+    static struct hit h[N_PAIRS];
+
+    (void)state;
+    if (!want_fds(2 * N_PAIRS + 64)) {
+        print_message("  [RLIMIT_NOFILE %d too low, skipped]\n",
+            nofile_limit);
+        skip();
+    }
+    FOR_EACH_VARIANT(v, base)
+    {
+        struct hit all;
+        int i, fired = 0;
+
+        hit_init(&all, base, 0);
+        for (i = 0; i < N_PAIRS; ++i) {
+            tu_socketpair(p[i]);
+            hit_init(&h[i], base, 0);
+            ev[i] = event_new(base, p[i][0], EV_READ, hit_cb, &h[i]);
+            assert_int_equal(event_add(ev[i], NULL), 0);
+        }
+        for (i = 0; i < N_PAIRS; ++i)
+            tu_write_str(p[i][1], "x");
+        /* Non-persistent events: the loop ends when all have fired. */
+        assert_int_equal(event_base_dispatch(base), 1);
+        for (i = 0; i < N_PAIRS; ++i) {
+            fired += h[i].count == 1;
+            assert_int_equal(h[i].count, 1);
+            assert_int_equal(h[i].what, EV_READ);
+            event_free(ev[i]);
+            tu_close_pair(p[i]);
+        }
+        assert_int_equal(fired, N_PAIRS);
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Another thread changes the fds while the loop waits. */
+
+#define N_XT 40
+
+struct xthread {
+    struct event_base *base;
+    evutil_socket_t p[N_XT][2];
+    struct event *ev[N_XT];
+    int fired[N_XT];
+    int total;
+};
+
+static void
+xthread_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xthread *x = arg;
+    int i;
+    for (i = 0; i < N_XT; ++i)
+        if (x->p[i][0] == fd)
+            x->fired[i]++;
+    if (++x->total == N_XT / 2)
+        event_base_loopbreak(x->base);
+}
+
+static void *
+xthread_main(void *arg)
+{
+    struct xthread *x = arg;
+    int i;
+
+    tu_sleep_ms(30); /* let the loop block in dispatch */
+    for (i = 0; i < N_XT; ++i)
+        event_add(x->ev[i], NULL);
+    tu_sleep_ms(10);
+    for (i = 0; i < N_XT / 2; ++i)
+        event_del(x->ev[i]);
+    for (i = 0; i < N_XT; ++i)
+        if (send(x->p[i][1], "x", 1, MSG_NOSIGNAL) != 1)
+            abort();
+    return NULL;
+}
+
+static void
+test_other_thread_changes(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        static struct xthread x;
+        pthread_t th;
+        int i;
+
+        memset(&x, 0, sizeof(x));
+        x.base = base;
+        for (i = 0; i < N_XT; ++i) {
+            tu_socketpair(x.p[i]);
+            x.ev[i] = event_new(base, x.p[i][0], EV_READ, xthread_cb, &x);
+        }
+        assert_int_equal(pthread_create(&th, NULL, xthread_main, &x), 0);
+        assert_int_equal(tu_run(base, 5000), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        for (i = 0; i < N_XT; ++i) {
+            assert_int_equal(x.fired[i], i < N_XT / 2 ? 0 : 1);
+            event_free(x.ev[i]);
+            tu_close_pair(x.p[i]);
+        }
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Signals. */
+
+static volatile sig_atomic_t custom_hits;
+
+static void
+custom_handler(int sig)
+{
+    (void)sig;
+    custom_hits++;
+}
+
+static void
+raise_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    raise(*(int *)arg);
+}
+
+static void
+test_signal_handlers(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+    struct sigaction sa, cur;
+
+    (void)state;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = custom_handler;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
+
+    FOR_EACH_VARIANT(v, base)
+    {
+        struct event *ev;
+        struct hit h;
+        int i;
+
+        hit_init(&h, base, 3);
+        ev = evsignal_new(base, SIGUSR1, hit_cb, &h);
+        /* evsignal_new is persistent */
+        assert_int_equal(event_add(ev, NULL), 0);
+        assert_int_equal(sigaction(SIGUSR1, NULL, &cur), 0);
+        assert_true(cur.sa_handler != custom_handler);
+
+        /* Three deliveries before the loop: three calls. */
+        custom_hits = 0;
+        for (i = 0; i < 3; ++i)
+            raise(SIGUSR1);
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h.count, 3);
+        assert_int_equal(h.what, EV_SIGNAL);
+        assert_int_equal(custom_hits, 0);
+
+        /* The last event for the signal goes: the old handler is back. */
+        assert_int_equal(event_del(ev), 0);
+        assert_int_equal(sigaction(SIGUSR1, NULL, &cur), 0);
+        assert_true(cur.sa_handler == custom_handler);
+
+        /* Freeing the base restores it too. */
+        assert_int_equal(event_add(ev, NULL), 0);
+        event_free(ev);
+        event_base_free(base);
+        assert_int_equal(sigaction(SIGUSR1, NULL, &cur), 0);
+        assert_true(cur.sa_handler == custom_handler);
+    }
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static void
+test_signal_out_of_range(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+    static const int bad[] = {0, NSIG, NSIG + 10, 255, 100000};
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+            struct event *ev = evsignal_new(base, bad[i], hit_cb, NULL);
+            if (ev == NULL)
+                continue; /* refused even earlier: fine */
+            assert_int_equal(event_add(ev, NULL), -1);
+            event_free(ev);
+        }
+        event_base_free(base);
+    }
+}
+
+static void
+test_signal_owner_moves(void **state)
+{
+    const struct variant *v;
+    struct event_base *b2;
+
+    (void)state;
+    /* Two bases of one variant at a time is enough; use each. */
+    FOR_EACH_VARIANT(v, b2)
+    {
+        struct event_base *b1 = variant_base(v);
+        struct event *e1, *e2, *raiser;
+        struct hit h1, h2;
+        struct timeval tv = {0, 0};
+        int sig1 = SIGUSR1, sig2 = SIGUSR2;
+
+        hit_init(&h1, b1, 1);
+        hit_init(&h2, b2, 1);
+        e1 = evsignal_new(b1, SIGUSR1, hit_cb, &h1);
+        e2 = evsignal_new(b2, SIGUSR2, hit_cb, &h2);
+        assert_int_equal(event_add(e1, NULL), 0);
+        tu_log_clear();
+        /* libevent 2.1: the newest base takes over, with a warning. */
+        assert_int_equal(event_add(e2, NULL), 0);
+        assert_true(tu_log_count(EVENT_LOG_WARN) >= 1);
+
+        raise(SIGUSR2);
+        assert_int_equal(tu_run(b2, 2000), 0);
+        assert_int_equal(h2.count, 1);
+
+        /* Running b1's loop makes it the owner again. */
+        raiser = evtimer_new(b1, raise_cb, &sig1);
+        assert_int_equal(evtimer_add(raiser, &tv), 0);
+        assert_int_equal(tu_run(b1, 2000), 0);
+        assert_int_equal(h1.count, 1);
+        event_free(raiser);
+
+        /* Freeing the owner leaves b2 working through its own loop. */
+        event_free(e1);
+        event_base_free(b1);
+        h2.count = 0;
+        raiser = evtimer_new(b2, raise_cb, &sig2);
+        assert_int_equal(evtimer_add(raiser, &tv), 0);
+        assert_int_equal(tu_run(b2, 2000), 0);
+        assert_int_equal(h2.count, 1);
+        event_free(raiser);
+        event_free(e2);
+        event_base_free(b2);
+    }
+}
+
+/* After fork the child re-initialises: its own kernel state (epoll) and
+ * its own signal pipe; both io and signals work there, and the parent is
+ * unaffected. */
+static void
+test_fork_reinit(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2];
+        struct event *eio, *esig;
+        struct hit hio, hsig;
+        pid_t pid;
+        int status;
+
+        tu_socketpair(p);
+        hit_init(&hio, base, 0);
+        hit_init(&hsig, base, 0);
+        eio = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &hio);
+        esig = evsignal_new(base, SIGUSR1, hit_cb, &hsig);
+        assert_int_equal(event_add(eio, NULL), 0);
+        assert_int_equal(event_add(esig, NULL), 0);
+        spin(base);
+
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int ok = event_reinit(base) == 0;
+            hio.break_after = 1;
+            tu_write_str(p[1], "x");
+            ok = ok && tu_run(base, 2000) == 0 && hio.count == 1;
+            tu_drain(p[0]);
+            hsig.break_after = 1;
+            raise(SIGUSR1);
+            ok = ok && tu_run(base, 2000) == 0 && hsig.count == 1;
+            _exit(ok ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        /* The parent drains what the child left and still works. */
+        tu_drain(p[0]);
+        hio.count = 0;
+        hsig.break_after = 1;
+        raise(SIGUSR1);
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(hsig.count, 1);
+        event_free(eio);
+        event_free(esig);
+        tu_close_pair(p);
+        event_base_free(base);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reuse_after_close_and_del,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_reuse_without_del,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_dup_keeps_registration,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_regular_file, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_beyond_fd_setsize,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_changes_cancel_out,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ev_closed, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_thousand_pairs,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_other_thread_changes,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_signal_handlers,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_signal_out_of_range,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_signal_owner_moves,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_fork_reinit, tu_setup_nobase,
+            tu_teardown_nobase),
+    };
+    struct rlimit rl;
+
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "evthread_use_pthreads failed\n");
+        return 1;
+    }
+    tu_init();
+    /* As many fds as the hard limit allows (enough for the tests). */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = 8192;
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+            want = rl.rlim_max;
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            nofile_limit = rl.rlim_cur > 100000 ? 100000 : (int)rl.rlim_cur;
+    }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

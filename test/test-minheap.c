@@ -1,0 +1,365 @@
+/*
+ * test-minheap.c: unit tests of the timer heap (src/minheap-internal.h).
+ *
+ * TEST-STATIC: the header is included directly and driven with bare
+ * struct events, no event_base involved.
+ *
+ * The random test runs long push/pop/erase/adjust sequences against a
+ * model that knows which events are in the heap, their deadlines and the
+ * order in which each was last (re)scheduled; the next pop must be the
+ * model's (deadline, schedule order) minimum, and after every operation
+ * the whole heap is checked: each parent fires no later than its
+ * children, each entry's cached deadline matches its event, and every
+ * event's index points back at its entry.  Set MINHEAP_SEED to replay a
+ * failing sequence.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event2/event_struct.h"
+#include "minheap-internal.h"
+
+#define POOL 2048
+#define RANDOM_OPS 100000
+
+struct model_ent {
+    int in_heap;
+    ev_uint64_t order; /* when last pushed or adjusted */
+};
+
+static struct event pool[POOL];
+static struct model_ent model[POOL];
+static ev_uint64_t model_clock;
+static ev_uint64_t rng_state;
+
+static ev_uint32_t
+rnd(void)
+{
+    /* xorshift64*: deterministic for a given seed. */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (ev_uint32_t)((rng_state * 2685821657736338717ULL) >> 32);
+}
+
+static void
+set_deadline(struct event *ev, long sec, long usec)
+{
+    ev->ev_timeout.tv_sec = sec;
+    ev->ev_timeout.tv_usec = usec;
+}
+
+static ev_int64_t
+deadline_of(const struct event *ev)
+{
+    return (ev_int64_t)ev->ev_timeout.tv_sec * 1000000 +
+           ev->ev_timeout.tv_usec;
+}
+
+static int
+idx_of(const struct event *ev)
+{
+    return ev->ev_timeout_pos.min_heap_idx;
+}
+
+/* The whole-heap invariant; fails the test at the first violation. */
+static void
+check_heap(const struct min_heap *h)
+{
+    unsigned i;
+
+    assert_true(h->n <= h->a);
+    for (i = 0; i < h->n; ++i) {
+        const struct min_heap_entry *e = &h->p[i];
+        assert_non_null(e->ev);
+        assert_int_equal(idx_of(e->ev), (int)i);
+        assert_true(e->deadline == deadline_of(e->ev));
+        if (i > 0) {
+            const struct min_heap_entry *parent =
+                &h->p[(i - 1) / MIN_HEAP_ARITY_];
+            /* A child must never fire strictly before its parent. */
+            assert_false(min_heap_before_(e, parent));
+        }
+    }
+}
+
+/* The model's next event: smallest deadline, then earliest scheduled. */
+static int
+model_min(void)
+{
+    int i, best = -1;
+    for (i = 0; i < POOL; ++i) {
+        if (!model[i].in_heap)
+            continue;
+        if (best < 0 || deadline_of(&pool[i]) < deadline_of(&pool[best]) ||
+            (deadline_of(&pool[i]) == deadline_of(&pool[best]) &&
+                model[i].order < model[best].order))
+            best = i;
+    }
+    return best;
+}
+
+static int
+model_count(void)
+{
+    int i, n = 0;
+    for (i = 0; i < POOL; ++i)
+        n += model[i].in_heap;
+    return n;
+}
+
+static void
+reset_pool(void)
+{
+    int i;
+    memset(pool, 0, sizeof(pool));
+    memset(model, 0, sizeof(model));
+    model_clock = 0;
+    for (i = 0; i < POOL; ++i)
+        min_heap_elem_init_(&pool[i]);
+}
+
+/* Few distinct deadlines, so that ties are common. */
+static void
+random_deadline(struct event *ev)
+{
+    set_deadline(ev, (long)(rnd() % 64), (long)(rnd() % 4) * 250000);
+}
+
+static int
+random_member(int want_in_heap)
+{
+    int tries;
+    for (tries = 0; tries < 4 * POOL; ++tries) {
+        int i = (int)(rnd() % POOL);
+        if (model[i].in_heap == want_in_heap)
+            return i;
+    }
+    return -1;
+}
+
+static void
+test_random_against_model(void **state)
+{
+    struct min_heap h;
+    const char *seed_env = getenv("MINHEAP_SEED");
+    ev_uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x5eed1234ULL;
+    int op, pops = 0, erases = 0, adjusts = 0;
+
+    (void)state;
+    rng_state = seed ? seed : 1;
+    reset_pool();
+    min_heap_ctor_(&h);
+
+    for (op = 0; op < RANDOM_OPS; ++op) {
+        int n = (int)min_heap_size_(&h);
+        /* Keep the heap around a quarter of the pool: push more when
+         * small, remove more when large. */
+        unsigned push_pct = n < POOL / 4 ? 55 : 30;
+        unsigned r = rnd() % 100;
+        int i;
+
+        if (r < push_pct || n == 0) {
+            i = random_member(0);
+            if (i < 0)
+                continue;
+            random_deadline(&pool[i]);
+            assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+            model[i].in_heap = 1;
+            model[i].order = model_clock++;
+        } else if (r < push_pct + 25) {
+            int want = model_min();
+            struct event *top = min_heap_top_(&h);
+            struct event *got;
+            assert_ptr_equal(top, &pool[want]);
+            assert_true(min_heap_elt_is_top_(top));
+            got = min_heap_pop_(&h);
+            assert_ptr_equal(got, &pool[want]);
+            assert_int_equal(idx_of(got), -1);
+            model[want].in_heap = 0;
+            ++pops;
+        } else if (r < push_pct + 45) {
+            i = random_member(1);
+            if (i < 0)
+                continue;
+            assert_int_equal(min_heap_erase_(&h, &pool[i]), 0);
+            assert_int_equal(idx_of(&pool[i]), -1);
+            /* A second erase is refused. */
+            assert_int_equal(min_heap_erase_(&h, &pool[i]), -1);
+            model[i].in_heap = 0;
+            ++erases;
+        } else {
+            /* Reschedule a pending event (sometimes to the deadline it
+             * already has), or adjust one not in the heap, which pushes. */
+            i = random_member((rnd() % 8) != 0);
+            if (i < 0)
+                continue;
+            if (rnd() % 4 != 0)
+                random_deadline(&pool[i]);
+            assert_int_equal(min_heap_adjust_(&h, &pool[i]), 0);
+            model[i].in_heap = 1;
+            model[i].order = model_clock++;
+            ++adjusts;
+        }
+        assert_int_equal((int)min_heap_size_(&h), model_count());
+        assert_int_equal(min_heap_empty_(&h), model_count() == 0);
+        check_heap(&h);
+    }
+
+    /* Drain: everything comes out in model order. */
+    while (!min_heap_empty_(&h)) {
+        int want = model_min();
+        assert_ptr_equal(min_heap_pop_(&h), &pool[want]);
+        model[want].in_heap = 0;
+        check_heap(&h);
+    }
+    assert_int_equal(model_min(), -1);
+    assert_null(min_heap_pop_(&h));
+    assert_null(min_heap_top_(&h));
+    assert_true(pops > 1000 && erases > 1000 && adjusts > 1000);
+    min_heap_dtor_(&h);
+}
+
+static void
+test_equal_deadlines_fifo(void **state)
+{
+    struct min_heap h;
+    int i;
+
+    (void)state;
+    reset_pool();
+    min_heap_ctor_(&h);
+    /* Interleave two deadlines; each must come out in push order. */
+    for (i = 0; i < 500; ++i) {
+        set_deadline(&pool[i], (i % 2) ? 7 : 5, 0);
+        assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+    }
+    check_heap(&h);
+    for (i = 0; i < 500; i += 2)
+        assert_ptr_equal(min_heap_pop_(&h), &pool[i]);
+    for (i = 1; i < 500; i += 2)
+        assert_ptr_equal(min_heap_pop_(&h), &pool[i]);
+    assert_true(min_heap_empty_(&h));
+    min_heap_dtor_(&h);
+}
+
+static void
+test_adjust_goes_behind_equals(void **state)
+{
+    struct min_heap h;
+    struct event *a = &pool[0], *b = &pool[1], *c = &pool[2], *d = &pool[3];
+
+    (void)state;
+    reset_pool();
+    min_heap_ctor_(&h);
+    set_deadline(a, 1, 0);
+    set_deadline(b, 1, 0);
+    set_deadline(c, 1, 0);
+    set_deadline(d, 0, 500000);
+    assert_int_equal(min_heap_push_(&h, a), 0);
+    assert_int_equal(min_heap_push_(&h, b), 0);
+    assert_int_equal(min_heap_push_(&h, c), 0);
+    assert_int_equal(min_heap_push_(&h, d), 0);
+
+    /* Same deadline again: a moves behind b and c. */
+    assert_int_equal(min_heap_adjust_(&h, a), 0);
+    check_heap(&h);
+    /* d moves from earlier to equal: it goes last. */
+    set_deadline(d, 1, 0);
+    assert_int_equal(min_heap_adjust_(&h, d), 0);
+    check_heap(&h);
+
+    assert_ptr_equal(min_heap_pop_(&h), b);
+    assert_ptr_equal(min_heap_pop_(&h), c);
+    assert_ptr_equal(min_heap_pop_(&h), a);
+    assert_ptr_equal(min_heap_pop_(&h), d);
+    assert_null(min_heap_pop_(&h));
+    min_heap_dtor_(&h);
+}
+
+static void
+test_erase_positions(void **state)
+{
+    struct min_heap h;
+    int i, n = 200;
+
+    (void)state;
+    reset_pool();
+    min_heap_ctor_(&h);
+    /* Erase the top, the last entry, and inner entries whose
+     * replacement must move up (a small deadline at the end). */
+    for (i = 0; i < n; ++i) {
+        set_deadline(&pool[i], 100 + i, 0);
+        assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+    }
+    set_deadline(&pool[n], 0, 1);
+    assert_int_equal(min_heap_push_(&h, &pool[n]), 0);
+    check_heap(&h);
+    assert_int_equal(min_heap_erase_(&h, h.p[h.n - 1].ev), 0);
+    check_heap(&h);
+    assert_int_equal(min_heap_erase_(&h, min_heap_top_(&h)), 0);
+    check_heap(&h);
+    set_deadline(&pool[n + 1], 0, 2);
+    assert_int_equal(min_heap_push_(&h, &pool[n + 1]), 0);
+    for (i = 0; i < 50 && !min_heap_empty_(&h); ++i) {
+        unsigned k = h.n > 5 ? 5 : h.n - 1;
+        assert_int_equal(min_heap_erase_(&h, h.p[k].ev), 0);
+        check_heap(&h);
+    }
+    /* Not in the heap (never pushed, or already gone). */
+    assert_int_equal(min_heap_erase_(&h, &pool[POOL - 1]), -1);
+    min_heap_dtor_(&h);
+    assert_null(h.p);
+    assert_int_equal(h.n, 0);
+}
+
+static void
+test_adjust_directions(void **state)
+{
+    struct min_heap h;
+    int i;
+
+    (void)state;
+    reset_pool();
+    min_heap_ctor_(&h);
+    for (i = 0; i < 300; ++i) {
+        set_deadline(&pool[i], 10 + i, 0);
+        assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+    }
+    /* Latest to earliest, earliest to latest, middle to the top. */
+    set_deadline(&pool[299], 1, 0);
+    assert_int_equal(min_heap_adjust_(&h, &pool[299]), 0);
+    check_heap(&h);
+    assert_ptr_equal(min_heap_top_(&h), &pool[299]);
+    set_deadline(&pool[299], 1000, 0);
+    assert_int_equal(min_heap_adjust_(&h, &pool[299]), 0);
+    check_heap(&h);
+    assert_ptr_equal(min_heap_top_(&h), &pool[0]);
+    set_deadline(&pool[150], 10, 0); /* ties with pool[0], goes after */
+    assert_int_equal(min_heap_adjust_(&h, &pool[150]), 0);
+    check_heap(&h);
+    assert_ptr_equal(min_heap_pop_(&h), &pool[0]);
+    assert_ptr_equal(min_heap_pop_(&h), &pool[150]);
+    assert_ptr_equal(min_heap_pop_(&h), &pool[1]);
+    min_heap_dtor_(&h);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_equal_deadlines_fifo),
+        cmocka_unit_test(test_adjust_goes_behind_equals),
+        cmocka_unit_test(test_erase_positions),
+        cmocka_unit_test(test_adjust_directions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
