@@ -123,6 +123,9 @@ foreach(entry IN LISTS libs)
     endforeach()
     list(REMOVE_DUPLICATES ours)
     list(REMOVE_ITEM ours ${ignored})
+    # Symbols a sanitizer build adds (ASan's ODR indicators, ...) are not
+    # part of the library's interface.
+    list(FILTER ours EXCLUDE REGEX "^(__odr_asan|__asan|__ubsan|__tsan|__sanitizer)")
 
     set(unexpected ${ours})
     if(debian)
