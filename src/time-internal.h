@@ -1,0 +1,58 @@
+/*
+ * time-internal.h: the monotonic clock behind event_base time.
+ *
+ * struct evutil_monotonic_timer is private (util.h only declares it) and
+ * is embedded in struct event_base.  A timer reads CLOCK_MONOTONIC, or
+ * CLOCK_MONOTONIC_COARSE when the caller does not ask for EV_MONOT_PRECISE
+ * and the coarse clock ticks at least every millisecond.  With
+ * EV_MONOT_FALLBACK (or when no monotonic clock works) it reads the wall
+ * clock and keeps it from going backwards: a backward jump is absorbed
+ * into a running offset, so the values it returns never decrease.
+ */
+#ifndef TIME_INTERNAL_H_INCLUDED_
+#define TIME_INTERNAL_H_INCLUDED_
+
+#include "event2/event-config.h"
+#include "event2/visibility.h"
+#include "event2/util.h"
+
+#include <sys/time.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef EV_MONOT_PRECISE
+#define EV_MONOT_PRECISE 1
+#endif
+#ifndef EV_MONOT_FALLBACK
+#define EV_MONOT_FALLBACK 2
+#endif
+
+struct evutil_monotonic_timer {
+    /* The clock_gettime() clock in use, or -1 for the adjusted wall
+     * clock. */
+    int monotonic_clock;
+    /* Fallback only: added to the wall clock, and the last value
+     * returned. */
+    struct timeval adjust_monotonic_clock;
+    struct timeval last_time;
+};
+
+/** Choose the clock for timer according to EV_MONOT_* flags.  Returns 0
+ * (a usable clock always exists). */
+EVENT2_EXPORT_SYMBOL
+int evutil_configure_monotonic_time_(struct evutil_monotonic_timer *timer,
+    int flags);
+
+/** Read timer's clock into *tp.  Returns 0, or -1 if the clock failed. */
+EVENT2_EXPORT_SYMBOL
+int evutil_gettime_monotonic_(struct evutil_monotonic_timer *timer,
+    struct timeval *tp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIME_INTERNAL_H_INCLUDED_ */
