@@ -379,7 +379,7 @@ event_base_new_with_config(const struct event_config *cfg)
         event_warn("%s: calloc", __func__);
         return NULL;
     }
-    event_debug_mode_too_late_ = 1;
+    __atomic_store_n(&event_debug_mode_too_late_, 1, __ATOMIC_RELAXED);
     if (cfg)
         base->flags = cfg->flags;
     check_env = !(cfg && (cfg->flags & EVENT_BASE_FLAG_IGNORE_ENV));

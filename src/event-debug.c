@@ -89,7 +89,7 @@ event_enable_debug_mode(void)
 {
     if (event_debug_mode_on_)
         event_errx(1, "%s was called twice!", __func__);
-    if (event_debug_mode_too_late_)
+    if (__atomic_load_n(&event_debug_mode_too_late_, __ATOMIC_RELAXED))
         event_errx(1,
             "%s must be called *before* creating any events or "
             "event_bases",

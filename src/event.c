@@ -451,7 +451,8 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     }
     if (!base)
         base = event_global_current_base_;
-    event_debug_mode_too_late_ = 1;
+    /* Relaxed atomic: many threads may assign events at once. */
+    __atomic_store_n(&event_debug_mode_too_late_, 1, __ATOMIC_RELAXED);
     if (arg == &event_self_cbarg_ptr_)
         arg = ev;
     if (event_debug_on_()) {

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run execs this script).
+#
+#   bash test/run-all.sh [--quick]
+#
+# 1. installs what the build and the tests need with apt-get when missing
+#    (needs root; one `apt-get update` first; services are not started);
+# 2. stage "build": build/ (RelWithDebInfo, -DEVENT_WERROR=ON), every test;
+# 3. stage "asan":  build-asan/ with -DEVENT_SANITIZE=address,undefined,
+#    every test except the real programs (label "programs");
+# 4. stage "tsan":  build-tsan/ with -DEVENT_SANITIZE=thread, the tests
+#    labelled "threads".
+# --quick runs the first stage only.  Each stage's ctest output is shown as
+# it runs; a summary line per stage and a total come last.  Exits non-zero
+# if any stage failed.
+#
+# Environment: JOBS (default: nproc) for make and ctest; EVENT_BUILD_ROOT
+# puts the build directories somewhere other than the source tree.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+out=${EVENT_BUILD_ROOT:-$root}
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+quick=0
+for arg in "$@"; do
+    case $arg in
+        --quick) quick=1 ;;
+        -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run-all.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+log() { echo "run-all: $*"; }
+
+# --- packages -------------------------------------------------------------------
+# memcached and tmux are real programs the suite runs on our libraries.
+packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux)
+
+install_missing() {
+    local missing=() pkg
+    for pkg in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$pkg")
+    done
+    [ ${#missing[@]} = 0 ] && return 0
+    log "installing ${missing[*]}"
+    if [ "$(id -u)" != 0 ]; then
+        log "not root: install them yourself: apt-get install ${missing[*]}"
+        return 1
+    fi
+    # Installing memcached must not start its system service: answer
+    # invoke-rc.d with "action forbidden" (101) while apt runs.
+    local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" &&
+            made_policy=1
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT    # even if interrupted
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # A stale mirror list should not stop the install: try it anyway.
+    timeout 600 apt-get update -q || log "apt-get update failed; trying the install anyway"
+    timeout 900 apt-get install -y -q --no-install-recommends \
+            -o DPkg::Lock::Timeout=120 \
+            -o Dpkg::Options::=--force-confdef \
+            -o Dpkg::Options::=--force-confold "${missing[@]}" || rc=$?
+    if [ "$made_policy" = 1 ]; then
+        rm -f "$policy"
+        trap - EXIT
+    fi
+    return $rc
+}
+if ! install_missing; then
+    log "FAIL: could not install the packages the suite needs"
+    exit 1
+fi
+
+# --- stages -----------------------------------------------------------------------
+summary=()
+total_passed=0
+total_failed=0
+any_failed=0
+
+# stage NAME DIR "CMAKE ARGS" CTEST ARGS...
+stage() {
+    local name=$1 dir=$2 cmake_args=$3 start result ctest_log passed failed
+    shift 3
+    start=$(date +%s)
+    ctest_log=$(mktemp)
+    echo
+    log "=== stage $name: $dir ($cmake_args) ==="
+    # shellcheck disable=SC2086
+    if ! cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DEVENT_WERROR=ON $cmake_args; then
+        result="FAIL (configure)"
+        total_failed=$((total_failed + 1))
+    elif ! cmake --build "$dir" -j "$jobs"; then
+        result="FAIL (build)"
+        total_failed=$((total_failed + 1))
+    else
+        (cd "$dir" && "$@" --output-on-failure -j "$jobs" --no-tests=ignore) \
+            2>&1 | tee "$ctest_log"
+        local rc=${PIPESTATUS[0]}
+        read -r passed failed < <(sed -nE \
+            's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\2 \1/p' \
+            "$ctest_log" | awk '{print $1 - $2, $2}' | tail -n 1)
+        passed=${passed:-0}
+        failed=${failed:-0}
+        if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+            failed=1   # ctest failed without a summary line
+        fi
+        total_passed=$((total_passed + passed))
+        total_failed=$((total_failed + failed))
+        if [ "$rc" = 0 ]; then
+            result="PASS ($passed passed, $failed failed)"
+            grep -q 'No tests were found' "$ctest_log" && result="PASS (no tests match)"
+        else
+            result="FAIL ($passed passed, $failed failed)"
+        fi
+    fi
+    rm -f "$ctest_log"
+    [[ $result == FAIL* ]] && any_failed=1
+    summary+=("stage $name: $result in $(( $(date +%s) - start )) s")
+    log "stage $name: $result"
+}
+
+# Tests check that absurd allocation sizes fail cleanly (malloc returns
+# NULL); ASan would abort on them instead.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+stage build "$out/build" "" ctest
+
+if [ "$quick" = 0 ]; then
+    stage asan "$out/build-asan" "-DEVENT_SANITIZE=address,undefined" \
+        ctest -LE programs
+    # TSan cannot map its shadow memory under some address-space layouts;
+    # without ASLR it always can.
+    tsan_run=(ctest)
+    if setarch "$(uname -m)" -R true 2>/dev/null; then
+        tsan_run=(setarch "$(uname -m)" -R ctest)
+    fi
+    stage tsan "$out/build-tsan" "-DEVENT_SANITIZE=thread" \
+        "${tsan_run[@]}" -L threads -LE programs
+fi
+
+echo
+log "=== summary ==="
+for line in "${summary[@]}"; do
+    log "$line"
+done
+# The line CI reads: every test run in every stage, plus failed builds.
+echo "total: $total_passed passed, $total_failed failed"
+exit $any_failed
