@@ -1,0 +1,902 @@
+/*
+ * test-timer.c: timeouts against libevent 2.1's public API: accuracy,
+ * ordering (including ten thousand random deadlines), rescheduling,
+ * deletion from callbacks, persistent timers, common timeouts mixed with
+ * ordinary ones and the cached time seen by callbacks.
+ *
+ * TEST-BACKENDS: ctest runs this binary once per backend and once with
+ * EVTEST_DEBUG_MODE=1.
+ *
+ * Timing checks allow TU_EARLY_MS early and tu_slack_ms() late.  Timers
+ * that must share one deadline are added from inside a callback, where
+ * libevent computes every deadline from the same cached time.
+ */
+#define _GNU_SOURCE
+#include "test-util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Recording helpers. */
+
+struct hit {
+    int id;
+    long ms;        /* since the test's start */
+};
+
+static struct timeval t_start;
+static struct hit *hits;
+static int hits_n, hits_cap;
+
+static void
+hits_reset(int cap)
+{
+    free(hits);
+    hits = calloc((size_t)cap, sizeof(*hits));
+    assert_non_null(hits);
+    hits_cap = cap;
+    hits_n = 0;
+    tu_now(&t_start);
+}
+
+static void
+hits_free(void)
+{
+    free(hits);
+    hits = NULL;
+    hits_n = hits_cap = 0;
+}
+
+static void
+hit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    if (hits_n < hits_cap) {
+        hits[hits_n].id = (int)(intptr_t)arg;
+        hits[hits_n].ms = tu_ms_since(&t_start);
+    }
+    hits_n++;
+}
+
+static void
+assert_hit_ids(const int *ids, int n)
+{
+    int i;
+
+    assert_int_equal(hits_n, n);
+    for (i = 0; i < n; ++i) {
+        if (hits[i].id != ids[i])
+            fail_msg("hit %d has id %d, expected %d", i, hits[i].id,
+                ids[i]);
+    }
+}
+
+static void
+noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accuracy. */
+
+static void
+test_timer_accuracy(void **state)
+{
+    static const long delays[] = { 1, 20, 100, 250 };
+    struct event_base *base = *state;
+    struct timeval tv;
+    struct event *ev;
+    size_t i;
+
+    for (i = 0; i < sizeof(delays) / sizeof(delays[0]); ++i) {
+        hits_reset(4);
+        ev = evtimer_new(base, hit_cb, (void *)1);
+        assert_int_equal(evtimer_add(ev, tu_tv(&tv, delays[i])), 0);
+        assert_true(evtimer_pending(ev, NULL));
+        assert_int_equal(tu_loop(base, 0), 1);
+        assert_int_equal(hits_n, 1);
+        tu_assert_ms(hits[0].ms, delays[i]);
+        assert_false(evtimer_pending(ev, NULL));
+        event_free(ev);
+    }
+    hits_free();
+}
+
+static void
+test_timer_zero(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tv = { 0, 0 };
+    struct event *ev;
+
+    hits_reset(4);
+    ev = evtimer_new(base, hit_cb, (void *)1);
+    assert_int_equal(evtimer_add(ev, &tv), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(hits_n, 1);
+    tu_assert_ms(hits[0].ms, 0);
+    event_free(ev);
+    hits_free();
+}
+
+static void
+test_timer_precise(void **state)
+{
+    struct event_config *cfg;
+    struct event_base *base;
+    struct timeval tv;
+    struct event *ev;
+    int i;
+
+    (void)state;
+    cfg = event_config_new();
+    assert_int_equal(event_config_set_flag(cfg,
+        EVENT_BASE_FLAG_PRECISE_TIMER), 0);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    for (i = 0; i < 5; ++i) {
+        hits_reset(4);
+        ev = evtimer_new(base, hit_cb, (void *)1);
+        assert_int_equal(evtimer_add(ev, tu_tv(&tv, 5)), 0);
+        assert_int_equal(tu_loop(base, 0), 1);
+        assert_int_equal(hits_n, 1);
+        /* A precise timer is never early by a clock tick. */
+        assert_true(hits[0].ms >= 4);
+        tu_assert_ms(hits[0].ms, 5);
+        event_free(ev);
+    }
+    hits_free();
+    event_base_free(base);
+}
+
+static void
+test_timer_far_future(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tv, start;
+    struct event *ev;
+
+    hits_reset(4);
+    ev = evtimer_new(base, hit_cb, (void *)1);
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 3600 * 1000L)), 0);
+    tu_now(&start);
+    assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 0);
+    assert_int_equal(tu_run(base, 50), 1);
+    assert_true(tu_ms_since(&start) < 1000);
+    assert_int_equal(hits_n, 0);
+    assert_true(evtimer_pending(ev, NULL));
+    event_free(ev);
+    hits_free();
+}
+
+/* ------------------------------------------------------------------ */
+/* Ordering. */
+
+static void
+test_timer_deadline_order(void **state)
+{
+    static const long delays[] = { 100, 20, 60, 40, 80 };
+    static const int expected[] = { 20, 40, 60, 80, 100 };
+    struct event_base *base = *state;
+    struct event *ev[5];
+    struct timeval tv;
+    int i;
+
+    hits_reset(8);
+    for (i = 0; i < 5; ++i) {
+        ev[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)delays[i]);
+        assert_int_equal(evtimer_add(ev[i], tu_tv(&tv, delays[i])), 0);
+    }
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_hit_ids(expected, 5);
+    for (i = 0; i < 5; ++i) {
+        tu_assert_ms(hits[i].ms, expected[i]);
+        event_free(ev[i]);
+    }
+    hits_free();
+}
+
+/* Adds a batch of timers from inside a callback, so all of them start
+ * from the same cached time. */
+struct batch {
+    struct event **evs;
+    const struct timeval *tvs;
+    int n;
+    int failed;
+};
+
+static void
+batch_add_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct batch *b = arg;
+    int i;
+
+    (void)fd;
+    (void)what;
+    tu_now(&t_start);
+    for (i = 0; i < b->n; ++i) {
+        if (event_add(b->evs[i], &b->tvs[i]) != 0)
+            b->failed++;
+    }
+}
+
+static void
+run_batch(struct event_base *base, struct batch *b)
+{
+    struct event *kick;
+
+    kick = event_new(base, -1, 0, batch_add_cb, b);
+    event_active(kick, EV_TIMEOUT, 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(b->failed, 0);
+    event_free(kick);
+}
+
+static void
+test_timer_equal_deadlines_all_fire(void **state)
+{
+    struct event_base *base = *state;
+    struct event *evs[32];
+    struct timeval tvs[32];
+    struct batch b;
+    int i, seen[32];
+
+    hits_reset(64);
+    for (i = 0; i < 32; ++i) {
+        evs[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)i);
+        tu_tv(&tvs[i], 50);
+    }
+    b.evs = evs;
+    b.tvs = tvs;
+    b.n = 32;
+    b.failed = 0;
+    run_batch(base, &b);
+    /* libevent 2.1 does not promise an order among equal deadlines in its
+     * heap; it does promise each fires once, at the deadline. */
+    assert_int_equal(hits_n, 32);
+    memset(seen, 0, sizeof(seen));
+    for (i = 0; i < 32; ++i) {
+        assert_true(hits[i].id >= 0 && hits[i].id < 32);
+        seen[hits[i].id]++;
+        tu_assert_ms(hits[i].ms, 50);
+    }
+    for (i = 0; i < 32; ++i) {
+        assert_int_equal(seen[i], 1);
+        event_free(evs[i]);
+    }
+    hits_free();
+}
+
+static void
+test_timer_equal_common_deadlines_fifo(void **state)
+{
+    struct event_base *base = *state;
+    const struct timeval *ct;
+    struct event *evs[32];
+    struct timeval tvs[32], tv;
+    struct batch b;
+    int i, ids[32];
+
+    ct = event_base_init_common_timeout(base, tu_tv(&tv, 50));
+    assert_non_null(ct);
+    hits_reset(64);
+    for (i = 0; i < 32; ++i) {
+        evs[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)i);
+        tvs[i] = *ct;
+        ids[i] = i;
+    }
+    b.evs = evs;
+    b.tvs = tvs;
+    b.n = 32;
+    b.failed = 0;
+    run_batch(base, &b);
+    /* A common-timeout queue is first in, first out. */
+    assert_hit_ids(ids, 32);
+    for (i = 0; i < 32; ++i) {
+        tu_assert_ms(hits[i].ms, 50);
+        event_free(evs[i]);
+    }
+    hits_free();
+}
+
+#define MANY 10000
+
+static void
+test_timer_many_random(void **state)
+{
+    struct event_base *base = *state;
+    struct event **evs;
+    struct timeval *tvs;
+    struct batch b;
+    long prev = -1, us;
+    unsigned seed = 20240611;
+    int i;
+
+    evs = calloc(MANY, sizeof(*evs));
+    tvs = calloc(MANY, sizeof(*tvs));
+    assert_non_null(evs);
+    assert_non_null(tvs);
+    hits_reset(MANY);
+    for (i = 0; i < MANY; ++i) {
+        seed = seed * 1103515245u + 12345u;
+        us = (long)((seed >> 8) % 400000u);     /* 0 .. 400 ms */
+        tvs[i].tv_sec = us / 1000000;
+        tvs[i].tv_usec = us % 1000000;
+        /* The id is the requested delay in microseconds. */
+        evs[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)us);
+        assert_non_null(evs[i]);
+    }
+    b.evs = evs;
+    b.tvs = tvs;
+    b.n = MANY;
+    b.failed = 0;
+    run_batch(base, &b);
+    assert_int_equal(hits_n, MANY);
+    for (i = 0; i < MANY; ++i) {
+        if (hits[i].id < prev)
+            fail_msg("timer %d (%d us) fired after one of %ld us", i,
+                hits[i].id, prev);
+        prev = hits[i].id;
+        /* Never early; callbacks add their own lateness here. */
+        if (hits[i].ms < hits[i].id / 1000 - TU_EARLY_MS)
+            fail_msg("timer of %d us fired at %ld ms", hits[i].id,
+                hits[i].ms);
+    }
+    assert_true(hits[MANY - 1].ms < 400 + 1000);
+    for (i = 0; i < MANY; ++i)
+        event_free(evs[i]);
+    free(evs);
+    free(tvs);
+    hits_free();
+}
+
+/* ------------------------------------------------------------------ */
+/* Rescheduling and deleting. */
+
+static void
+test_timer_readd_reschedules(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tv, pend1, pend2;
+    struct event *ev;
+
+    /* Earlier. */
+    hits_reset(8);
+    ev = evtimer_new(base, hit_cb, (void *)1);
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 2000)), 0);
+    assert_true(evtimer_pending(ev, &pend1));
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 50)), 0);
+    assert_true(evtimer_pending(ev, &pend2));
+    assert_true(tu_ms_between(&pend2, &pend1) > 1500);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(hits_n, 1);
+    tu_assert_ms(hits[0].ms, 50);
+
+    /* Later. */
+    hits_reset(8);
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 30)), 0);
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 200)), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(hits_n, 1);
+    tu_assert_ms(hits[0].ms, 200);
+    event_free(ev);
+    hits_free();
+}
+
+struct deleter {
+    struct event *victim;
+    struct event *self;
+    int calls;
+    int limit;
+};
+
+static void
+deleter_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct deleter *d = arg;
+
+    (void)fd;
+    (void)what;
+    d->calls++;
+    if (d->victim != NULL)
+        event_del(d->victim);
+    if (d->limit > 0 && d->calls >= d->limit)
+        event_del(d->self);
+}
+
+static void
+test_timer_delete_from_callback(void **state)
+{
+    struct event_base *base = *state;
+    struct event *a, *b, *c;
+    struct deleter d;
+    struct timeval tv;
+
+    hits_reset(8);
+    memset(&d, 0, sizeof(d));
+    a = evtimer_new(base, deleter_cb, &d);
+    b = evtimer_new(base, hit_cb, (void *)2);
+    c = evtimer_new(base, hit_cb, (void *)3);
+    d.victim = b;
+    assert_int_equal(evtimer_add(a, tu_tv(&tv, 20)), 0);
+    assert_int_equal(evtimer_add(b, tu_tv(&tv, 60)), 0);
+    assert_int_equal(evtimer_add(c, tu_tv(&tv, 80)), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(hits_n, 1);
+    assert_int_equal(hits[0].id, 3);
+    event_free(a);
+    event_free(b);
+    event_free(c);
+    hits_free();
+}
+
+static void
+test_timer_persist_deletes_itself(void **state)
+{
+    struct event_base *base = *state;
+    struct deleter d;
+    struct timeval tv, start;
+    struct event *ev;
+
+    memset(&d, 0, sizeof(d));
+    d.limit = 5;
+    ev = event_new(base, -1, EV_PERSIST, deleter_cb, &d);
+    d.self = ev;
+    tu_now(&start);
+    assert_int_equal(event_add(ev, tu_tv(&tv, 20)), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(d.calls, 5);
+    tu_assert_ms(tu_ms_since(&start), 100);
+    event_free(ev);
+}
+
+/* Two timers expire in the same pass; whichever runs first deletes the
+ * other, which then must not run even though it was already active. */
+struct pair_del {
+    struct event *ev[2];
+    int ran[2];
+};
+
+static struct pair_del pd;
+
+static void
+pair_del_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int me = (int)(intptr_t)arg;
+
+    (void)fd;
+    (void)what;
+    pd.ran[me]++;
+    event_del(pd.ev[1 - me]);
+}
+
+static void
+test_timer_delete_active_in_same_pass(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tvs[2];
+    struct batch b;
+
+    memset(&pd, 0, sizeof(pd));
+    pd.ev[0] = evtimer_new(base, pair_del_cb, (void *)0);
+    pd.ev[1] = evtimer_new(base, pair_del_cb, (void *)1);
+    tu_tv(&tvs[0], 30);
+    tu_tv(&tvs[1], 30);
+    b.evs = pd.ev;
+    b.tvs = tvs;
+    b.n = 2;
+    b.failed = 0;
+    run_batch(base, &b);
+    assert_int_equal(pd.ran[0] + pd.ran[1], 1);
+    event_free(pd.ev[0]);
+    event_free(pd.ev[1]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Persistent timers. */
+
+static struct event_base *repeat_base;
+
+static void
+repeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+    hit_cb(fd, what, arg);
+    if (hits_n == 5)
+        event_base_loopexit(repeat_base, NULL);
+}
+
+static void
+test_timer_persist_repeats(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tv;
+    struct event *ev;
+    int i;
+
+    hits_reset(64);
+    repeat_base = base;
+    ev = event_new(base, -1, EV_PERSIST, repeat_cb, (void *)1);
+    assert_int_equal(event_add(ev, tu_tv(&tv, 30)), 0);
+    assert_int_equal(tu_run(base, 3000), 0);
+    /* Fired at 30, 60, 90, 120 and 150 ms. */
+    assert_int_equal(hits_n, 5);
+    for (i = 0; i < 5; ++i)
+        tu_assert_ms(hits[i].ms, 30 * (i + 1));
+    /* Still pending after firing. */
+    assert_true(evtimer_pending(ev, NULL));
+    event_free(ev);
+    hits_free();
+}
+
+static void
+slow_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    hit_cb(fd, what, arg);
+    tu_sleep_ms(20);
+    if (hits_n == 12)
+        event_base_loopexit(event_get_base(*(struct event **)arg), NULL);
+}
+
+static void
+test_timer_persist_no_drift(void **state)
+{
+    struct event_base *base = *state;
+    struct event *ev;
+    struct timeval tv;
+
+    /* A persistent timeout is rescheduled from its previous deadline, not
+     * from when its callback finished: 12 ticks of 50 ms with 20 ms spent
+     * in each callback still take about 600 ms, not 840. */
+    hits_reset(16);
+    ev = event_new(base, -1, EV_PERSIST, slow_tick_cb, &ev);
+    assert_int_equal(event_add(ev, tu_tv(&tv, 50)), 0);
+    assert_int_equal(tu_run(base, 3000), 0);
+    assert_int_equal(hits_n, 12);
+    tu_assert_ms(hits[11].ms, 600);
+    event_free(ev);
+    hits_free();
+}
+
+/* ------------------------------------------------------------------ */
+/* Common timeouts. */
+
+static void
+test_timer_common_mixed(void **state)
+{
+    static const int expected[] = { 50, 1, 2, 3, 4, 5, 160, 200 };
+    struct event_base *base = *state;
+    const struct timeval *ct;
+    struct event *evs[8];
+    struct timeval tv;
+    int i;
+
+    hits_reset(16);
+    ct = event_base_init_common_timeout(base, tu_tv(&tv, 100));
+    assert_non_null(ct);
+    evs[0] = evtimer_new(base, hit_cb, (void *)50);
+    evs[1] = evtimer_new(base, hit_cb, (void *)160);
+    evs[2] = evtimer_new(base, hit_cb, (void *)200);
+    assert_int_equal(evtimer_add(evs[2], tu_tv(&tv, 200)), 0);
+    assert_int_equal(evtimer_add(evs[0], tu_tv(&tv, 50)), 0);
+    for (i = 0; i < 5; ++i) {
+        evs[3 + i] = evtimer_new(base, hit_cb, (void *)(intptr_t)(i + 1));
+        assert_int_equal(evtimer_add(evs[3 + i], ct), 0);
+        tu_sleep_ms(5);
+    }
+    assert_int_equal(evtimer_add(evs[1], tu_tv(&tv, 160 - 25)), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_hit_ids(expected, 8);
+    /* The i-th common timer was added about 5 * i ms late. */
+    for (i = 0; i < 5; ++i)
+        tu_assert_ms(hits[1 + i].ms, 100 + 5 * i);
+    tu_assert_ms(hits[6].ms, 160);
+    for (i = 0; i < 8; ++i)
+        event_free(evs[i]);
+    hits_free();
+}
+
+static void
+test_timer_common_several_durations(void **state)
+{
+    static const int expected[] = { 30, 60, 31, 61 };
+    struct event_base *base = *state;
+    const struct timeval *c30, *c60, *again;
+    struct event *evs[4];
+    struct timeval tv;
+    int i;
+
+    hits_reset(8);
+    c30 = event_base_init_common_timeout(base, tu_tv(&tv, 30));
+    c60 = event_base_init_common_timeout(base, tu_tv(&tv, 60));
+    assert_non_null(c30);
+    assert_non_null(c60);
+    /* Asking again for a known duration yields a usable value too. */
+    again = event_base_init_common_timeout(base, tu_tv(&tv, 30));
+    assert_non_null(again);
+    evs[0] = evtimer_new(base, hit_cb, (void *)30);
+    evs[1] = evtimer_new(base, hit_cb, (void *)60);
+    evs[2] = evtimer_new(base, hit_cb, (void *)31);
+    evs[3] = evtimer_new(base, hit_cb, (void *)61);
+    assert_int_equal(evtimer_add(evs[1], c60), 0);
+    assert_int_equal(evtimer_add(evs[0], c30), 0);
+    tu_sleep_ms(40);
+    assert_int_equal(evtimer_add(evs[3], c60), 0);
+    assert_int_equal(evtimer_add(evs[2], again), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    /* Deadlines: 30, 60, 70, 100 ms. */
+    assert_hit_ids(expected, 4);
+    for (i = 0; i < 4; ++i)
+        event_free(evs[i]);
+    hits_free();
+}
+
+static void
+test_timer_common_delete_and_readd(void **state)
+{
+    static const int expected[] = { 1, 3, 2 };
+    struct event_base *base = *state;
+    const struct timeval *ct;
+    struct event *evs[3];
+    struct timeval tv;
+    int i;
+
+    hits_reset(8);
+    ct = event_base_init_common_timeout(base, tu_tv(&tv, 60));
+    for (i = 0; i < 3; ++i) {
+        evs[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)(i + 1));
+        assert_int_equal(evtimer_add(evs[i], ct), 0);
+    }
+    /* Removing the middle one and re-adding it moves it to the back. */
+    assert_int_equal(evtimer_del(evs[1]), 0);
+    assert_false(evtimer_pending(evs[1], NULL));
+    tu_sleep_ms(5);
+    assert_int_equal(evtimer_add(evs[1], ct), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_hit_ids(expected, 3);
+    for (i = 0; i < 3; ++i)
+        event_free(evs[i]);
+    hits_free();
+}
+
+static void
+test_timer_common_persist(void **state)
+{
+    struct event_base *base = *state;
+    const struct timeval *ct;
+    struct timeval tv;
+    struct event *ev;
+    int i;
+
+    hits_reset(32);
+    ct = event_base_init_common_timeout(base, tu_tv(&tv, 40));
+    repeat_base = base;
+    ev = event_new(base, -1, EV_PERSIST, repeat_cb, (void *)1);
+    assert_int_equal(event_add(ev, ct), 0);
+    assert_int_equal(tu_run(base, 3000), 0);
+    assert_int_equal(hits_n, 5);
+    for (i = 0; i < 5; ++i)
+        tu_assert_ms(hits[i].ms, 40 * (i + 1));
+    event_free(ev);
+    hits_free();
+}
+
+/* ------------------------------------------------------------------ */
+/* Cached time. */
+
+struct cache_probe {
+    struct event_base *base;
+    struct timeval t1, t2, real1;
+};
+
+static void
+cache_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cache_probe *p = arg;
+
+    (void)fd;
+    (void)what;
+    evutil_gettimeofday(&p->real1, NULL);
+    event_base_gettimeofday_cached(p->base, &p->t1);
+    tu_sleep_ms(40);
+    event_base_gettimeofday_cached(p->base, &p->t2);
+}
+
+static void
+run_cache_probe(int flags, struct cache_probe *p)
+{
+    struct event_config *cfg;
+    struct timeval tv;
+    struct event *ev;
+
+    cfg = event_config_new();
+    if (flags)
+        assert_int_equal(event_config_set_flag(cfg, flags), 0);
+    memset(p, 0, sizeof(*p));
+    p->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(p->base);
+    ev = evtimer_new(p->base, cache_probe_cb, p);
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 10)), 0);
+    assert_int_equal(tu_loop(p->base, 0), 1);
+    event_free(ev);
+    event_base_free(p->base);
+}
+
+static void
+test_timer_cached_time_in_callback(void **state)
+{
+    struct cache_probe p;
+    long d;
+
+    (void)state;
+    run_cache_probe(0, &p);
+    /* The cached time is the wall-clock time the loop woke up at (as
+     * derived from a possibly coarse monotonic clock: allow a little
+     * skew either way). */
+    d = tu_ms_between(&p.t1, &p.real1);
+    assert_true(d > -TU_EARLY_MS && d < 50);
+    assert_int_equal(p.t1.tv_sec, p.t2.tv_sec);
+    assert_int_equal(p.t1.tv_usec, p.t2.tv_usec);
+}
+
+static void
+test_timer_no_cache_time(void **state)
+{
+    struct cache_probe p;
+    long d;
+
+    (void)state;
+    run_cache_probe(EVENT_BASE_FLAG_NO_CACHE_TIME, &p);
+    d = tu_ms_between(&p.t1, &p.t2);
+    assert_true(d >= 30 && d < 1000);
+}
+
+struct same_pass {
+    struct event_base *base;
+    struct timeval seen[2];
+    int n;
+};
+
+static void
+same_pass_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct same_pass *s = arg;
+
+    (void)fd;
+    (void)what;
+    if (s->n < 2)
+        event_base_gettimeofday_cached(s->base, &s->seen[s->n]);
+    s->n++;
+    tu_sleep_ms(20);
+}
+
+static void
+test_timer_cached_time_shared_by_pass(void **state)
+{
+    struct event_base *base = *state;
+    struct same_pass s;
+    struct event *evs[2];
+    struct timeval tvs[2];
+    struct batch b;
+
+    memset(&s, 0, sizeof(s));
+    s.base = base;
+    evs[0] = evtimer_new(base, same_pass_cb, &s);
+    evs[1] = evtimer_new(base, same_pass_cb, &s);
+    tu_tv(&tvs[0], 20);
+    tu_tv(&tvs[1], 20);
+    b.evs = evs;
+    b.tvs = tvs;
+    b.n = 2;
+    b.failed = 0;
+    run_batch(base, &b);
+    assert_int_equal(s.n, 2);
+    /* Both callbacks of one pass see the same cached time, although the
+     * first one took 20 ms. */
+    assert_int_equal(s.seen[0].tv_sec, s.seen[1].tv_sec);
+    assert_int_equal(s.seen[0].tv_usec, s.seen[1].tv_usec);
+    event_free(evs[0]);
+    event_free(evs[1]);
+}
+
+/* A zero timer added from a callback runs in a later pass, after timers
+ * that are already due. */
+struct chain {
+    struct event *next;
+    int depth;
+};
+
+static void
+chain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct chain *c = arg;
+    struct timeval zero = { 0, 0 };
+
+    hit_cb(fd, what, (void *)(intptr_t)c->depth);
+    if (++c->depth < 5)
+        event_add(c->next, &zero);
+}
+
+static void
+test_timer_zero_from_callback(void **state)
+{
+    static const int expected[] = { 0, 1, 2, 3, 4 };
+    struct event_base *base = *state;
+    struct timeval zero = { 0, 0 };
+    struct chain c;
+    struct event *ev;
+
+    hits_reset(8);
+    c.depth = 0;
+    ev = evtimer_new(base, chain_cb, &c);
+    c.next = ev;
+    assert_int_equal(evtimer_add(ev, &zero), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_hit_ids(expected, 5);
+    tu_assert_ms(hits[4].ms, 0);
+    event_free(ev);
+    hits_free();
+    (void)noop_cb;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_timer_accuracy,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_zero,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_precise,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_timer_far_future,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_deadline_order,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_equal_deadlines_all_fire,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_timer_equal_common_deadlines_fifo, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_many_random,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_readd_reschedules,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_delete_from_callback,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_persist_deletes_itself,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_timer_delete_active_in_same_pass, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_persist_repeats,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_persist_no_drift,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_common_mixed,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_common_several_durations,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_common_delete_and_readd,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_common_persist,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_cached_time_in_callback,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_timer_no_cache_time,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(
+            test_timer_cached_time_shared_by_pass, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_zero_from_callback,
+            tu_setup, tu_teardown),
+    };
+
+    tu_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
