@@ -29,11 +29,22 @@
  * EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST or EVENT_EPOLL_USE_CHANGELIST)
  * queues them in base->changelist, where an add and a del of the same fd
  * in one iteration cancel out, and applies what is left in dispatch.
+ *
+ * Precise timers (EVENT_BASE_FLAG_PRECISE_TIMER, or EVENT_PRECISE_TIMER
+ * in the environment), as in libevent 2.1: epoll_wait() only takes
+ * milliseconds, so such a base also puts a timerfd in its epoll set and
+ * arms it with the exact timeout before each wait; the wait itself is
+ * then unbounded.  The timerfd's own readiness is never reported, and it
+ * is disarmed when the loop waits without a timeout.  Everything about
+ * it is in the "timerfd" blocks below.
  */
 #include "event2/event-config.h"
 
 #include <sys/types.h>
 #include <sys/epoll.h>
+#ifdef EVENT__HAVE_SYS_TIMERFD_H
+#include <sys/timerfd.h>
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -62,6 +73,9 @@ struct epollop {
     struct epoll_event *events;
     int nevents;
     int epfd;
+    /* timerfd for precise timers, or -1; whether it is armed. */
+    int timerfd;
+    int timer_armed;
 };
 
 /* Per-fd bytes kept by the io map.  The changelist code owns the first
@@ -127,6 +141,70 @@ use_changelist(const struct event_base *base)
            evutil_getenv_("EVENT_EPOLL_USE_CHANGELIST") != NULL;
 }
 
+/* ---- timerfd (precise timers only) ---- */
+
+/* Create the timerfd and add it to the epoll set when the base wants
+ * precise timers on the precise monotonic clock; -1 otherwise, and then
+ * epoll_wait()'s millisecond timeout is used as usual. */
+static int
+timerfd_open(struct event_base *base, int epfd)
+{
+#if defined(EVENT__HAVE_SYS_TIMERFD_H) && defined(EVENT__HAVE_TIMERFD_CREATE)
+    struct epoll_event ev;
+    int fd;
+
+    if (!(base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) ||
+        base->monotonic_timer.monotonic_clock != CLOCK_MONOTONIC)
+        return -1;
+    fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd == -1) {
+        if (errno != EINVAL && errno != ENOSYS)
+            event_warn("timerfd_create");
+        return -1;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+        event_warn("epoll_ctl(timerfd)");
+        close(fd);
+        return -1;
+    }
+    return fd;
+#else
+    return -1;
+#endif
+}
+
+/* Arm the timerfd for tv (NULL: disarm).  Returns the epoll_wait()
+ * timeout to use: -1, or 0 for a zero tv, which needs no timer. */
+static int
+timerfd_arm(struct epollop *ep, const struct timeval *tv)
+{
+#if defined(EVENT__HAVE_SYS_TIMERFD_H) && defined(EVENT__HAVE_TIMERFD_CREATE)
+    struct itimerspec its;
+
+    memset(&its, 0, sizeof(its));
+    if (tv != NULL && tv->tv_sec <= 0 && (tv->tv_sec < 0 || tv->tv_usec <= 0))
+        return 0;
+    if (tv == NULL && !ep->timer_armed)
+        return -1;
+    if (tv != NULL) {
+        its.it_value.tv_sec = tv->tv_sec;
+        its.it_value.tv_nsec = (long)tv->tv_usec * 1000;
+    }
+    if (timerfd_settime(ep->timerfd, 0, &its, NULL) == -1) {
+        /* Do not sleep past the timer: poll instead. */
+        event_warn("timerfd_settime");
+        return tv != NULL ? 0 : -1;
+    }
+    ep->timer_armed = tv != NULL;
+#endif
+    return -1;
+}
+
+/* ---- end of timerfd ---- */
+
 static void *
 epoll_init(struct event_base *base)
 {
@@ -148,6 +226,7 @@ epoll_init(struct event_base *base)
         goto err;
     op->nevents = INITIAL_NEVENT;
     op->epfd = epfd;
+    op->timerfd = timerfd_open(base, epfd);
 
     if (use_changelist(base))
         base->evsel = &epollops_changelist;
@@ -330,7 +409,9 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
     if (base->changelist.n_changes > 0)
         apply_changelist(base);
 
-    if (tv != NULL) {
+    if (ep->timerfd >= 0) {
+        timeout = timerfd_arm(ep, tv);
+    } else if (tv != NULL) {
         /* evutil_tv_to_msec_ rounds up, so we never wake early; -1 means
          * it overflowed. */
         timeout = evutil_tv_to_msec_(tv);
@@ -354,6 +435,8 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
 
     for (i = 0; i < res; ++i) {
         short ev = translate(events[i].events);
+        if (events[i].data.fd == ep->timerfd && ep->timerfd >= 0)
+            continue; /* it only ends the wait */
         if (ev)
             evmap_io_active_(base, events[i].data.fd, ev);
     }
@@ -384,6 +467,8 @@ epoll_dealloc(struct event_base *base)
         mm_free(ep->events);
     if (ep->epfd >= 0)
         close(ep->epfd);
+    if (ep->timerfd >= 0)
+        close(ep->timerfd);
     memset(ep, 0, sizeof(*ep));
     mm_free(ep);
 }

@@ -90,6 +90,18 @@ event_check_symbol(EVENT__HAVE_UNSETENV unsetenv stdlib.h)
 event_check_symbol(EVENT__HAVE_USLEEP usleep unistd.h)
 event_check_symbol(EVENT__HAVE_VASPRINTF vasprintf stdio.h)
 
+# The io_uring backend (backends/io_uring.c) needs the uapi header of a
+# Linux 5.18+ (SUBMIT_ALL, CQE_SKIP, poll updates, EXT_ARG).  Not part of
+# event-config.h (Debian's has no such macro): CMakeLists.txt passes it
+# as a private compile definition.
+check_c_source_compiles("
+#include <linux/io_uring.h>
+int main(void) {
+    struct io_uring_getevents_arg a;
+    unsigned f = IORING_SETUP_SUBMIT_ALL | IORING_FEAT_CQE_SKIP |
+        IORING_POLL_UPDATE_USER_DATA | IORING_ENTER_EXT_ARG;
+    (void)a; return (int)f == 0; }" EVENT__HAVE_IO_URING)
+
 find_package(Threads)
 if(CMAKE_USE_PTHREADS_INIT)
     set(EVENT__HAVE_PTHREADS 1)

@@ -34,16 +34,37 @@
 
 struct event_base *event_global_current_base_ = NULL;
 
-/* Backends in order of preference. */
+/* Backends in order of preference.  io_uring (when built: a private
+ * EVENT__HAVE_IO_URING from CMake) comes last, so that it is used only
+ * when asked for (EVENT_NOEPOLL, EVENT_NOPOLL and EVENT_NOSELECT, or
+ * event_config_avoid_method of the three); its init() declines kernels
+ * without what it needs.  EVENT_IO_URING_FIRST (the CMake option
+ * EVENT_IO_URING_DEFAULT) puts it ahead of epoll instead.  Why it is not
+ * the default: backends/io_uring.c and the README. */
 static const struct eventop *const eventops[] = {
+#ifdef EVENT__HAVE_EVENT_PORTS
+    &evportops,
+#endif
+#ifdef EVENT__HAVE_KQUEUE
+    &kqops,
+#endif
+#if defined(EVENT__HAVE_IO_URING) && defined(EVENT_IO_URING_FIRST)
+    &io_uringops,
+#endif
 #ifdef EVENT__HAVE_EPOLL
     &epollops,
+#endif
+#ifdef EVENT__HAVE_DEVPOLL
+    &devpollops,
 #endif
 #ifdef EVENT__HAVE_POLL
     &pollops,
 #endif
 #ifdef EVENT__HAVE_SELECT
     &selectops,
+#endif
+#if defined(EVENT__HAVE_IO_URING) && !defined(EVENT_IO_URING_FIRST)
+    &io_uringops,
 #endif
     NULL};
 

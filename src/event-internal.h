@@ -88,9 +88,15 @@ struct eventop {
 };
 
 /* The backends compiled into this build (each defined in backends/). */
+extern const struct eventop io_uringops;
 extern const struct eventop epollops;
 extern const struct eventop pollops;
 extern const struct eventop selectops;
+/* Backends of other systems (EVENT__HAVE_EVENT_PORTS, EVENT__HAVE_KQUEUE,
+ * EVENT__HAVE_DEVPOLL); on Linux only the test/shim builds have them. */
+extern const struct eventop evportops;
+extern const struct eventop kqops;
+extern const struct eventop devpollops;
 
 /* One pending change of interest in an fd, queued when the backend uses
  * the changelist and applied by the backend at dispatch time. */

@@ -121,6 +121,11 @@ evsig_init_(struct event_base *base)
 {
     struct evsig_info *sig = &base->sig;
 
+    /* Hook: a base that opted in to signalfd gets src/signal-fd.c's
+     * vtable instead of the self-pipe (which stays the default). */
+    if (evsigfd_init_(base) == 0)
+        return 0;
+
     /* Non-blocking and close-on-exec at both ends: the handler must
      * never block, and a child must not inherit the owner's pipe. */
     if (evutil_make_internal_pipe_(sig->ev_signal_pair) == -1) {
@@ -220,6 +225,9 @@ evsig_restore_handler_(struct event_base *base, int evsignal)
 void
 evsig_set_base_(struct event_base *base)
 {
+    /* Hook: a signalfd base has no pipe and never owns the handler. */
+    if (base->sig.use_signalfd)
+        return;
     EVSIGBASE_LOCK();
     evsig_base = base;
     evsig_base_n_signals_added = base->sig.ev_n_signals_added;
@@ -308,6 +316,11 @@ evsig_dealloc_(struct event_base *base)
     struct evsig_info *sig = &base->sig;
     int i;
 
+    /* Hook: see evsig_init_. */
+    if (sig->use_signalfd) {
+        evsigfd_dealloc_(base);
+        return;
+    }
     if (sig->ev_signal_added) {
         event_del_nolock_(&sig->ev_signal, EVENT_DEL_AUTOBLOCK);
         sig->ev_signal_added = 0;

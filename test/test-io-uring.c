@@ -1,0 +1,905 @@
+/*
+ * test-io-uring.c: the io_uring backend (backends/io_uring.c) directly,
+ * on bases restricted to it (event_config_avoid_method of the others and
+ * EVENT_BASE_FLAG_IGNORE_ENV).  Where the library lacks the backend or
+ * the kernel refuses io_uring, the direct tests are skipped; the fallback
+ * tests run anyway.
+ *
+ * Covered: the fallback to another backend when io_uring_setup or
+ * io_uring_register fail (forced in a forked child with a seccomp filter)
+ * or EVENT_NOIO_URING is set; completions for a closed and reused fd
+ * number; level-triggered reports that are fresh (a wake-up posted while
+ * the callback drained the fd is not reported) and repeat while the fd
+ * stays ready; edge-triggered reports that do not; interest changes;
+ * EV_CLOSED; no busy loop when only an unwatched condition (RDHUP) is
+ * set; multishot polls that end by themselves (CQ overflow, the
+ * submitting thread gone) and are re-armed; del-then-close releasing the
+ * file at once; a forked child that skips event_reinit(); more fds than
+ * the submission queue holds; regular files.
+ *
+ * TEST-THREADS (one test runs the loop in a thread that then exits).
+ */
+#define _GNU_SOURCE
+#include "test-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+static int nofile_limit;
+
+static int
+library_has_io_uring(void)
+{
+    const char **ms = event_get_supported_methods();
+    int i;
+    for (i = 0; ms != NULL && ms[i] != NULL; ++i)
+        if (strcmp(ms[i], "io_uring") == 0)
+            return 1;
+    return 0;
+}
+
+/* A base on the io_uring backend only, ignoring the environment; NULL
+ * when init() declined. */
+static struct event_base *
+uring_base_or_null(void)
+{
+    static const char *const others[] = {"epoll", "poll", "select",
+        "kqueue", "devpoll", "evport", NULL};
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+    int i;
+
+    assert_non_null(cfg);
+    for (i = 0; others[i] != NULL; ++i)
+        event_config_avoid_method(cfg, others[i]);
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
+/* The same, for a direct test: skips it where io_uring cannot run. */
+static struct event_base *
+uring_base(void)
+{
+    struct event_base *base;
+
+    if (!library_has_io_uring() || !tu_kernel_has_io_uring()) {
+        print_message("  [no io_uring here, skipped]\n");
+        skip();
+    }
+    base = uring_base_or_null();
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "io_uring");
+    return base;
+}
+
+struct hit {
+    struct event_base *base;
+    int count;
+    short what;
+    int break_after;
+    /* read this many bytes per call (0: all), or write into `more` */
+    int read_bytes;
+    evutil_socket_t more;
+};
+
+static void
+hit_init(struct hit *h, struct event_base *base, int break_after)
+{
+    memset(h, 0, sizeof(*h));
+    h->base = base;
+    h->break_after = break_after;
+    h->more = -1;
+}
+
+static void
+hit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct hit *h = arg;
+    char buf[64];
+
+    h->count++;
+    h->what |= what;
+    if (what & EV_READ) {
+        if (h->read_bytes > 0) {
+            if (read(fd, buf, (size_t)h->read_bytes) < 0)
+                h->what |= 0x4000;
+        } else if (h->read_bytes == 0) {
+            tu_drain(fd);
+        }
+        if (h->more >= 0) {
+            /* A wake-up while we are in the callback, then drained. */
+            if (write(h->more, "m", 1) != 1)
+                h->what |= 0x4000;
+            tu_drain(fd);
+        }
+    }
+    if (h->break_after && h->count >= h->break_after)
+        event_base_loopbreak(h->base);
+}
+
+/* One non-blocking iteration. */
+static void
+spin(struct event_base *base)
+{
+    assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fallback.                                                           */
+
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef TEST_AUDIT_ARCH
+/* Make system call nr fail with err in this process from now on. */
+static int
+deny_syscall(long nr, int err)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+            offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+            offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K,
+            SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog;
+
+    prog.len = (unsigned short)(sizeof(f) / sizeof(f[0]));
+    prog.filter = f;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+#endif
+
+/* In a child: with nr denied (err), io_uring must decline and the
+ * default base must be another backend.  Returns an exit status. */
+static int
+fallback_child(long nr, int err)
+{
+    struct event_config *cfg;
+    struct event_base *base;
+    int bits = 0;
+
+    alarm(10);
+#ifdef TEST_AUDIT_ARCH
+    if (deny_syscall(nr, err) != 0)
+        return 100;
+#else
+    return 100;
+#endif
+    /* io_uring alone: nothing left. */
+    base = uring_base_or_null();
+    if (base != NULL) {
+        bits |= 1;
+        event_base_free(base);
+    }
+    /* The usual base falls back to epoll, in any preference order. */
+    cfg = event_config_new();
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    if (base == NULL)
+        bits |= 2;
+    else if (strcmp(event_base_get_method(base), "epoll") != 0)
+        bits |= 4;
+    if (base != NULL)
+        event_base_free(base);
+    /* Still listed: the list says what was built. */
+    if (!library_has_io_uring())
+        bits |= 8;
+    return bits;
+}
+
+static void
+check_fallback(long nr, int err)
+{
+    pid_t pid;
+    int status;
+
+    if (!library_has_io_uring()) {
+        print_message("  [library without io_uring, skipped]\n");
+        skip();
+    }
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fallback_child(nr, err));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 100) {
+        print_message("  [no seccomp filter here, skipped]\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+test_fallback_setup_enosys(void **state)
+{
+    (void)state;
+    check_fallback(__NR_io_uring_setup, ENOSYS);
+}
+
+static void
+test_fallback_setup_eperm(void **state)
+{
+    (void)state;
+    /* What kernel.io_uring_disabled=2 and container profiles say. */
+    check_fallback(__NR_io_uring_setup, EPERM);
+}
+
+static void
+test_fallback_probe_fails(void **state)
+{
+    (void)state;
+    /* The ring is made but IORING_REGISTER_PROBE fails: declined too. */
+    check_fallback(__NR_io_uring_register, ENOSYS);
+}
+
+static void
+test_fallback_env(void **state)
+{
+    static const char *const classic[] = {"epoll", "poll", "select", NULL};
+    struct event_config *cfg;
+    struct event_base *base;
+    int i;
+
+    (void)state;
+    if (!library_has_io_uring() || !tu_kernel_has_io_uring())
+        skip();
+    /* EVENT_NOIO_URING (the core's EVENT_NO<NAME>) rules it out... */
+    setenv("EVENT_NOIO_URING", "1", 1);
+    cfg = event_config_new();
+    for (i = 0; classic[i] != NULL; ++i)
+        event_config_avoid_method(cfg, classic[i]);
+    base = event_base_new_with_config(cfg);
+    unsetenv("EVENT_NOIO_URING");
+    assert_null(base);
+    /* ...and nothing else does. */
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "io_uring");
+    assert_int_equal(event_base_get_features(base),
+        EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE);
+    event_base_free(base);
+}
+
+/* ------------------------------------------------------------------ */
+/* Closed and reused fds; stale completions.                          */
+
+/* Put a new socket pair's reading end on number num (just closed). */
+static void
+pair_at(evutil_socket_t pair[2], int num)
+{
+    tu_socketpair(pair);
+    if (pair[0] != num) {
+        assert_int_equal(dup2(pair[0], num), num);
+        close(pair[0]);
+        pair[0] = num;
+    }
+}
+
+static void
+test_stale_completion_after_reuse(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2], q[2];
+    struct event *ev1, *ev2;
+    struct hit h1, h2;
+    int num;
+
+    (void)state;
+    tu_socketpair(p);
+    num = p[0];
+    hit_init(&h1, base, 0);
+    hit_init(&h2, base, 1);
+    ev1 = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h1);
+    assert_int_equal(event_add(ev1, NULL), 0);
+    spin(base);
+
+    /* The kernel posts a completion for the old file now; before the
+     * loop sees it, the fd is deleted, closed, and its number reused. */
+    tu_write_str(p[1], "old");
+    assert_int_equal(event_del(ev1), 0);
+    tu_close(&p[0]);
+    pair_at(q, num);
+    ev2 = event_new(base, num, EV_READ | EV_PERSIST, hit_cb, &h2);
+    assert_int_equal(event_add(ev2, NULL), 0);
+    spin(base);
+    spin(base);
+    assert_int_equal(h1.count, 0);
+    assert_int_equal(h2.count, 0);
+
+    tu_write_str(q[1], "new");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h2.count, 1);
+    assert_int_equal(h1.count, 0);
+    event_free(ev1);
+    event_free(ev2);
+    tu_close_pair(p);
+    tu_close_pair(q);
+    event_base_free(base);
+}
+
+static void
+test_del_then_close_releases_file(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct pollfd pfd;
+    struct event *ev;
+    struct hit h;
+    int r;
+
+    (void)state;
+    tu_socketpair(p);
+    hit_init(&h, base, 0);
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    spin(base);
+
+    /* The poll request holds a reference to the file; event_del()
+     * cancels it at once, so close() really closes, no loop needed. */
+    assert_int_equal(event_del(ev), 0);
+    tu_close(&p[0]);
+    pfd.fd = p[1];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, 1000);
+    assert_int_equal(r, 1);
+    assert_true(pfd.revents & (POLLIN | POLLHUP));
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+static void
+test_close_without_del(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct pollfd pfd;
+    struct event *ev;
+    struct hit h;
+    int r;
+
+    (void)state;
+    /* The one difference from epoll that cannot be helped (see the
+     * README): closed under a pending event, the file stays open until
+     * the event goes.  Reported, not asserted: a kernel may change it. */
+    tu_socketpair(p);
+    hit_init(&h, base, 0);
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    spin(base);
+    tu_close(&p[0]);
+    pfd.fd = p[1];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, 50);
+    print_message("  [closed without event_del: peer %s]\n",
+        r == 0 ? "sees nothing yet (file held by the poll)" : "sees EOF");
+    /* Deleting the event lets the file go. */
+    assert_int_equal(event_del(ev), 0);
+    pfd.revents = 0;
+    assert_int_equal(poll(&pfd, 1, 1000), 1);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+/* ------------------------------------------------------------------ */
+/* Level- and edge-triggered reports.                                 */
+
+static void
+test_level_fresh(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+
+    (void)state;
+    tu_socketpair(p);
+    hit_init(&h, base, 0);
+    /* The callback drains, writes more (a wake-up, so a completion)
+     * and drains again: nothing is left to report. */
+    h.more = p[1];
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    tu_write_str(p[1], "x");
+    assert_int_equal(tu_run(base, 150), 1);
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.what, EV_READ);
+
+    h.more = -1;
+    tu_write_str(p[1], "y");
+    assert_int_equal(tu_run(base, 150), 1);
+    assert_int_equal(h.count, 2);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+static void
+test_level_not_drained(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+
+    (void)state;
+    tu_socketpair(p);
+    hit_init(&h, base, 0);
+    h.read_bytes = 1; /* one byte per call: ready again until empty */
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    tu_write_str(p[1], "abc");
+    assert_int_equal(tu_run(base, 150), 1);
+    assert_int_equal(h.count, 3);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+static void
+test_edge_triggered(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+
+    (void)state;
+    tu_socketpair(p);
+    hit_init(&h, base, 0);
+    h.read_bytes = 1;
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST | EV_ET, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    tu_write_str(p[1], "abc");
+    assert_int_equal(tu_run(base, 150), 1);
+    assert_int_equal(h.count, 1);
+    /* New data is a new edge. */
+    tu_write_str(p[1], "d");
+    assert_int_equal(tu_run(base, 150), 1);
+    assert_int_equal(h.count, 2);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+static void
+test_interest_changes(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *er, *ew;
+    struct hit hr, hw;
+
+    (void)state;
+    tu_socketpair(p);
+    hit_init(&hr, base, 0);
+    hit_init(&hw, base, 3);
+    er = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &hr);
+    ew = event_new(base, p[0], EV_WRITE | EV_PERSIST, hit_cb, &hw);
+    assert_int_equal(event_add(er, NULL), 0);
+    spin(base);
+
+    /* Read -> read + write: writable at once, level-triggered. */
+    assert_int_equal(event_add(ew, NULL), 0);
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(hw.count, 3);
+    assert_int_equal(hw.what, EV_WRITE);
+    assert_int_equal(hr.count, 0);
+
+    /* Back to read only: no more write reports, reads still come. */
+    assert_int_equal(event_del(ew), 0);
+    hw.count = 0;
+    assert_int_equal(tu_run(base, 100), 1);
+    assert_int_equal(hw.count, 0);
+    tu_write_str(p[1], "x");
+    hr.break_after = 1;
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(hr.count, 1);
+
+    /* Write only. */
+    assert_int_equal(event_del(er), 0);
+    hw.break_after = 1;
+    assert_int_equal(event_add(ew, NULL), 0);
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(hw.count, 1);
+    event_free(er);
+    event_free(ew);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+static void
+test_ev_closed(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+
+    (void)state;
+    assert_true(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE);
+    tu_socketpair(p);
+    hit_init(&h, base, 1);
+    ev = event_new(base, p[0], EV_CLOSED | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    spin(base);
+    assert_int_equal(h.count, 0);
+    assert_int_equal(shutdown(p[1], SHUT_WR), 0);
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.what, EV_CLOSED);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+static long
+cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
+}
+
+static void
+test_unwatched_condition_no_spin(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+    char junk[4096];
+    long before;
+
+    (void)state;
+    /* p[0] cannot write (its peer's buffer is full), and its peer shut
+     * down its side: RDHUP and IN are set, OUT is not.  A poll always
+     * reports RDHUP; a writer must not be woken, nor the loop spin. */
+    tu_socketpair(p);
+    memset(junk, 'j', sizeof(junk));
+    while (write(p[0], junk, sizeof(junk)) > 0)
+        ;
+    hit_init(&h, base, 0);
+    ev = event_new(base, p[0], EV_WRITE | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    spin(base);
+    assert_int_equal(shutdown(p[1], SHUT_WR), 0);
+    before = cpu_ms();
+    assert_int_equal(tu_run(base, 300), 1);
+    assert_int_equal(h.count, 0);
+    assert_true(cpu_ms() - before < 150);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+/* ------------------------------------------------------------------ */
+/* Multishot polls that end by themselves.                            */
+
+static evutil_socket_t storm_fd;
+
+static void
+storm_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ev_uint64_t one = 1;
+    int i;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    /* More wake-ups than the completion ring holds (4096), each posted
+     * while the loop is not reaping: the multishot poll ends (or the
+     * kernel keeps the overflow), and the backend must recover. */
+    for (i = 0; i < 6000; ++i)
+        if (write(storm_fd, &one, sizeof(one)) != sizeof(one))
+            break;
+}
+
+static void
+test_multishot_overflow_rearm(void **state)
+{
+    struct event_base *base = uring_base();
+    struct event *ev, *storm;
+    struct timeval tv = {0, 0};
+    struct hit h;
+    ev_uint64_t v = 1;
+    int efd;
+
+    (void)state;
+    efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert_true(efd >= 0);
+    storm_fd = efd;
+    hit_init(&h, base, 0);
+    h.read_bytes = -1; /* do not read: edge-triggered */
+    ev = event_new(base, efd, EV_READ | EV_PERSIST | EV_ET, hit_cb, &h);
+    storm = evtimer_new(base, storm_cb, NULL);
+    assert_int_equal(event_add(ev, NULL), 0);
+    spin(base);
+    assert_int_equal(evtimer_add(storm, &tv), 0);
+    assert_int_equal(tu_run(base, 200), 1);
+    assert_true(h.count >= 1);
+
+    /* Drained, then one more write: still reported. */
+    assert_int_equal(read(efd, &v, sizeof(v)), (ssize_t)sizeof(v));
+    h.count = 0;
+    h.break_after = 1;
+    v = 1;
+    assert_int_equal(write(efd, &v, sizeof(v)), (ssize_t)sizeof(v));
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    event_free(ev);
+    event_free(storm);
+    close(efd);
+    event_base_free(base);
+}
+
+static void *
+loop_once_thread(void *arg)
+{
+    event_base_loop(arg, EVLOOP_NONBLOCK);
+    return NULL;
+}
+
+static void
+test_submitter_thread_exits(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+    pthread_t t;
+
+    (void)state;
+    /* The poll is submitted by a thread that then exits; the kernel
+     * may end its requests (ECANCELED), and the next loop re-arms. */
+    tu_socketpair(p);
+    hit_init(&h, base, 1);
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    assert_int_equal(pthread_create(&t, NULL, loop_once_thread, base), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    tu_write_str(p[1], "x");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+/* ------------------------------------------------------------------ */
+/* fork, many fds, regular files.                                     */
+
+static void
+test_fork_without_reinit(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    tu_socketpair(p);
+    hit_init(&h, base, 1);
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    spin(base);
+
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The ring is the parent's: the child's copy refuses to run and
+         * frees without touching it. */
+        int r;
+        alarm(10);
+        tu_log_capture();
+        r = event_base_loop(base, EVLOOP_NONBLOCK);
+        event_del(ev);
+        event_base_free(base);
+        _exit(r == -1 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    tu_write_str(p[1], "x");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+struct many {
+    int fired;
+    int *seen;
+};
+
+static struct many many_state;
+
+static void
+many_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    tu_drain(fd);
+    many_state.seen[(intptr_t)arg]++;
+    many_state.fired++;
+}
+
+static void
+test_many_fds(void **state)
+{
+    struct event_base *base = uring_base();
+    evutil_socket_t(*p)[2];
+    struct event **ev;
+    int i, n = 3000, iters = 0;
+
+    (void)state;
+    /* More changes than the submission queue (256) and many completions
+     * in one dispatch. */
+    if (nofile_limit < 2 * n + 64)
+        n = (nofile_limit - 64) / 2;
+    if (n < 300) {
+        print_message("  [RLIMIT_NOFILE %d too low, skipped]\n",
+            nofile_limit);
+        event_base_free(base);
+        skip();
+    }
+    p = calloc((size_t)n, sizeof(*p));
+    ev = calloc((size_t)n, sizeof(*ev));
+    many_state.seen = calloc((size_t)n, sizeof(int));
+    many_state.fired = 0;
+    assert_non_null(p);
+    assert_non_null(ev);
+    assert_non_null(many_state.seen);
+    for (i = 0; i < n; ++i) {
+        tu_socketpair(p[i]);
+        ev[i] = event_new(base, p[i][0], EV_READ | EV_PERSIST, many_cb,
+            (void *)(intptr_t)i);
+        assert_int_equal(event_add(ev[i], NULL), 0);
+    }
+    spin(base);
+    for (i = 0; i < n; ++i)
+        tu_write_str(p[i][1], "x");
+    while (many_state.fired < n && iters++ < 1000)
+        assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+    spin(base);
+    assert_int_equal(many_state.fired, n);
+    for (i = 0; i < n; ++i) {
+        assert_int_equal(many_state.seen[i], 1);
+        event_free(ev[i]);
+        tu_close_pair(p[i]);
+    }
+    free(p);
+    free(ev);
+    free(many_state.seen);
+    event_base_free(base);
+}
+
+static void
+test_regular_file(void **state)
+{
+    struct event_base *base = uring_base();
+    char path[] = "/tmp/test-io-uring-XXXXXX";
+    struct event *ev;
+    struct hit h;
+    int fd, i;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    /* A regular file cannot be waited on: like poll, the backend calls
+     * it always ready (epoll refuses it with EPERM). */
+    hit_init(&h, base, 0);
+    h.read_bytes = -1;
+    ev = event_new(base, fd, EV_READ | EV_PERSIST, hit_cb, &h);
+    assert_int_equal(event_add(ev, NULL), 0);
+    for (i = 0; i < 3; ++i)
+        assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+    assert_int_equal(h.count, 3);
+    event_free(ev);
+    close(fd);
+    event_base_free(base);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fallback_setup_enosys,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_fallback_setup_eperm,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_fallback_probe_fails,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_fallback_env, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_stale_completion_after_reuse,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_del_then_close_releases_file,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_close_without_del,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_level_fresh, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_level_not_drained,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_edge_triggered,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_interest_changes,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ev_closed, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_unwatched_condition_no_spin,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_multishot_overflow_rearm,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_submitter_thread_exits,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_fork_without_reinit,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_many_fds, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_regular_file, tu_setup_nobase,
+            tu_teardown_nobase),
+    };
+    struct rlimit rl;
+
+    tu_init();
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = 8192;
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+            want = rl.rlim_max;
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            nofile_limit = rl.rlim_cur > 100000 ? 100000 : (int)rl.rlim_cur;
+    }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
