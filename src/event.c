@@ -796,24 +796,23 @@ event_add_nolock_(struct event *ev, const struct timeval *tv,
     return res;
 }
 
-static const struct timeval *
-clamp_timeout_arg(const struct timeval *tv, struct timeval *tmp)
+static int
+check_timeout_arg(const struct timeval *tv)
 {
-    /* A deadline already in the past (programs often pass deadline - now)
-     * means "expire on the next pass", as in libevent; it is no error. */
+    /* Bad input by the issue's contract: a negative interval is refused
+     * with EINVAL and a message rather than firing at once. */
     if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
-        event_debug(("negative timeout %ld.%06ld treated as zero",
-            (long)tv->tv_sec, (long)tv->tv_usec));
-        evutil_timerclear(tmp);
-        return tmp;
+        event_warnx("event_add: negative timeout %ld.%06ld rejected",
+            (long)tv->tv_sec, (long)tv->tv_usec);
+        errno = EINVAL;
+        return -1;
     }
-    return tv;
+    return 0;
 }
 
 int
 event_add(struct event *ev, const struct timeval *tv)
 {
-    struct timeval tmp;
     int res;
     if (EVUTIL_UNLIKELY(!ev)) {
         event_warnx("%s: NULL event", __func__);
@@ -832,8 +831,18 @@ event_add(struct event *ev, const struct timeval *tv)
         event_warnx("%s: event %p is not initialized", __func__, (void *)ev);
         return -1;
     }
-    if (tv && !is_common_timeout(tv, ev->ev_base))
-        tv = clamp_timeout_arg(tv, &tmp);
+    if (tv && !is_common_timeout(tv, ev->ev_base) && check_timeout_arg(tv)) {
+        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+        return -1;
+    }
+    if (EVUTIL_UNLIKELY((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
+                        ev->ev_fd < 0)) {
+        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+        event_warnx("%s: invalid fd %d for an I/O event", __func__,
+            (int)ev->ev_fd);
+        errno = EBADF;
+        return -1;
+    }
     res = event_add_nolock_(ev, tv, 0);
     EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
     return res;
@@ -1329,7 +1338,6 @@ event_base_once(struct event_base *base, evutil_socket_t fd, short events,
     const struct timeval *tv)
 {
     struct event_once *eonce;
-    struct timeval tmp;
     int res = 0, activate = 0;
 
     if (!base || !callback)
@@ -1337,7 +1345,8 @@ event_base_once(struct event_base *base, evutil_socket_t fd, short events,
     /* A signal or persistent one-shot makes no sense. */
     if (events & (EV_SIGNAL | EV_PERSIST))
         return -1;
-    tv = clamp_timeout_arg(tv, &tmp);
+    if (tv && check_timeout_arg(tv))
+        return -1;
     if ((events & (EV_READ | EV_WRITE | EV_CLOSED)) && fd < 0) {
         event_warnx("%s: invalid fd %d", __func__, (int)fd);
         return -1;
