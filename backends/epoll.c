@@ -246,29 +246,62 @@ err:
     return NULL;
 }
 
-static ev_uint32_t
+/* Kernel bits to EV_* bits with shifts; the bit values it relies on are
+ * checked at compile time (EPOLL* are enumerators, so not with #if). */
+typedef char epoll_translate_check_[(EPOLLIN == 0x001 && EPOLLOUT == 0x004 &&
+    EPOLLRDHUP == 0x2000 && EV_READ == 0x02 && EV_WRITE == 0x04 &&
+    EV_CLOSED == 0x80) ? 1 : -1];
+
+/* EV_* interests to kernel bits; the inverse of translate() below, on
+ * the same checked bit values, and EV_ET (any non-zero et) to EPOLLET. */
+static inline ev_uint32_t
 kernel_events(short interests, int et)
 {
-    ev_uint32_t k = 0;
-    if (interests & EV_READ)
-        k |= EPOLLIN;
-    if (interests & EV_WRITE)
-        k |= EPOLLOUT;
-    if (interests & EV_CLOSED)
-        k |= EPOLLRDHUP;
+    ev_uint32_t i = (ev_uint32_t)interests;
+    ev_uint32_t k = ((i & EV_READ) >> 1) | (i & EV_WRITE) |
+                    ((i & EV_CLOSED) << 6);
     if (et)
         k |= EPOLLET;
     return k;
 }
 
-static int
+static inline int
 ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents)
 {
     struct epoll_event ev;
-    memset(&ev, 0, sizeof(ev));
     ev.events = kevents;
+    ev.data.u64 = 0;
     ev.data.fd = fd;
     return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/* The kernel refused op on fd: retry the way the comment at the top
+ * explains, or warn.  Returns 0 when the retry worked, -1 otherwise. */
+static int
+ctl_failed(struct epollop *ep, int op, evutil_socket_t fd, ev_uint32_t k,
+    short old)
+{
+    int retry;
+    if (op == EPOLL_CTL_DEL) {
+        if (errno == EBADF || errno == ENOENT || errno == EPERM)
+            return 0;
+        event_warn("Epoll DEL on fd %d failed", (int)fd);
+        return -1;
+    }
+    if (op == EPOLL_CTL_MOD && errno == ENOENT)
+        retry = EPOLL_CTL_ADD;
+    else if (op == EPOLL_CTL_ADD && errno == EEXIST)
+        retry = EPOLL_CTL_MOD;
+    else
+        retry = -1;
+    if (retry == -1 || ctl(ep->epfd, retry, fd, k) == -1) {
+        event_warn("Epoll %s(%d) on fd %d failed; old events were %d",
+            op_name(retry == -1 ? op : retry), (int)k, (int)fd, (int)old);
+        return -1;
+    }
+    event_debug(("Epoll %s(%d) on fd %d retried as %s; succeeded.",
+        op_name(op), (int)k, (int)fd, op_name(retry)));
+    return 0;
 }
 
 /*
@@ -277,49 +310,29 @@ ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents)
  * the core believes the kernel has, used only when info is NULL.
  * Returns 0, or -1 with a warning when the kernel refused.
  */
-static int
+static inline int
 set_interest(struct event_base *base, evutil_socket_t fd, short old,
     short want, int et, struct epoll_fdinfo *info)
 {
     struct epollop *ep = base->evbase;
     int registered = info ? info->registered : (old & EPOLL_INTERESTS) != 0;
-    ev_uint32_t k = kernel_events(want, et);
-    int op, retry;
+    ev_uint32_t k;
+    int op;
 
     if (!(want & EPOLL_INTERESTS)) {
         if (!registered)
             return 0;
-        if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0) == -1 && errno != EBADF &&
-            errno != ENOENT && errno != EPERM) {
-            event_warn("Epoll DEL on fd %d failed", (int)fd);
-            return -1;
-        }
-        if (info) {
-            info->registered = 0;
-            info->kevents = 0;
-        }
-        return 0;
+        k = 0;
+        op = EPOLL_CTL_DEL;
+    } else {
+        k = kernel_events(want, et);
+        op = registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     }
-
-    op = registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (ctl(ep->epfd, op, fd, k) == -1) {
-        if (op == EPOLL_CTL_MOD && errno == ENOENT)
-            retry = EPOLL_CTL_ADD;
-        else if (op == EPOLL_CTL_ADD && errno == EEXIST)
-            retry = EPOLL_CTL_MOD;
-        else
-            retry = -1;
-        if (retry == -1 || ctl(ep->epfd, retry, fd, k) == -1) {
-            event_warn("Epoll %s(%d) on fd %d failed; old events were %d",
-                op_name(retry == -1 ? op : retry), (int)k, (int)fd,
-                (int)old);
-            return -1;
-        }
-        event_debug(("Epoll %s(%d) on fd %d retried as %s; succeeded.",
-            op_name(op), (int)k, (int)fd, op_name(retry)));
-    }
+    if (EVUTIL_UNLIKELY(ctl(ep->epfd, op, fd, k) == -1) &&
+        ctl_failed(ep, op, fd, k, old) == -1)
+        return -1;
     if (info) {
-        info->registered = 1;
+        info->registered = op != EPOLL_CTL_DEL;
         info->kevents = k;
     }
     return 0;
@@ -381,21 +394,16 @@ apply_changelist(struct event_base *base)
     event_changelist_remove_all_(cl, base);
 }
 
-static short
+static inline short
 translate(ev_uint32_t what)
 {
-    short ev = 0;
     /* Errors and hang-ups make any read or write return at once, so
      * whoever waits for either must run to find out. */
+    ev_uint32_t ev = ((what & EPOLLIN) << 1) | (what & EPOLLOUT) |
+                     ((what & EPOLLRDHUP) >> 6);
     if (what & (EPOLLERR | EPOLLHUP))
         ev |= EV_READ | EV_WRITE;
-    if (what & EPOLLIN)
-        ev |= EV_READ;
-    if (what & EPOLLOUT)
-        ev |= EV_WRITE;
-    if (what & EPOLLRDHUP)
-        ev |= EV_CLOSED;
-    return ev;
+    return (short)ev;
 }
 
 static int
@@ -433,12 +441,20 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
     event_debug(("%s: epoll_wait reports %d", __func__, res));
     EVUTIL_ASSERT(res <= ep->nevents);
 
-    for (i = 0; i < res; ++i) {
-        short ev = translate(events[i].events);
-        if (events[i].data.fd == ep->timerfd && ep->timerfd >= 0)
-            continue; /* it only ends the wait */
-        if (ev)
-            evmap_io_active_(base, events[i].data.fd, ev);
+    if (EVUTIL_LIKELY(ep->timerfd < 0)) {
+        for (i = 0; i < res; ++i) {
+            short ev = translate(events[i].events);
+            if (ev)
+                evmap_io_active_(base, events[i].data.fd, ev);
+        }
+    } else {
+        for (i = 0; i < res; ++i) {
+            short ev = translate(events[i].events);
+            if (events[i].data.fd == ep->timerfd)
+                continue; /* it only ends the wait */
+            if (ev)
+                evmap_io_active_(base, events[i].data.fd, ev);
+        }
     }
 
     /* A full array suggests more were ready: make room for next time. */

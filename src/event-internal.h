@@ -298,6 +298,46 @@ int event_callback_activate_later_nolock_(struct event_base *base,
 void event_callback_init_(struct event_base *base,
     struct event_callback *cb);
 
+/* Put evcb, which is on no active queue, at the tail of its priority's
+ * active queue, keeping the counts (event.c owns every other queue move;
+ * this one is shared with evmap.c's hot path). */
+static inline void
+event_queue_insert_active_idle_(struct event_base *base,
+    struct event_callback *evcb)
+{
+    ev_uint16_t flags = evcb->evcb_flags;
+    struct evcallback_list *q;
+    if (!(flags & EVLIST_INTERNAL) &&
+        ++base->event_count > base->event_count_max)
+        base->event_count_max = base->event_count;
+    evcb->evcb_flags = flags | EVLIST_ACTIVE;
+    if (++base->event_count_active > base->event_count_active_max)
+        base->event_count_active_max = base->event_count_active;
+    if (EVUTIL_UNLIKELY(evcb->evcb_pri >= base->nactivequeues))
+        evcb->evcb_pri = (ev_uint8_t)(base->nactivequeues - 1);
+    q = &base->activequeues[evcb->evcb_pri];
+    TAILQ_INSERT_TAIL(q, evcb, evcb_active_next);
+}
+
+/* Readiness of an I/O event reported from the loop thread (a backend's
+ * dispatch): the common case inline, the rest in event_active_nolock_.
+ * No wake-up is needed, the loop is the caller. */
+static inline void
+event_active_io_in_loop_(struct event_base *base, struct event *ev,
+    short res)
+{
+    if (EVUTIL_LIKELY(!(ev->ev_flags &
+                        (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                            EVLIST_FINALIZING)))) {
+        ev->ev_res = res;
+        if (ev->ev_pri < base->event_running_priority)
+            base->event_continue = 1;
+        event_queue_insert_active_idle_(base, &ev->ev_evcallback);
+    } else {
+        event_active_nolock_(ev, res, 1);
+    }
+}
+
 /* Deferred callbacks: an event_callback run from the loop at its
  * priority, after the current batch of callbacks.  Used by evbuffer and
  * bufferevent to run user callbacks outside the code that caused them. */

@@ -359,13 +359,7 @@ event_queue_insert_active(struct event_base *base,
 {
     if (evcb->evcb_flags & EVLIST_ACTIVE)
         return;
-    INCR_EVENT_COUNT(base, evcb->evcb_flags);
-    evcb->evcb_flags |= EVLIST_ACTIVE;
-    if (++base->event_count_active > base->event_count_active_max)
-        base->event_count_active_max = base->event_count_active;
-    clamp_priority(base, evcb);
-    TAILQ_INSERT_TAIL(&base->activequeues[evcb->evcb_pri], evcb,
-        evcb_active_next);
+    event_queue_insert_active_idle_(base, evcb);
 }
 
 static void
@@ -693,8 +687,105 @@ wait_for_running_callback(struct event_base *base, struct event *ev)
     }
 }
 
+/* Whether event_add_nolock_(ev, tv) only moves ev's deadline in the
+ * heap: ev waits there (not in a common-timeout queue) for an ordinary
+ * timeout, is registered already if it has an fd, is neither active nor
+ * a signal, and debug mode is off.  That is the re-arm of a persistent
+ * event before its callback and the re-add of a timeout in a callback. */
+static inline int
+readd_heap_flags_ok(const struct event *ev)
+{
+    ev_uint16_t flags = ev->ev_flags;
+    if ((flags & (EVLIST_TIMEOUT | EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) !=
+        EVLIST_TIMEOUT)
+        return 0;
+    if (ev->ev_events & EV_SIGNAL)
+        return 0;
+    return (flags & EVLIST_INSERTED) ||
+           !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED));
+}
+
+static inline int
+readd_heap_timeout_ok(struct event_base *base, const struct event *ev,
+    const struct timeval *tv)
+{
+    return readd_heap_flags_ok(ev) && !is_common_timeout(tv, base) &&
+           !is_common_timeout(&ev->ev_timeout, base);
+}
+
+/* The rest of event_add_nolock_ for that case (same effects). */
+static inline int
+readd_heap_timeout(struct event_base *base, struct event *ev,
+    const struct timeval *tv, int tv_is_absolute)
+{
+    struct timeval when;
+    if (tv_is_absolute) {
+        when = *tv;
+    } else {
+        struct timeval now;
+        if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST)
+            ev->ev_io_timeout = *tv;
+        gettime_(base, &now);
+        evutil_timeradd(&now, tv, &when);
+        if (EVUTIL_UNLIKELY(when.tv_usec >= 1000000)) {
+            when.tv_sec += when.tv_usec / 1000000;
+            when.tv_usec %= 1000000;
+        }
+    }
+    /* The same deadline again, and nothing scheduled since ev was: its
+     * place in the order would not change. */
+    if (when.tv_sec == ev->ev_timeout.tv_sec &&
+        when.tv_usec == ev->ev_timeout.tv_usec &&
+        min_heap_is_latest_(&base->timeheap, ev))
+        return 0;
+    ev->ev_timeout = when;
+    if (min_heap_postpone_(&base->timeheap, ev))
+        return 0;
+    min_heap_adjust_(&base->timeheap, ev);
+    if (min_heap_elt_is_top_(ev))
+        NOTIFY_IF_NEEDED(base);
+    return 0;
+}
+
+static int event_add_nolock_full_(struct event *ev,
+    const struct timeval *tv, int tv_is_absolute)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+
+/* The cheap cases inline, everything else out of line: re-arming a
+ * timeout in the heap, and adding an I/O event without a timeout (the
+ * same effects as event_add_nolock_full_ has for them). */
 int
 event_add_nolock_(struct event *ev, const struct timeval *tv,
+    int tv_is_absolute)
+{
+    if (EVUTIL_UNLIKELY(event_debug_on_()) ||
+        (ev->ev_flags & EVLIST_FINALIZING))
+        return event_add_nolock_full_(ev, tv, tv_is_absolute);
+    if (tv) {
+        if (readd_heap_timeout_ok(ev->ev_base, ev, tv))
+            return readd_heap_timeout(ev->ev_base, ev, tv, tv_is_absolute);
+    } else if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
+               !(ev->ev_events & EV_SIGNAL)) {
+        struct event_base *base = ev->ev_base;
+        int res;
+        if (ev->ev_flags & EVLIST_INSERTED)
+            return 0;
+        res = evmap_io_add_(base, ev->ev_fd, ev);
+        if (res == -1)
+            return -1;
+        event_queue_insert_inserted(base, ev);
+        if (res == 1)
+            NOTIFY_IF_NEEDED(base);
+        return 0;
+    }
+    return event_add_nolock_full_(ev, tv, tv_is_absolute);
+}
+
+static int
+event_add_nolock_full_(struct event *ev, const struct timeval *tv,
     int tv_is_absolute)
 {
     struct event_base *base = ev->ev_base;
@@ -779,13 +870,20 @@ event_add_nolock_(struct event *ev, const struct timeval *tv,
                 common_timeout_schedule(ctl, &now, ev);
         } else {
             if (ev->ev_flags & EVLIST_TIMEOUT) {
-                /* Already in the heap: move it, no count change. */
+                /* Already in the heap, no count change.  A later
+                 * deadline (the usual re-arm of a timeout) leaves the
+                 * entry where it is until it reaches the top; a loop
+                 * waiting for the old deadline wakes up early once,
+                 * which needs no notification. */
+                if (min_heap_postpone_(&base->timeheap, ev))
+                    goto timeout_done;
                 min_heap_adjust_(&base->timeheap, ev);
             } else {
                 event_queue_insert_timeout(base, ev);
             }
             if (min_heap_elt_is_top_(ev))
                 notify = 1;
+        timeout_done:;
         }
     }
 
@@ -1025,6 +1123,17 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
 {
     struct event_base *base = ev->ev_base;
 
+    /* The common case: an idle, non-signal event becomes active. */
+    if (EVUTIL_LIKELY(!(ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                                          EVLIST_FINALIZING)) &&
+                      !(ev->ev_events & EV_SIGNAL))) {
+        ev->ev_res = (short)res;
+        if (ev->ev_pri < base->event_running_priority)
+            base->event_continue = 1;
+        event_queue_insert_active(base, event_to_event_callback(ev));
+        NOTIFY_IF_NEEDED(base);
+        return;
+    }
     if (ev->ev_flags & EVLIST_FINALIZING)
         return;
     switch (ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) {
@@ -1394,25 +1503,34 @@ event_haveevents(struct event_base *base)
 }
 
 /* How long the backend may wait: until the earliest deadline, or
- * forever (*tv_p = NULL) when there is none. */
+ * forever (*tv_p = NULL) when there is none.  A postponed (stale) top
+ * entry is re-keyed only once its old deadline has passed; until then
+ * the loop may wake up early for it, which costs one empty pass. */
 static int
 timeout_next(struct event_base *base, struct timeval **tv_p)
 {
     struct timeval now;
-    struct event *ev = min_heap_top_(&base->timeheap);
+    struct min_heap *h = &base->timeheap;
     struct timeval *tv = *tv_p;
+    ev_int64_t now_us, wait_us;
 
-    if (ev == NULL) {
+    if (min_heap_empty_(h)) {
         *tv_p = NULL;
         return 0;
     }
     if (gettime_(base, &now) == -1)
         return -1;
-    if (evutil_timercmp(&ev->ev_timeout, &now, <=)) {
+    now_us = (ev_int64_t)now.tv_sec * 1000000 + now.tv_usec;
+    while (h->n && h->p[0].deadline <= now_us &&
+           min_heap_entry_is_stale_(&h->p[0]))
+        min_heap_settle_top_(h);
+    wait_us = h->p[0].deadline - now_us;
+    if (wait_us <= 0) {
         evutil_timerclear(tv);
         return 0;
     }
-    evutil_timersub(&ev->ev_timeout, &now, tv);
+    tv->tv_sec = (time_t)(wait_us / 1000000);
+    tv->tv_usec = (suseconds_t)(wait_us % 1000000);
     return 0;
 }
 
@@ -1429,6 +1547,11 @@ timeout_process(struct event_base *base)
     gettime_(base, &now);
     now_us = (ev_int64_t)now.tv_sec * 1000000 + now.tv_usec;
     while (base->timeheap.n && base->timeheap.p[0].deadline <= now_us) {
+        if (min_heap_entry_is_stale_(&base->timeheap.p[0])) {
+            /* Postponed: put it where its real deadline belongs. */
+            min_heap_settle_top_(&base->timeheap);
+            continue;
+        }
         ev = base->timeheap.p[0].ev;
         /* A persistent event keeps its fd registration: the persist
          * closure re-arms the timer before the callback runs. */
@@ -1449,10 +1572,18 @@ event_persist_closure(struct event_base *base, struct event *ev)
     struct timeval run_at, relative_to, delay, now;
     ev_uint32_t usec_mask = 0;
 
-    if (!ev->ev_io_timeout.tv_sec && !ev->ev_io_timeout.tv_usec)
-        return;
     gettime_(base, &now);
     delay = ev->ev_io_timeout;
+    if (EVUTIL_LIKELY(!is_common_timeout(&ev->ev_timeout, base) &&
+                      !event_debug_on_() && readd_heap_flags_ok(ev))) {
+        /* An ordinary timeout in the heap: just move the deadline. */
+        relative_to = (ev->ev_res & EV_TIMEOUT) ? ev->ev_timeout : now;
+        evutil_timeradd(&relative_to, &delay, &run_at);
+        if (evutil_timercmp(&run_at, &now, <))
+            evutil_timeradd(&now, &delay, &run_at);
+        readd_heap_timeout(base, ev, &run_at, 1);
+        return;
+    }
     if (is_common_timeout(&ev->ev_timeout, base)) {
         usec_mask = delay.tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK;
         delay.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
@@ -1535,28 +1666,31 @@ event_process_active_single_queue(struct event_base *base,
         } else {
             event_queue_remove_active(base, evcb);
         }
-        if (!(evcb->evcb_flags & EVLIST_INTERNAL))
-            ++count;
+        count += !(evcb->evcb_flags & EVLIST_INTERNAL);
 
         base->current_event = evcb;
         base->current_event_waiters = 0;
 
-        switch (evcb->evcb_closure) {
+        /* Plain and persistent events first: nearly every callback. */
+        if (EVUTIL_LIKELY(evcb->evcb_closure <= EV_CLOSURE_EVENT_PERSIST &&
+                          evcb->evcb_closure != EV_CLOSURE_EVENT_SIGNAL)) {
+            event_callback_fn cb;
+            evutil_socket_t fd;
+            short res;
+            void *arg;
+            if (evcb->evcb_closure == EV_CLOSURE_EVENT_PERSIST &&
+                (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec))
+                event_persist_closure(base, ev);
+            cb = ev->ev_callback;
+            fd = ev->ev_fd;
+            res = ev->ev_res;
+            arg = ev->ev_arg;
+            EVBASE_RELEASE_LOCK(base, th_base_lock);
+            (*cb)(fd, res, arg);
+        } else switch (evcb->evcb_closure) {
         case EV_CLOSURE_EVENT_SIGNAL:
             event_signal_closure(base, ev);
             break;
-        case EV_CLOSURE_EVENT_PERSIST:
-            event_persist_closure(base, ev);
-            /* fall through */
-        case EV_CLOSURE_EVENT: {
-            event_callback_fn cb = ev->ev_callback;
-            evutil_socket_t fd = ev->ev_fd;
-            short res = ev->ev_res;
-            void *arg = ev->ev_arg;
-            EVBASE_RELEASE_LOCK(base, th_base_lock);
-            (*cb)(fd, res, arg);
-            break;
-        }
         case EV_CLOSURE_CB_SELF: {
             void (*cb)(struct event_callback *, void *) =
                 evcb->evcb_cb_union.evcb_selfcb;
@@ -1813,6 +1947,8 @@ event_base_active_by_fd(struct event_base *base, evutil_socket_t fd,
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     if (!(events & EV_TIMEOUT)) {
         evmap_io_active_(base, fd, events & (EV_READ | EV_WRITE | EV_CLOSED));
+        /* evmap_io_active_ assumes the loop thread: wake the loop. */
+        NOTIFY_IF_NEEDED(base);
     } else {
         /* Fire the timers attached to this fd instead. */
         unsigned u;

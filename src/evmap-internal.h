@@ -29,7 +29,9 @@ int evmap_io_add_(struct event_base *base, evutil_socket_t fd,
     struct event *ev);
 int evmap_io_del_(struct event_base *base, evutil_socket_t fd,
     struct event *ev);
-/* Called by backends: the kernel says fd is ready for events. */
+/* Called by backends from the loop thread: the kernel says fd is ready
+ * for events.  Wakes no other thread; a caller in another thread must
+ * notify the base itself. */
 void evmap_io_active_(struct event_base *base, evutil_socket_t fd,
     short events);
 

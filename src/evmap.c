@@ -34,7 +34,9 @@ struct evmap_io {
     unsigned nread;
     unsigned nwrite;
     unsigned nclose;
-    unsigned pad_;
+    /* The union of interests: EV_READ/EV_WRITE/EV_CLOSED for each
+     * non-zero count above. */
+    unsigned interest;
     /* Followed by the backend's fdinfo_len bytes. */
     ev_uint64_t fdinfo[];
 };
@@ -108,14 +110,24 @@ grow_slots(void ***entries, int *nentries, int slot)
 }
 
 static struct evmap_io *
+new_io_slot(struct event_base *base, evutil_socket_t fd);
+
+static inline struct evmap_io *
 get_io_slot(struct event_base *base, evutil_socket_t fd, int create)
 {
     struct event_io_map *map = &base->io;
     struct evmap_io *ctx;
-    if (fd < map->nentries && (ctx = map->entries[fd]) != NULL)
+    if (EVUTIL_LIKELY(fd < map->nentries) &&
+        EVUTIL_LIKELY((ctx = map->entries[fd]) != NULL))
         return ctx;
-    if (!create)
-        return NULL;
+    return create ? new_io_slot(base, fd) : NULL;
+}
+
+static struct evmap_io *
+new_io_slot(struct event_base *base, evutil_socket_t fd)
+{
+    struct event_io_map *map = &base->io;
+    struct evmap_io *ctx;
     if (grow_slots((void ***)&map->entries, &map->nentries, fd) < 0)
         return NULL;
     ctx = mm_calloc(1, sizeof(struct evmap_io) + base->evsel->fdinfo_len);
@@ -126,31 +138,25 @@ get_io_slot(struct event_base *base, evutil_socket_t fd, int create)
     return ctx;
 }
 
-static short
+static inline short
 io_interest(const struct evmap_io *ctx)
 {
-    short ev = 0;
-    if (ctx->nread)
-        ev |= EV_READ;
-    if (ctx->nwrite)
-        ev |= EV_WRITE;
-    if (ctx->nclose)
-        ev |= EV_CLOSED;
-    return ev;
+    return (short)ctx->interest;
 }
+
+#define EVMAP_IO_KINDS (EV_READ | EV_WRITE | EV_CLOSED)
 
 int
 evmap_io_add_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 {
-    const struct eventop *evsel = base->evsel;
     struct evmap_io *ctx;
-    short old, res = 0;
-    int retval = 0;
+    short evs = ev->ev_events, old, res;
+    struct event *first;
 
     if (fd < 0)
         return 0;
     ctx = get_io_slot(base, fd, 1);
-    if (ctx == NULL) {
+    if (EVUTIL_UNLIKELY(ctx == NULL)) {
         event_warn("%s: no memory for fd %d", __func__, (int)fd);
         return -1;
     }
@@ -158,40 +164,31 @@ evmap_io_add_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 
     /* Edge- and level-triggered events cannot share an fd: the kernel
      * keeps one mode per fd. */
-    if (!LIST_EMPTY(&ctx->events) &&
-        (LIST_FIRST(&ctx->events)->ev_events & EV_ET) !=
-            (ev->ev_events & EV_ET)) {
+    first = LIST_FIRST(&ctx->events);
+    if (first && ((first->ev_events ^ evs) & EV_ET)) {
         event_warnx("Tried to mix edge-triggered and non-edge-triggered"
                     " events on fd %d",
             (int)fd);
         return -1;
     }
-    if ((ev->ev_events & EV_READ) && ctx->nread == 0)
-        res |= EV_READ;
-    if ((ev->ev_events & EV_WRITE) && ctx->nwrite == 0)
-        res |= EV_WRITE;
-    if ((ev->ev_events & EV_CLOSED) && ctx->nclose == 0)
-        res |= EV_CLOSED;
-
-    if (res) {
-        if (evsel->add(base, fd, old, (ev->ev_events & EV_ET) | res,
-                EVMAP_FDINFO(ctx)) == -1)
-            return -1;
-        retval = 1;
-    }
-    ctx->nread += !!(ev->ev_events & EV_READ);
-    ctx->nwrite += !!(ev->ev_events & EV_WRITE);
-    ctx->nclose += !!(ev->ev_events & EV_CLOSED);
+    /* The kinds nobody on this fd wanted yet. */
+    res = evs & EVMAP_IO_KINDS & ~old;
+    if (res && base->evsel->add(base, fd, old, (evs & EV_ET) | res,
+                   EVMAP_FDINFO(ctx)) == -1)
+        return -1;
+    ctx->nread += !!(evs & EV_READ);
+    ctx->nwrite += !!(evs & EV_WRITE);
+    ctx->nclose += !!(evs & EV_CLOSED);
+    ctx->interest = (unsigned)(old | res);
     LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
-    return retval;
+    return res != 0;
 }
 
 int
 evmap_io_del_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 {
-    const struct eventop *evsel = base->evsel;
     struct evmap_io *ctx;
-    short old, res = 0;
+    short evs = ev->ev_events, old, res = 0;
     int retval = 0;
 
     if (fd < 0)
@@ -201,15 +198,16 @@ evmap_io_del_(struct event_base *base, evutil_socket_t fd, struct event *ev)
         return -1;
     old = io_interest(ctx);
 
-    if ((ev->ev_events & EV_READ) && --ctx->nread == 0)
+    if ((evs & EV_READ) && --ctx->nread == 0)
         res |= EV_READ;
-    if ((ev->ev_events & EV_WRITE) && --ctx->nwrite == 0)
+    if ((evs & EV_WRITE) && --ctx->nwrite == 0)
         res |= EV_WRITE;
-    if ((ev->ev_events & EV_CLOSED) && --ctx->nclose == 0)
+    if ((evs & EV_CLOSED) && --ctx->nclose == 0)
         res |= EV_CLOSED;
 
     if (res) {
-        if (evsel->del(base, fd, old, (ev->ev_events & EV_ET) | res,
+        ctx->interest = (unsigned)(old & ~res);
+        if (base->evsel->del(base, fd, old, (evs & EV_ET) | res,
                 EVMAP_FDINFO(ctx)) == -1)
             retval = -1;
         else
@@ -234,7 +232,7 @@ evmap_io_active_(struct event_base *base, evutil_socket_t fd, short events)
     {
         short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
         if (what)
-            event_active_nolock_(ev, what, 1);
+            event_active_io_in_loop_(base, ev, what);
     }
 }
 
@@ -417,6 +415,9 @@ evmap_check_integrity_(struct event_base *base)
         }
         EVUTIL_ASSERT(nr == ctx->nread && nw == ctx->nwrite &&
                       nc == ctx->nclose);
+        EVUTIL_ASSERT(ctx->interest == (unsigned)((nr ? EV_READ : 0) |
+                                                  (nw ? EV_WRITE : 0) |
+                                                  (nc ? EV_CLOSED : 0)));
     }
 }
 

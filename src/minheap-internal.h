@@ -12,8 +12,16 @@
  * common-timeout queue link, which a heap event does not use), and ties
  * compare it.
  *
- * Invariant: for every i > 0, entry[(i-1)/4] <= entry[i]; for every
- * event in the heap, entry[ev->min_heap_idx].ev == ev.
+ * Postponing a pending event can be O(1) (min_heap_postpone_): the entry
+ * keeps its old, earlier deadline and only the event's own ev_timeout
+ * and sequence number change.  Such a "stale" entry reaches the top no
+ * later than it should; min_heap_settle_top_() then re-keys it and sifts
+ * it down.  So every entry's deadline is <= its event's real deadline,
+ * and a fresh top (entry deadline == event deadline) is the true minimum.
+ *
+ * Invariant: for every i > 0, entry[(i-1)/4] <= entry[i], comparing
+ * (entry deadline, event sequence); for every event in the heap,
+ * entry[ev->min_heap_idx].ev == ev.
  */
 #ifndef MINHEAP_INTERNAL_H_INCLUDED_
 #define MINHEAP_INTERNAL_H_INCLUDED_
@@ -37,15 +45,24 @@ struct min_heap {
     ev_uint64_t next_seq;
 };
 
-/* The heap-mode view of ev_timeout_pos (16 bytes on every LP64 and ILP32
- * target: an int index, then the tie-break sequence). */
+/* The heap-mode view of ev_timeout_pos: an int index, the tie-break
+ * sequence and a re-arm count, 16 bytes, the size of the union on the
+ * 64-bit targets we build for (checked below). */
 struct min_heap_pos_ {
     int idx;
     ev_uint32_t seq_hi;
     ev_uint32_t seq_lo;
+    /* Re-arms to a later deadline since the entry was last placed
+     * exactly (push, adjust, settle); see min_heap_postpone_. */
+    ev_uint32_t rearms;
 };
 
 #define MIN_HEAP_POS_(e) ((struct min_heap_pos_ *)(void *)&(e)->ev_timeout_pos)
+/* The heap view must fit in the public union (x86-64 and other LP64 or
+ * LLP64 targets: two pointers, 16 bytes). */
+typedef char min_heap_pos_fits_[
+    (sizeof(struct min_heap_pos_) <=
+        sizeof(((struct event *)0)->ev_timeout_pos)) ? 1 : -1];
 #define MIN_HEAP_ARITY_ 4
 
 static inline ev_int64_t
@@ -142,6 +159,8 @@ min_heap_sift_up_(struct min_heap *s, unsigned i, struct min_heap_entry ent)
     min_heap_place_(s, i, ent);
 }
 
+/* Place ent in the subtree under the hole at i, whose parent (if any)
+ * fires no later than ent. */
 static inline void
 min_heap_sift_down_(struct min_heap *s, unsigned i,
     struct min_heap_entry ent)
@@ -163,6 +182,31 @@ min_heap_sift_down_(struct min_heap *s, unsigned i,
         i = best;
     }
     min_heap_place_(s, i, ent);
+}
+
+/* The same for an ent that most likely belongs near the bottom (the
+ * heap's last entry after a pop or erase, a postponed top): walk the
+ * hole down to a leaf along the earliest children, three comparisons a
+ * level instead of four, then sift ent up from there. */
+static inline void
+min_heap_sift_down_deep_(struct min_heap *s, unsigned i,
+    struct min_heap_entry ent)
+{
+    for (;;) {
+        unsigned first = i * MIN_HEAP_ARITY_ + 1, best, c, last;
+        if (first >= s->n)
+            break;
+        last = first + MIN_HEAP_ARITY_;
+        if (last > s->n)
+            last = s->n;
+        best = first;
+        for (c = first + 1; c < last; ++c)
+            if (min_heap_before_(&s->p[c], &s->p[best]))
+                best = c;
+        min_heap_place_(s, i, s->p[best]);
+        i = best;
+    }
+    min_heap_sift_up_(s, i, ent);
 }
 
 static inline int
@@ -192,6 +236,14 @@ min_heap_stamp_(struct min_heap *s, struct event *e)
     MIN_HEAP_POS_(e)->seq_lo = (ev_uint32_t)seq;
 }
 
+/* Stamp for an exact placement: also forgets earlier re-arms. */
+static inline void
+min_heap_stamp_exact_(struct min_heap *s, struct event *e)
+{
+    min_heap_stamp_(s, e);
+    MIN_HEAP_POS_(e)->rearms = 0;
+}
+
 /* Insert e, keyed on e->ev_timeout.  Returns 0, or -1 on ENOMEM. */
 static inline int
 min_heap_push_(struct min_heap *s, struct event *e)
@@ -199,7 +251,7 @@ min_heap_push_(struct min_heap *s, struct event *e)
     struct min_heap_entry ent;
     if (s->n == (unsigned)-1 / 2 || min_heap_reserve_(s, s->n + 1))
         return -1;
-    min_heap_stamp_(s, e);
+    min_heap_stamp_exact_(s, e);
     ent.deadline = min_heap_key_(e);
     ent.ev = e;
     min_heap_sift_up_(s, s->n++, ent);
@@ -214,7 +266,7 @@ min_heap_pop_(struct min_heap *s)
         return NULL;
     e = s->p[0].ev;
     if (--s->n)
-        min_heap_sift_down_(s, 0, s->p[s->n]);
+        min_heap_sift_down_deep_(s, 0, s->p[s->n]);
     MIN_HEAP_POS_(e)->idx = -1;
     return e;
 }
@@ -232,7 +284,7 @@ min_heap_erase_(struct min_heap *s, struct event *e)
             min_heap_before_(&last, &s->p[(i - 1) / MIN_HEAP_ARITY_]))
             min_heap_sift_up_(s, i, last);
         else
-            min_heap_sift_down_(s, i, last);
+            min_heap_sift_down_deep_(s, i, last);
     }
     MIN_HEAP_POS_(e)->idx = -1;
     return 0;
@@ -248,7 +300,7 @@ min_heap_adjust_(struct min_heap *s, struct event *e)
     unsigned i;
     if (idx < 0)
         return min_heap_push_(s, e);
-    min_heap_stamp_(s, e);
+    min_heap_stamp_exact_(s, e);
     ent.deadline = min_heap_key_(e);
     ent.ev = e;
     i = (unsigned)idx;
@@ -257,6 +309,77 @@ min_heap_adjust_(struct min_heap *s, struct event *e)
     else
         min_heap_sift_down_(s, i, ent);
     return 0;
+}
+
+/* True when e (in the heap) took the last sequence number handed out:
+ * re-stamping it would not change its order against anything. */
+static inline int
+min_heap_is_latest_(const struct min_heap *s, const struct event *e)
+{
+    return min_heap_seq_(e) + 1 == s->next_seq;
+}
+
+/* True when e's entry still has an earlier deadline than e itself. */
+static inline int
+min_heap_entry_is_stale_(const struct min_heap_entry *ent)
+{
+    return ent->deadline != min_heap_key_(ent->ev);
+}
+
+/*
+ * e (in the heap) gets a deadline no earlier than its entry's, already
+ * stored in e->ev_timeout.  Take a new sequence number (it goes behind
+ * every event with the same deadline) and leave the entry where it is
+ * when that keeps the heap ordered: raising e's sequence in place is
+ * only wrong if a child ties with the entry's deadline.
+ *
+ * Postponing only pays when an entry is re-armed more often than it
+ * reaches the top (a stale top costs a sift from the root), so the first
+ * re-arm after an exact placement, and any re-arm of a leaf (three
+ * quarters of a 4-ary heap, as cheap to adjust), are left to
+ * min_heap_adjust_(); only repeated re-arms of inner entries are O(1).
+ * Returns 1 if done, 0 if the caller must use min_heap_adjust_()
+ * instead.
+ */
+static inline int
+min_heap_postpone_(struct min_heap *s, struct event *e)
+{
+    int idx = MIN_HEAP_POS_(e)->idx;
+    unsigned first, last, c;
+    ev_int64_t d;
+    if (idx < 0)
+        return 0;
+    d = s->p[idx].deadline;
+    if (min_heap_key_(e) < d)
+        return 0;
+    first = (unsigned)idx * MIN_HEAP_ARITY_ + 1;
+    /* A leaf moves later in O(1) anyway, and exactly. */
+    if (first >= s->n)
+        return 0;
+    if (MIN_HEAP_POS_(e)->rearms == 0) {
+        min_heap_adjust_(s, e);
+        MIN_HEAP_POS_(e)->rearms = 1;
+        return 1;
+    }
+    last = first + MIN_HEAP_ARITY_;
+    if (last > s->n)
+        last = s->n;
+    for (c = first; c < last; ++c)
+        if (s->p[c].deadline == d)
+            return 0;
+    min_heap_stamp_(s, e);
+    return 1;
+}
+
+/* The top entry is stale (the heap is not empty): give it its event's
+ * real deadline and sift it down to where that belongs. */
+static inline void
+min_heap_settle_top_(struct min_heap *s)
+{
+    struct min_heap_entry ent = s->p[0];
+    ent.deadline = min_heap_key_(ent.ev);
+    MIN_HEAP_POS_(ent.ev)->rearms = 0;
+    min_heap_sift_down_deep_(s, 0, ent);
 }
 
 #endif /* MINHEAP_INTERNAL_H_INCLUDED_ */

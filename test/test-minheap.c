@@ -11,7 +11,9 @@
  * the whole heap is checked: each parent fires no later than its
  * children, each entry's cached deadline matches its event, and every
  * event's index points back at its entry.  Set MINHEAP_SEED to replay a
- * failing sequence.
+ * failing sequence.  A second model test mixes in O(1) postponing
+ * (min_heap_postpone_) and pops the way the loop does, settling stale
+ * tops first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -351,6 +353,153 @@ test_adjust_directions(void **state)
     min_heap_dtor_(&h);
 }
 
+/* The invariant with postponed entries: ordered on (entry deadline,
+ * sequence), and no entry later than its event's real deadline. */
+static void
+check_heap_lazy(const struct min_heap *h)
+{
+    unsigned i;
+
+    for (i = 0; i < h->n; ++i) {
+        const struct min_heap_entry *e = &h->p[i];
+        assert_int_equal(idx_of(e->ev), (int)i);
+        assert_true(e->deadline <= deadline_of(e->ev));
+        if (i > 0)
+            assert_false(
+                min_heap_before_(e, &h->p[(i - 1) / MIN_HEAP_ARITY_]));
+    }
+}
+
+/* Pop as the loop does: settle stale tops first. */
+static struct event *
+pop_settled(struct min_heap *h)
+{
+    while (h->n && min_heap_entry_is_stale_(&h->p[0]))
+        min_heap_settle_top_(h);
+    return min_heap_pop_(h);
+}
+
+/* Postponing (O(1) when it can) mixed with every other operation must
+ * still pop in (real deadline, last schedule) order. */
+static void
+test_postpone_against_model(void **state)
+{
+    struct min_heap h;
+    int op, postponed = 0, refused = 0, pops = 0;
+
+    (void)state;
+    rng_state = 0x9051901eULL;
+    reset_pool();
+    min_heap_ctor_(&h);
+    for (op = 0; op < RANDOM_OPS; ++op) {
+        int n = (int)min_heap_size_(&h);
+        unsigned r = rnd() % 100;
+        int i;
+
+        if (r < (n < POOL / 4 ? 40u : 20u) || n == 0) {
+            i = random_member(0);
+            if (i < 0)
+                continue;
+            random_deadline(&pool[i]);
+            assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+            model[i].in_heap = 1;
+            model[i].order = model_clock++;
+        } else if (r < 55) {
+            /* Later (or equal) deadline: postpone, else adjust. */
+            struct event *ev;
+            i = random_member(1);
+            if (i < 0)
+                continue;
+            ev = &pool[i];
+            set_deadline(ev, ev->ev_timeout.tv_sec + (long)(rnd() % 3),
+                ev->ev_timeout.tv_usec);
+            if (min_heap_postpone_(&h, ev)) {
+                ++postponed;
+            } else {
+                ++refused;
+                assert_int_equal(min_heap_adjust_(&h, ev), 0);
+            }
+            model[i].order = model_clock++;
+        } else if (r < 65) {
+            /* Any new deadline through adjust (may be earlier). */
+            i = random_member(1);
+            if (i < 0)
+                continue;
+            random_deadline(&pool[i]);
+            assert_int_equal(min_heap_adjust_(&h, &pool[i]), 0);
+            model[i].order = model_clock++;
+        } else if (r < 80) {
+            i = random_member(1);
+            if (i < 0)
+                continue;
+            assert_int_equal(min_heap_erase_(&h, &pool[i]), 0);
+            model[i].in_heap = 0;
+        } else {
+            int want = model_min();
+            assert_ptr_equal(pop_settled(&h), &pool[want]);
+            model[want].in_heap = 0;
+            ++pops;
+        }
+        check_heap_lazy(&h);
+    }
+    while (!min_heap_empty_(&h)) {
+        int want = model_min();
+        assert_ptr_equal(pop_settled(&h), &pool[want]);
+        model[want].in_heap = 0;
+        check_heap_lazy(&h);
+    }
+    /* Both outcomes of min_heap_postpone_ were exercised. */
+    assert_true(postponed > 1000 && refused > 100 && pops > 1000);
+    min_heap_dtor_(&h);
+}
+
+/* An event not in the heap, moved earlier, or a leaf is never
+ * postponed; the first re-arm after an exact placement moves the entry
+ * exactly; only a repeated re-arm of an inner entry leaves it stale. */
+static void
+test_postpone_refusals(void **state)
+{
+    struct min_heap h;
+    int i;
+
+    (void)state;
+    reset_pool();
+    min_heap_ctor_(&h);
+    set_deadline(&pool[0], 5, 0);
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 0); /* not in */
+    assert_int_equal(min_heap_push_(&h, &pool[0]), 0);
+    for (i = 1; i <= 4; ++i) { /* the root's four children */
+        set_deadline(&pool[i], 8 + i, 0);
+        assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+    }
+    set_deadline(&pool[0], 4, 0); /* earlier */
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 0);
+    assert_int_equal(min_heap_adjust_(&h, &pool[0]), 0);
+    set_deadline(&pool[4], 30, 0); /* a leaf */
+    assert_int_equal(min_heap_postpone_(&h, &pool[4]), 0);
+    assert_int_equal(min_heap_adjust_(&h, &pool[4]), 0);
+
+    /* First re-arm of the root: an exact move, it stays on top. */
+    set_deadline(&pool[0], 6, 0);
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 1);
+    assert_ptr_equal(h.p[0].ev, &pool[0]);
+    assert_false(min_heap_entry_is_stale_(&h.p[0]));
+    check_heap(&h);
+    /* Second re-arm: left in place, stale. */
+    set_deadline(&pool[0], 20, 0);
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 1);
+    assert_ptr_equal(h.p[0].ev, &pool[0]);
+    assert_true(min_heap_entry_is_stale_(&h.p[0]));
+    check_heap_lazy(&h);
+    assert_ptr_equal(pop_settled(&h), &pool[1]);
+    assert_ptr_equal(pop_settled(&h), &pool[2]);
+    assert_ptr_equal(pop_settled(&h), &pool[3]);
+    assert_ptr_equal(pop_settled(&h), &pool[0]);
+    assert_ptr_equal(pop_settled(&h), &pool[4]);
+    assert_true(min_heap_empty_(&h));
+    min_heap_dtor_(&h);
+}
+
 int
 main(void)
 {
@@ -360,6 +509,8 @@ main(void)
         cmocka_unit_test(test_adjust_goes_behind_equals),
         cmocka_unit_test(test_erase_positions),
         cmocka_unit_test(test_adjust_directions),
+        cmocka_unit_test(test_postpone_against_model),
+        cmocka_unit_test(test_postpone_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

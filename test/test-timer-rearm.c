@@ -1,0 +1,347 @@
+/*
+ * test-timer-rearm.c: the cheap paths of re-arming timeouts keep
+ * libevent 2.1's behaviour.
+ *
+ * A pending timeout moved later is not moved in the timer heap at once
+ * (src/minheap-internal.h, min_heap_postpone_); the persistent I/O event
+ * with a timeout is re-armed before each callback and often re-added in
+ * it; readiness reported by the backend is queued without a wake-up.
+ * These tests check, through the public API only, what a program can
+ * see of that: a postponed timer fires at its new deadline and not
+ * before, timers with equal deadlines still fire in the order they were
+ * (re)scheduled, event_pending reports the new deadline, a busy
+ * persistent I/O event never times out while its idle twin does, and
+ * event_base_active_by_fd from another thread wakes a blocked loop.
+ *
+ * TEST-BACKENDS: ctest runs this binary once per backend and once with
+ * EVTEST_DEBUG_MODE=1.
+ * TEST-THREADS
+ */
+#define _GNU_SOURCE
+#include "test-util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#define MAX_HITS 64
+
+struct hits {
+    int n;
+    int id[MAX_HITS];
+    short what[MAX_HITS];
+    long ms[MAX_HITS];
+    struct timeval start;
+};
+
+static struct hits H;
+
+static void
+hits_reset(void)
+{
+    memset(&H, 0, sizeof(H));
+    tu_now(&H.start);
+}
+
+static void
+hit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    if (H.n < MAX_HITS) {
+        H.id[H.n] = (int)(intptr_t)arg;
+        H.what[H.n] = what;
+        H.ms[H.n] = tu_ms_since(&H.start);
+    }
+    H.n++;
+}
+
+/* ------------------------------------------------------------------ */
+/* A timer postponed again and again fires once, at the last deadline. */
+
+static void
+test_postponed_many_times(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tv, pend;
+    struct event *ev;
+    int i;
+
+    hits_reset();
+    ev = evtimer_new(base, hit_cb, (void *)1);
+    assert_non_null(ev);
+    for (i = 1; i <= 10; ++i)
+        assert_int_equal(evtimer_add(ev, tu_tv(&tv, 20 * i)), 0);
+    assert_true(evtimer_pending(ev, &pend));
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(H.n, 1);
+    tu_assert_ms(H.ms[0], 200);
+    event_free(ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Equal deadlines after postponing: the last (re)scheduled fires last. */
+
+struct order_ctx {
+    struct event_base *base;
+    struct event *ev[4];
+};
+
+static void
+schedule_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct order_ctx *c = arg;
+    struct timeval tv;
+
+    (void)fd;
+    (void)what;
+    /* Inside a callback every deadline counts from one cached time. */
+    evtimer_add(c->ev[0], tu_tv(&tv, 100));
+    evtimer_add(c->ev[1], tu_tv(&tv, 150));
+    evtimer_add(c->ev[2], tu_tv(&tv, 200));
+    evtimer_add(c->ev[0], tu_tv(&tv, 150)); /* later: postponed */
+    evtimer_add(c->ev[2], tu_tv(&tv, 150)); /* earlier */
+    evtimer_add(c->ev[3], tu_tv(&tv, 150)); /* new */
+    evtimer_add(c->ev[1], tu_tv(&tv, 150)); /* same again: goes last */
+}
+
+static void
+test_equal_deadlines_after_postpone(void **state)
+{
+    struct event_base *base = *state;
+    struct order_ctx c;
+    struct event *kick;
+    struct timeval tv;
+    static const int want[4] = {0, 2, 3, 1};
+    int i;
+
+    hits_reset();
+    c.base = base;
+    for (i = 0; i < 4; ++i) {
+        c.ev[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)i);
+        assert_non_null(c.ev[i]);
+    }
+    kick = evtimer_new(base, schedule_cb, &c);
+    assert_int_equal(evtimer_add(kick, tu_tv(&tv, 0)), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(H.n, 4);
+    for (i = 0; i < 4; ++i) {
+        if (H.id[i] != want[i])
+            fail_msg("hit %d is timer %d, expected %d", i, H.id[i],
+                want[i]);
+        tu_assert_ms(H.ms[i], 150);
+    }
+    for (i = 0; i < 4; ++i)
+        event_free(c.ev[i]);
+    event_free(kick);
+}
+
+/* ------------------------------------------------------------------ */
+/* event_pending reports the postponed deadline, not the old one. */
+
+static void
+test_pending_after_postpone(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tv, p1, p2, now;
+    struct event *ev;
+
+    ev = evtimer_new(base, hit_cb, (void *)1);
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 100)), 0);
+    assert_true(evtimer_pending(ev, &p1));
+    assert_int_equal(evtimer_add(ev, tu_tv(&tv, 5000)), 0);
+    assert_true(evtimer_pending(ev, &p2));
+    /* Wall-clock deadlines: about 4.9 s apart. */
+    assert_true(tu_ms_between(&p1, &p2) > 4800);
+    evutil_gettimeofday(&now, NULL);
+    assert_true(tu_ms_between(&now, &p2) > 4500);
+    event_free(ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Persistent I/O with a timeout: busy never times out, idle does. */
+
+struct io_ctx {
+    struct event_base *base;
+    evutil_socket_t busy[2];
+    evutil_socket_t idle[2];
+    struct event *busy_ev, *idle_ev, *feeder, *stop;
+    int feeds, busy_reads, busy_timeouts, idle_timeouts;
+    int readd_in_cb;
+    long last_feed_ms, first_busy_timeout_ms;
+};
+
+static void
+busy_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct io_ctx *c = arg;
+    struct timeval tv;
+
+    if (what & EV_TIMEOUT) {
+        if (c->busy_timeouts++ == 0)
+            c->first_busy_timeout_ms = tu_ms_since(&H.start);
+        return;
+    }
+    if (c->readd_in_cb)
+        event_add(c->busy_ev, tu_tv(&tv, 120));
+    tu_drain(fd);
+    c->busy_reads++;
+}
+
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct io_ctx *c = arg;
+    (void)fd;
+    if (what & EV_TIMEOUT)
+        c->idle_timeouts++;
+}
+
+static void
+feed_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct io_ctx *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->feeds < 8) {
+        tu_write_str(c->busy[1], "x");
+        c->feeds++;
+        c->last_feed_ms = tu_ms_since(&H.start);
+    } else {
+        event_del(c->feeder);
+    }
+}
+
+static void
+run_io_rearm(struct event_base *base, int readd_in_cb)
+{
+    struct io_ctx c;
+    struct timeval tv;
+
+    memset(&c, 0, sizeof(c));
+    hits_reset();
+    c.base = base;
+    c.readd_in_cb = readd_in_cb;
+    tu_socketpair(c.busy);
+    tu_socketpair(c.idle);
+    c.busy_ev = event_new(base, c.busy[0], EV_READ | EV_PERSIST, busy_cb,
+        &c);
+    c.idle_ev = event_new(base, c.idle[0], EV_READ | EV_PERSIST, idle_cb,
+        &c);
+    c.feeder = event_new(base, -1, EV_PERSIST, feed_cb, &c);
+    assert_int_equal(event_add(c.busy_ev, tu_tv(&tv, 120)), 0);
+    assert_int_equal(event_add(c.idle_ev, tu_tv(&tv, 120)), 0);
+    assert_int_equal(event_add(c.feeder, tu_tv(&tv, 40)), 0);
+    /* Feeds at 40..320 ms; the busy event may time out only 120 ms
+     * after the last one; stop at 700 ms. */
+    assert_int_equal(tu_run(base, 700), 1);
+
+    assert_int_equal(c.feeds, 8);
+    assert_int_equal(c.busy_reads, 8);
+    assert_true(c.busy_timeouts >= 1);
+    if (c.first_busy_timeout_ms < c.last_feed_ms + 120 - TU_EARLY_MS)
+        fail_msg("busy event timed out at %ld ms, last feed at %ld ms",
+            c.first_busy_timeout_ms, c.last_feed_ms);
+    /* Idle: every 120 ms from the start, five times in 700 ms (fewer
+     * when the machine is slow, never more). */
+    assert_true(c.idle_timeouts >= 3 && c.idle_timeouts <= 5);
+
+    event_free(c.busy_ev);
+    event_free(c.idle_ev);
+    event_free(c.feeder);
+    tu_close_pair(c.busy);
+    tu_close_pair(c.idle);
+}
+
+static void
+test_persist_io_timeout_rearm(void **state)
+{
+    run_io_rearm(*state, 0);
+}
+
+static void
+test_persist_io_timeout_readd_in_cb(void **state)
+{
+    run_io_rearm(*state, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* event_base_active_by_fd from another thread wakes a blocked loop. */
+
+struct poke {
+    struct event_base *base;
+    evutil_socket_t fd;
+};
+
+static void *
+poke_thread(void *arg)
+{
+    struct poke *p = arg;
+    usleep(100 * 1000);
+    event_base_active_by_fd(p->base, p->fd, EV_READ);
+    return NULL;
+}
+
+static void
+poked_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct event_base *base = arg;
+    hit_cb(fd, what, (void *)7);
+    event_base_loopbreak(base);
+}
+
+static void
+test_active_by_fd_from_thread(void **state)
+{
+    struct event_base *base;
+    struct event *ev;
+    evutil_socket_t fds[2];
+    struct poke p;
+    pthread_t th;
+
+    (void)state;
+    base = event_base_new();
+    assert_non_null(base);
+    hits_reset();
+    tu_socketpair(fds);
+    ev = event_new(base, fds[0], EV_READ | EV_PERSIST, poked_cb, base);
+    assert_int_equal(event_add(ev, NULL), 0);
+    p.base = base;
+    p.fd = fds[0];
+    assert_int_equal(pthread_create(&th, NULL, poke_thread, &p), 0);
+    /* Nothing is written: only the poke can end this loop early. */
+    assert_int_equal(tu_run(base, 3000), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(H.n, 1);
+    assert_int_equal(H.what[0], EV_READ);
+    assert_true(H.ms[0] < 2000);
+    event_free(ev);
+    event_base_free(base);
+    tu_close_pair(fds);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_postponed_many_times,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_equal_deadlines_after_postpone,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_after_postpone,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_persist_io_timeout_rearm,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_persist_io_timeout_readd_in_cb, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_active_by_fd_from_thread,
+            tu_setup_nobase, tu_teardown_nobase),
+    };
+    /* Locks on for every test here: the paths with a base lock. */
+    if (evthread_use_pthreads() != 0)
+        return 1;
+    tu_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
