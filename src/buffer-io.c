@@ -2,9 +2,9 @@
  * buffer-io.c: moving bytes between an evbuffer and a file descriptor --
  * evbuffer_read, evbuffer_write and evbuffer_write_atmost.
  *
- * Reads ask the kernel how much is pending (FIONREAD), take at most
- * max_read bytes (4096 unless a bufferevent raised it) and readv them
- * straight into the free space of at most two chains.  Writes gather up
+ * Reads take at most max_read bytes (4096 unless a bufferevent raised it)
+ * with one readv, straight into the free space of at most two chains plus
+ * a stack area for the overflow (no FIONREAD round trip).  Writes gather up
  * to NUM_WRITE_IOVEC chains into one writev; a file segment added for
  * sendfile is sent on its own with sendfile(2).  Only bytes the kernel
  * took are drained; errno is left as the failing call set it.
@@ -12,7 +12,6 @@
 #include "event2/event-config.h"
 
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -28,64 +27,147 @@
 
 /* Chains one evbuffer_read fills; libevent reads into at most two. */
 #define NUM_READ_IOVEC 2
+/* Free space a read wants in chains before using the stack area: what
+ * one smallest chain (1024 bytes with its header) holds. */
+#define MIN_READ_CHAIN_SPACE (1024 - sizeof(struct evbuffer_chain))
 /* Chains one writev sends (libevent's NUM_WRITE_IOVEC). */
 #define NUM_WRITE_IOVEC 128
 
-/* Bytes waiting on fd, or -1 if the kernel will not say. */
-static int
-bytes_readable(evutil_socket_t fd)
-{
-    int n = 0;
+/* Size of the stack area that takes what does not fit the chains of one
+ * evbuffer_read (the default max_read). */
+#define READ_SCRATCH 4096
 
-    if (ioctl(fd, FIONREAD, &n) < 0)
-        return -1;
-    return n;
+/* Free space of the chains evbuffer_read_setup_vecs_ would describe:
+ * at most NUM_READ_IOVEC writable chains from the first with room. */
+static size_t
+space_for_read(struct evbuffer *buf)
+{
+    struct evbuffer_chain *chain = *buf->last_with_datap;
+    size_t space = 0;
+    int used = 0;
+
+    if (buf->total_len && chain && EVBUFFER_CHAIN_SPACE(chain) == 0)
+        chain = chain->next;
+    for (; chain && used < NUM_READ_IOVEC; chain = chain->next, ++used) {
+        if (!EVBUFFER_CHAIN_WRITABLE(chain))
+            break;
+        if (chain->off == 0)
+            chain->misalign = 0;
+        space += EVBUFFER_CHAIN_SPACE(chain);
+    }
+    return space;
 }
 
+/*
+ * One readv per call and no FIONREAD: we read up to howmuch (capped by
+ * max_read) straight into the free space of the chains, and what does not
+ * fit there lands in a stack area and is copied into a new chain.  The
+ * free space is topped up to one small chain first, so a small message
+ * costs one syscall and no copy; a bulk read copies its tail once, which
+ * is cheaper than the ioctl libevent spends to size the chain exactly.
+ * When the tail could exceed the stack area (max_read raised), chains
+ * for all of howmuch are allocated instead.
+ */
 int
 evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
 {
-    struct evbuffer_iovec vecs[NUM_READ_IOVEC];
-    struct evbuffer_chain **chainp, *chain;
-    size_t remaining, n;
+    struct evbuffer_iovec vecs[NUM_READ_IOVEC + 1];
+    unsigned char scratch[READ_SCRATCH];
+    struct evbuffer_chain **chainp, *chain, *fresh = NULL;
+    size_t remaining, n, space, in_chains;
     ssize_t got;
-    int avail, nvecs, i, result = -1;
+    int nvecs, i, result = -1;
 
     EVBUFFER_LOCK(buf);
     if (buf->freeze_end)
         goto done;
 
-    avail = bytes_readable(fd);
-    if (avail <= 0 || (size_t)avail > buf->max_read)
-        avail = (int)buf->max_read;
-    if (howmuch < 0 || howmuch > avail)
-        howmuch = avail;
+    if (howmuch < 0 || (size_t)howmuch > buf->max_read)
+        howmuch = (int)buf->max_read;
 
-    if (evbuffer_expand_fast_(buf, (size_t)howmuch, NUM_READ_IOVEC) < 0)
-        goto done;
+    if (buf->first == NULL) {
+        /* Empty buffer, the usual case for request/response traffic: one
+         * small chain, no walking. */
+        chain = evbuffer_chain_new_((size_t)howmuch < MIN_READ_CHAIN_SPACE
+                ? (size_t)howmuch
+                : MIN_READ_CHAIN_SPACE);
+        if (chain == NULL)
+            goto done;
+        buf->first = buf->last = fresh = chain;
+        chainp = &buf->first;
+        n = chain->buffer_len < (size_t)howmuch ? chain->buffer_len
+                                                : (size_t)howmuch;
+        vecs[0].iov_base = chain->buffer;
+        vecs[0].iov_len = n;
+        nvecs = 1;
+        in_chains = n;
+        goto scratch;
+    }
+    space = space_for_read(buf);
+    if (space < (size_t)howmuch) {
+        size_t want = (size_t)howmuch;
+
+        /* A small chain for small reads; the stack takes the rest. */
+        if (want - space <= READ_SCRATCH)
+            want = space + MIN_READ_CHAIN_SPACE < want
+                ? space + MIN_READ_CHAIN_SPACE
+                : want;
+        if (space < MIN_READ_CHAIN_SPACE || want - space > READ_SCRATCH) {
+            if (evbuffer_expand_fast_(buf, want, NUM_READ_IOVEC) < 0)
+                goto done;
+        }
+    }
     nvecs = evbuffer_read_setup_vecs_(buf, howmuch, vecs, NUM_READ_IOVEC,
         &chainp, 1);
     if (nvecs < 0)
         goto done;
+    in_chains = 0;
+    for (i = 0; i < nvecs; ++i)
+        in_chains += vecs[i].iov_len;
+scratch:
+    if (in_chains < (size_t)howmuch) {
+        n = (size_t)howmuch - in_chains;
+        vecs[nvecs].iov_base = scratch;
+        vecs[nvecs].iov_len = n < sizeof(scratch) ? n : sizeof(scratch);
+        ++nvecs;
+    }
 
-    got = readv(fd, vecs, nvecs);
-    if (got < 0)
-        goto done;
-    if (got == 0) {
-        result = 0;
+    got = readv(fd, (struct iovec *)vecs, nvecs);
+    if (got <= 0) {
+        int err = errno;
+
+        /* Nothing came: an idle buffer keeps no chain we made for it. */
+        if (fresh) {
+            buf->first = buf->last = NULL;
+            evbuffer_chain_free_(fresh);
+        }
+        errno = err;
+        if (got == 0)
+            result = 0;
         goto done;
     }
 
     /* readv filled the vectors in order. */
     remaining = (size_t)got;
     chain = *chainp;
-    for (i = 0; i < nvecs && remaining > 0; ++i) {
+    for (i = 0; chain && i < nvecs && remaining > 0 &&
+                vecs[i].iov_base != scratch;
+         ++i) {
         n = vecs[i].iov_len < remaining ? vecs[i].iov_len : remaining;
         evbuffer_append_commit_(buf, chain, n);
         remaining -= n;
         chain = chain->next;
     }
-    EVUTIL_ASSERT(remaining == 0);
+    if (remaining > 0 && evbuffer_add_nolock_(buf, scratch, remaining) < 0) {
+        /* The bytes are gone from the socket; report what we kept. */
+        event_warnx("%s: out of memory, %zu bytes lost", __func__,
+            remaining);
+        got -= (ssize_t)remaining;
+        if (got == 0) {
+            errno = ENOMEM;
+            goto done;
+        }
+    }
     result = (int)got;
     EVBUFFER_CHECK(buf);
     evbuffer_invoke_callbacks_(buf);

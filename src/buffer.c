@@ -434,7 +434,7 @@ evbuffer_set_max_read(struct evbuffer *buf, size_t max)
     if (max == 0 || max > (size_t)EV_INT32_MAX)
         return -1;
     EVBUFFER_LOCK(buf);
-    buf->max_read = max;
+    buf->max_read = (ev_uint32_t)max;
     EVBUFFER_UNLOCK(buf);
     return 0;
 }

@@ -56,7 +56,8 @@ extern "C" {
 #define BEV_SUSPEND_BW_GROUP 0x04  /* group token bucket is empty */
 #define BEV_SUSPEND_LOOKUP 0x08    /* waiting for a hostname lookup */
 #define BEV_SUSPEND_FILT_READ 0x10 /* a filter on top is not reading */
-typedef ev_uint16_t bufferevent_suspend_flags;
+/* One byte is enough for the reasons above (it keeps the struct small). */
+typedef ev_uint8_t bufferevent_suspend_flags;
 
 /* Default cap on one read or write of a socket bufferevent. */
 #define MAX_SINGLE_READ_DEFAULT 16384
@@ -119,9 +120,10 @@ struct bufferevent_private {
     /* The public part; must stay first. */
     struct bufferevent bev;
 
-    /* Input callback that applies the high read watermark. */
-    struct evbuffer_cb_entry *read_watermarks_cb;
-
+    /* The fields are ordered to leave no padding: 520 bytes, so that
+     * malloc's chunk is no larger than libevent's.  (The input-buffer
+     * callback that applies the high read watermark is found by
+     * wm_cb_find() in bufferevent.c rather than kept here.) */
     unsigned own_lock : 1;
     /* Deferred callbacks waiting to run. */
     unsigned readcb_pending : 1;
@@ -130,9 +132,8 @@ struct bufferevent_private {
     unsigned connecting : 1;
     /* The connect was refused before we noticed it was done. */
     unsigned connection_refused : 1;
-    short eventcb_pending;
-    /* Socket error saved for a deferred event callback. */
-    int errno_pending;
+    /* BEV_EVENT_* flags (all below 0x100) of a deferred event callback. */
+    ev_uint8_t eventcb_pending;
 
     bufferevent_suspend_flags read_suspended;
     bufferevent_suspend_flags write_suspended;
@@ -157,6 +158,8 @@ struct bufferevent_private {
         struct sockaddr_in6 in6;
         struct sockaddr_in in;
     } conn_address;
+    /* Socket error saved for a deferred event callback. */
+    int errno_pending;
 
     struct evdns_getaddrinfo_request *dns_request;
 };

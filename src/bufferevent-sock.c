@@ -12,9 +12,12 @@
  *  - the input buffer is frozen at its end and the output at its front
  *    except while we read into or write from them, so the user cannot
  *    add to the input or drain the output behind our back;
- *  - ev_write is pending only while EV_WRITE is enabled, not suspended
- *    and the output buffer holds data, or while a connect is in progress
- *    (its completion is detected by writability);
+ *  - ev_write is pending (added, or activated to try a write at once)
+ *    only while EV_WRITE is enabled, not suspended and the output buffer
+ *    holds data, or while a connect is in progress (its completion is
+ *    detected by writability).  New output activates it without a kernel
+ *    call; it is registered with the kernel only when a write left data
+ *    behind or a write timeout is set (see socket_outbuf_cb);
  *  - an error, EOF or timeout in one direction disables that direction
  *    before the event callback runs, as libevent 2.1 does, and the socket
  *    error is what the event callback sees in EVUTIL_SOCKET_ERROR().
@@ -38,6 +41,7 @@
 #include "event2/util.h"
 
 #include "bufferevent-internal.h"
+#include "evbuffer-internal.h"
 #include "event-internal.h"
 #include "log-internal.h"
 #include "mm-internal.h"
@@ -99,8 +103,42 @@ bufferevent_socket_get_conn_address_(struct bufferevent *bev)
 /* ------------------------------------------------------------------ */
 /* Data movement                                                       */
 
+/* ev_write is added or queued to run.  Without a lock the bufferevent is
+ * used from the loop's thread only, so its flags can be read directly
+ * (saving a call that takes the base lock on the hot path). */
+static int
+write_event_busy(struct bufferevent *bufev)
+{
+    if (BEV_UPCAST(bufev)->lock == NULL)
+        return (bufev->ev_write.ev_flags &
+                   (EVLIST_INSERTED | EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) !=
+            0;
+    return event_pending(&bufev->ev_write, EV_WRITE, NULL) != 0;
+}
+
+/* Stop ev_write (no call when it is idle and nobody else can touch it). */
+static void
+write_event_stop(struct bufferevent *bufev)
+{
+    if (BEV_UPCAST(bufev)->lock == NULL &&
+        !(bufev->ev_write.ev_flags &
+            (EVLIST_INSERTED | EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                EVLIST_TIMEOUT)))
+        return;
+    event_del(&bufev->ev_write);
+}
+
 /* Output-buffer callback: data added while we were idle starts the write
- * event. */
+ * event.
+ *
+ * Without write timeouts we do not register the event with the kernel
+ * first: the socket is almost always writable, so we activate ev_write
+ * at once and socket_writecb tries the write from the loop (same
+ * iteration).  Only when the kernel takes less than everything is the
+ * event really added.  This saves an epoll_ctl to add EV_WRITE and
+ * another to remove it per message.  A write timeout needs the timer of
+ * a real event_add, and so does an ev_write whose persistent timeout is
+ * still set (the loop would re-add it); those take the classic path. */
 static void
 socket_outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *cbinfo,
     void *arg)
@@ -110,8 +148,13 @@ socket_outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *cbinfo,
 
     (void)buf;
     if (cbinfo->n_added && (bufev->enabled & EV_WRITE) &&
-        !p->write_suspended && event_get_fd(&bufev->ev_write) >= 0 &&
-        !event_pending(&bufev->ev_write, EV_WRITE, NULL)) {
+        !p->write_suspended && bufev->ev_write.ev_fd >= 0 &&
+        !write_event_busy(bufev)) {
+        if (!p->connecting && !evutil_timerisset(&bufev->timeout_write) &&
+            !evutil_timerisset(&bufev->ev_write.ev_io_timeout)) {
+            event_active(&bufev->ev_write, EV_WRITE, 1);
+            return;
+        }
         if (bufferevent_add_event_(&bufev->ev_write, &bufev->timeout_write) <
             0)
             event_debug(("%s: cannot add write event", __func__));
@@ -139,7 +182,7 @@ socket_readcb(evutil_socket_t fd, short event, void *arg)
 
     /* Never read past the high watermark. */
     if (bufev->wm_read.high != 0) {
-        size_t len = evbuffer_get_length(input);
+        size_t len = input->total_len;
         if (len >= bufev->wm_read.high) {
             bufferevent_wm_suspend_read_(bufev);
             goto done;
@@ -151,11 +194,15 @@ socket_readcb(evutil_socket_t fd, short event, void *arg)
         howmuch = readmax;
     if (p->read_suspended || howmuch <= 0)
         goto done;
+    /* evbuffer_read takes an int (and reads at most max_read anyway). */
+    if (howmuch > EV_INT32_MAX)
+        howmuch = EV_INT32_MAX;
 
-    evbuffer_unfreeze(input, 0);
+    /* Our lock is the buffer's: flip the freeze flag in place. */
+    input->freeze_end = 0;
     res = evbuffer_read(input, fd, (int)howmuch);
     err = EVUTIL_SOCKET_ERROR();
-    evbuffer_freeze(input, 0);
+    input->freeze_end = 1;
 
     if (res == -1) {
         if (EVUTIL_ERR_RW_RETRIABLE(err))
@@ -248,11 +295,11 @@ socket_writecb(evutil_socket_t fd, short event, void *arg)
     if (p->write_suspended)
         goto done;
 
-    if (evbuffer_get_length(bufev->output) && atmost > 0) {
-        evbuffer_unfreeze(bufev->output, 1);
+    if (bufev->output->total_len && atmost > 0) {
+        bufev->output->freeze_start = 0;
         res = evbuffer_write_atmost(bufev->output, fd, atmost);
         err = EVUTIL_SOCKET_ERROR();
-        evbuffer_freeze(bufev->output, 1);
+        bufev->output->freeze_start = 1;
         if (res == -1) {
             if (EVUTIL_ERR_RW_RETRIABLE(err)) {
                 res = 0;
@@ -270,8 +317,18 @@ socket_writecb(evutil_socket_t fd, short event, void *arg)
     }
 
 drained:
-    if (evbuffer_get_length(bufev->output) == 0)
-        event_del(&bufev->ev_write);
+    if (bufev->output->total_len == 0) {
+        write_event_stop(bufev);
+    } else if (!write_event_busy(bufev) &&
+               (bufev->enabled & EV_WRITE) && !p->write_suspended) {
+        /* An activation by socket_outbuf_cb that could not send it all:
+         * now wait for the kernel to take more. */
+        if (bufferevent_add_event_(&bufev->ev_write, &bufev->timeout_write) <
+            0) {
+            what |= BEV_EVENT_ERROR;
+            goto error;
+        }
+    }
     /* Tell the user when data went out (or the event fired with nothing
      * to send), if the output is down to the low watermark.  Not right
      * after CONNECTED with nothing written. */

@@ -44,6 +44,13 @@
 #include "mm-internal.h"
 #include "util-internal.h"
 
+/* Keeps a cold path out of its hot caller. */
+#if defined(__GNUC__)
+#define BEV_NOINLINE_ __attribute__((noinline))
+#else
+#define BEV_NOINLINE_
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Deferred callbacks                                                  */
 
@@ -231,7 +238,7 @@ bufferevent_run_eventcb_(struct bufferevent *bufev, short what, int options)
     if (bufev->errorcb == NULL)
         return;
     if ((p->options | options) & BEV_OPT_DEFER_CALLBACKS) {
-        p->eventcb_pending |= what;
+        p->eventcb_pending |= (ev_uint8_t)what;
         p->errno_pending = EVUTIL_SOCKET_ERROR();
         schedule_deferred(p);
     } else {
@@ -247,11 +254,11 @@ bufferevent_trigger_nolock_(struct bufferevent *bufev, short iotype,
 
     options &= BEV_TRIG_DEFER_CALLBACKS;
     if ((iotype & EV_READ) &&
-        (ignore_wm || evbuffer_get_length(bufev->input) >= bufev->wm_read.low))
+        (ignore_wm || bufev->input->total_len >= bufev->wm_read.low))
         bufferevent_run_readcb_(bufev, options);
     if ((iotype & EV_WRITE) &&
         (ignore_wm ||
-            evbuffer_get_length(bufev->output) <= bufev->wm_write.low))
+            bufev->output->total_len <= bufev->wm_write.low))
         bufferevent_run_writecb_(bufev, options);
 }
 
@@ -429,18 +436,15 @@ bufferevent_finalize_cb_(struct event_callback *evcb, void *arg)
         bufferevent_decref_(underlying);
 }
 
-int
-bufferevent_decref_and_unlock_(struct bufferevent *bufev)
+/* The last reference is gone (lock held): cancel everything and queue
+ * the finalizer.  Kept out of line so that the common decrement in
+ * bufferevent_decref_and_unlock_ stays a few instructions. */
+static BEV_NOINLINE_ void
+last_ref_gone(struct bufferevent *bufev)
 {
     struct bufferevent_private *p = BEV_UPCAST(bufev);
     struct event_callback *cbs[8];
     int n_cbs = 0;
-
-    EVUTIL_ASSERT(p->refcnt > 0);
-    if (--p->refcnt) {
-        BEV_UNLOCK(bufev);
-        return 0;
-    }
 
     if (bufev->be_ops->unlink)
         bufev->be_ops->unlink(bufev);
@@ -469,6 +473,19 @@ bufferevent_decref_and_unlock_(struct bufferevent *bufev)
         BEV_UNLOCK(bufev);
         bufferevent_finalize_cb_(NULL, bufev);
     }
+}
+
+int
+bufferevent_decref_and_unlock_(struct bufferevent *bufev)
+{
+    struct bufferevent_private *p = BEV_UPCAST(bufev);
+
+    EVUTIL_ASSERT(p->refcnt > 0);
+    if (--p->refcnt) {
+        BEV_UNLOCK(bufev);
+        return 0;
+    }
+    last_ref_gone(bufev);
     return 1;
 }
 
@@ -764,17 +781,32 @@ bufferevent_inbuf_wm_cb(struct evbuffer *buf,
         bufferevent_unsuspend_read_(bufev, BEV_SUSPEND_WM);
 }
 
+/* The input-buffer entry of bufferevent_inbuf_wm_cb, or NULL if none was
+ * added yet.  Nobody else can name that static function, so the entry is
+ * ours; the list holds a handful of entries at most.  Lock held. */
+static struct evbuffer_cb_entry *
+wm_cb_find(struct bufferevent *bufev)
+{
+    struct evbuffer_cb_entry *e;
+
+    LIST_FOREACH(e, &bufev->input->callbacks, next) {
+        if (!(e->flags & EVBUFFER_CB_OBSOLETE) &&
+            e->cb.cb_func == bufferevent_inbuf_wm_cb && e->cbarg == bufev)
+            return e;
+    }
+    return NULL;
+}
+
 /* Make sure the watermark callback exists and is on.  Returns 0 or -1. */
 static int
 wm_cb_enable(struct bufferevent *bufev)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bufev);
+    struct evbuffer_cb_entry *e = wm_cb_find(bufev);
     ev_uint32_t flags = EVBUFFER_CB_ENABLED;
 
-    if (p->read_watermarks_cb == NULL) {
-        p->read_watermarks_cb =
-            evbuffer_add_cb(bufev->input, bufferevent_inbuf_wm_cb, bufev);
-        if (p->read_watermarks_cb == NULL)
+    if (e == NULL) {
+        e = evbuffer_add_cb(bufev->input, bufferevent_inbuf_wm_cb, bufev);
+        if (e == NULL)
             return -1;
     }
 #ifdef EVBUFFER_CB_NODEFER
@@ -782,7 +814,7 @@ wm_cb_enable(struct bufferevent *bufev)
      * the buffer's callbacks deferred. */
     flags |= EVBUFFER_CB_NODEFER;
 #endif
-    return evbuffer_cb_set_flags(bufev->input, p->read_watermarks_cb, flags);
+    return evbuffer_cb_set_flags(bufev->input, e, flags);
 }
 
 /* Suspend reading because the input is full, making sure a drain below
@@ -799,8 +831,6 @@ void
 bufferevent_setwatermark(struct bufferevent *bufev, short events,
     size_t lowmark, size_t highmark)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bufev);
-
     BEV_LOCK(bufev);
     if (events & EV_WRITE) {
         bufev->wm_write.low = lowmark;
@@ -816,9 +846,10 @@ bufferevent_setwatermark(struct bufferevent *bufev, short events,
             else
                 bufferevent_unsuspend_read_(bufev, BEV_SUSPEND_WM);
         } else {
-            if (p->read_watermarks_cb)
-                evbuffer_cb_clear_flags(bufev->input, p->read_watermarks_cb,
-                    EVBUFFER_CB_ENABLED);
+            struct evbuffer_cb_entry *e = wm_cb_find(bufev);
+
+            if (e)
+                evbuffer_cb_clear_flags(bufev->input, e, EVBUFFER_CB_ENABLED);
             bufferevent_unsuspend_read_(bufev, BEV_SUSPEND_WM);
         }
     }

@@ -178,9 +178,6 @@ struct evbuffer {
     size_t n_add_for_cb;
     size_t n_del_for_cb;
 
-    /* Largest single evbuffer_read (EVBUFFER_MAX_READ_DEFAULT). */
-    size_t max_read;
-
     void *lock;
     /* We allocated the lock and free it with the buffer. */
     unsigned own_lock : 1;
@@ -200,6 +197,10 @@ struct evbuffer {
     /* References: the user's, and one per pending deferred run or
      * multicast chain pointing into this buffer. */
     int refcnt;
+    /* Largest single evbuffer_read (EVBUFFER_MAX_READ_DEFAULT; at most
+     * EV_INT32_MAX).  Beside refcnt it fills what would be padding, so the
+     * struct is as large as libevent's (136 bytes). */
+    ev_uint32_t max_read;
     struct event_callback deferred;
 
     LIST_HEAD(evbuffer_cb_queue, evbuffer_cb_entry) callbacks;

@@ -1355,6 +1355,188 @@ test_threadsafe_without_threads(void **state)
     tu_close(&fds[1]);
 }
 
+/* ------------------------------------------------------------------ */
+/* Writing without a kernel round trip first: data added to the output is
+ * sent from the loop, never from inside bufferevent_write, and the write
+ * event is registered with the kernel only when the socket is full. */
+
+/* bufferevent_write does not send or call back synchronously; the loop
+ * sends it, then calls the write callback once the output is empty. */
+static void
+test_write_from_loop(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+    char buf[16];
+    struct st s;
+
+    st_init(&s, base);
+    s.exit_on_write = 1;
+    tu_socketpair(fds);
+    bev = bufferevent_socket_new(base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, NULL, st_writecb, st_eventcb, &s);
+    s.in_trigger = 1;
+    assert_int_equal(bufferevent_write(bev, "hello", 5), 0);
+    s.in_trigger = 0;
+    assert_int_equal(s.called_in_trigger, 0);
+    assert_int_equal(s.writes, 0);
+    /* Nothing sent yet, and the write is reported as pending. */
+    assert_int_equal(recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+    assert_true(event_pending(&bev->ev_write, EV_WRITE, NULL));
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(s.writes, 1);
+    assert_int_equal(evbuffer_get_length(bev->output), 0);
+    assert_false(event_pending(&bev->ev_write, EV_WRITE, NULL));
+    assert_int_equal(recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT), 5);
+    assert_memory_equal(buf, "hello", 5);
+    /* Nothing more happens afterwards. */
+    s.exit_on_write = 0;
+    assert_int_equal(tu_run(base, 50), 1);
+    assert_int_equal(s.writes, 1);
+    assert_int_equal(s.events, 0);
+    bufferevent_free(bev);
+    tu_close(&fds[1]);
+}
+
+/* Disabling writing (or freeing) between bufferevent_write and the loop
+ * sends nothing; enabling again sends it. */
+static void
+test_write_disable_before_loop(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+    char buf[16];
+    struct st s;
+
+    st_init(&s, base);
+    tu_socketpair(fds);
+    bev = bufferevent_socket_new(base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, NULL, st_writecb, st_eventcb, &s);
+    assert_int_equal(bufferevent_write(bev, "abc", 3), 0);
+    assert_int_equal(bufferevent_disable(bev, EV_WRITE), 0);
+    assert_false(event_pending(&bev->ev_write, EV_WRITE, NULL));
+    assert_int_equal(tu_run(base, 50), 1);
+    assert_int_equal(recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+    assert_int_equal(s.writes, 0);
+    assert_int_equal(evbuffer_get_length(bev->output), 3);
+
+    s.exit_on_write = 1;
+    assert_int_equal(bufferevent_enable(bev, EV_WRITE), 0);
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT), 3);
+    assert_int_equal(s.writes, 1);
+    bufferevent_free(bev);
+
+    /* Freed with the write queued: nothing runs, nothing leaks. */
+    st_init(&s, base);
+    bev = bufferevent_socket_new(base, fds[1], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, NULL, st_writecb, st_eventcb, &s);
+    assert_int_equal(bufferevent_write(bev, "xyz", 3), 0);
+    bufferevent_free(bev);
+    assert_int_equal(tu_run(base, 50), 1);
+    assert_int_equal(s.writes, 0);
+    assert_int_equal(s.events, 0);
+}
+
+/* A socket that fills up: the write event is registered for real, the
+ * rest goes out as the peer reads, and the write callback comes once,
+ * when all is sent. */
+struct slow_reader {
+    struct event_base *base;
+    evutil_socket_t fd;
+    size_t got, want;
+    struct event *ev;
+};
+
+static void
+slow_reader_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct slow_reader *r = arg;
+    char buf[4096];
+    ssize_t n;
+
+    (void)what;
+    n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0)
+        r->got += (size_t)n;
+    if (r->got >= r->want)
+        event_del(r->ev);
+}
+
+static void
+test_write_socket_full(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+    struct slow_reader r;
+    static char data[4 * 1024 * 1024];
+    struct st s;
+
+    st_init(&s, base);
+    tu_socketpair(fds);
+    bev = bufferevent_socket_new(base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, NULL, st_writecb, st_eventcb, &s);
+    memset(data, 'w', sizeof(data));
+    assert_int_equal(bufferevent_write(bev, data, sizeof(data)), 0);
+    /* One pass: the kernel takes part of it, the rest waits for EV_WRITE. */
+    assert_int_equal(tu_run_flags(base, EVLOOP_NONBLOCK, 1000), 0);
+    assert_true(evbuffer_get_length(bev->output) > 0);
+    assert_true(evbuffer_get_length(bev->output) < sizeof(data));
+    assert_true(event_pending(&bev->ev_write, EV_WRITE, NULL));
+    assert_int_equal(s.writes, 0);
+
+    memset(&r, 0, sizeof(r));
+    r.base = base;
+    r.want = sizeof(data);
+    r.ev = event_new(base, fds[1], EV_READ | EV_PERSIST, slow_reader_cb, &r);
+    assert_non_null(r.ev);
+    assert_int_equal(event_add(r.ev, NULL), 0);
+    s.exit_on_write = 1;
+    assert_int_equal(tu_run(base, 10000), 0);
+    assert_int_equal(s.writes, 1);
+    assert_int_equal(evbuffer_get_length(bev->output), 0);
+    assert_false(event_pending(&bev->ev_write, EV_WRITE, NULL));
+    /* The reader still has the kernel's share to take. */
+    s.exit_on_write = 0;
+    while (r.got < r.want)
+        assert_int_equal(tu_run_flags(base, EVLOOP_ONCE, 2000), 0);
+    assert_int_equal(r.got, sizeof(data));
+    assert_int_equal(s.events, 0);
+    event_free(r.ev);
+    bufferevent_free(bev);
+    tu_close(&fds[1]);
+}
+
+/* A write timeout still fires when the peer never reads, also when the
+ * data was queued before the timeout was set. */
+static void
+test_write_timeout_after_write(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+    static char data[4 * 1024 * 1024];
+    struct timeval tv;
+    struct st s;
+
+    st_init(&s, base);
+    s.exit_on_event = 1;
+    tu_socketpair(fds);
+    bev = bufferevent_socket_new(base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, NULL, st_writecb, st_eventcb, &s);
+    assert_int_equal(bufferevent_write(bev, data, sizeof(data)), 0);
+    bufferevent_set_timeouts(bev, NULL, tu_tv(&tv, 100));
+    assert_int_equal(tu_run(base, 3000), 0);
+    assert_int_equal(s.events, 1);
+    assert_int_equal(s.what, BEV_EVENT_TIMEOUT | BEV_EVENT_WRITING);
+    assert_false(event_pending(&bev->ev_write, EV_WRITE, NULL));
+    bufferevent_free(bev);
+    tu_close(&fds[1]);
+}
+
 int
 main(void)
 {
@@ -1418,6 +1600,14 @@ main(void)
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_priority, tu_setup_nobase,
             tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_write_from_loop, tu_setup,
+            tu_teardown),
+        cmocka_unit_test_setup_teardown(test_write_disable_before_loop,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_write_socket_full, tu_setup,
+            tu_teardown),
+        cmocka_unit_test_setup_teardown(test_write_timeout_after_write,
+            tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_threadsafe_without_threads,

@@ -1947,6 +1947,128 @@ test_file_segments_ext(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* evbuffer_read without FIONREAD: whatever the free space already in the
+ * buffer (none, a little, a lot, a reference chain that must not be
+ * written), one read takes min(howmuch, 4096, pending) bytes, appends them
+ * in order after the old data and never writes into immutable memory. */
+
+static void
+test_read_fill_shapes(void **state)
+{
+    static const size_t pre_sizes[] = {0, 1, 100, 900, 975, 976, 977, 1000,
+        2000, 4000, 4095, 4096, 5000};
+    static const int howmuchs[] = {-1, 1, 128, 976, 977, 3000, 4096, 4097,
+        100000};
+    unsigned char data[8192], ro[16], *got;
+    evutil_socket_t fds[2];
+    size_t p, h, i;
+
+    (void)state;
+    for (i = 0; i < sizeof(data); ++i)
+        data[i] = (unsigned char)(i * 13 + i / 256);
+    memset(ro, 'R', sizeof(ro));
+    tu_socketpair(fds);
+    for (p = 0; p < sizeof(pre_sizes) / sizeof(pre_sizes[0]); ++p) {
+        for (h = 0; h < sizeof(howmuchs) / sizeof(howmuchs[0]); ++h) {
+            struct evbuffer *in = evbuffer_new();
+            size_t pre = pre_sizes[p], want, pending = 6000;
+            int n, ref = (p + h) % 3 == 0;
+
+            assert_non_null(in);
+            /* Old data, possibly ending in a read-only reference chain. */
+            assert_int_equal(evbuffer_add(in, data, pre), 0);
+            if (ref)
+                assert_int_equal(
+                    evbuffer_add_reference(in, ro, sizeof(ro), NULL, NULL),
+                    0);
+            assert_int_equal(send(fds[0], data + 100, pending, 0),
+                (ssize_t)pending);
+
+            want = howmuchs[h] < 0 ? 4096 : (size_t)howmuchs[h];
+            if (want > 4096)
+                want = 4096;
+            n = evbuffer_read(in, fds[1], howmuchs[h]);
+            assert_int_equal(n, (int)want);
+            assert_int_equal(evbuffer_get_length(in),
+                pre + (ref ? sizeof(ro) : 0) + want);
+            got = evbuffer_pullup(in, -1);
+            assert_non_null(got);
+            assert_memory_equal(got, data, pre);
+            if (ref) {
+                assert_memory_equal(got + pre, ro, sizeof(ro));
+                got += sizeof(ro);
+            }
+            assert_memory_equal(got + pre, data + 100, want);
+            /* The reference stayed untouched. */
+            for (i = 0; i < sizeof(ro); ++i)
+                assert_int_equal(ro[i], 'R');
+            /* Take the rest so the next round starts clean. */
+            while (pending - want > 0) {
+                n = evbuffer_read(in, fds[1], -1);
+                assert_true(n > 0);
+                want += (size_t)n;
+            }
+            got = evbuffer_pullup(in, -1);
+            assert_memory_equal(got + pre + (ref ? sizeof(ro) : 0),
+                data + 100, pending);
+            evbuffer_free(in);
+        }
+    }
+    tu_close_pair(fds);
+}
+
+/* Callbacks see one change per evbuffer_read, even when the bytes end up
+ * in two places (chain space and the overflow area). */
+static void
+read_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+    size_t *counts = arg;
+
+    (void)buf;
+    counts[0]++;
+    counts[1] += info->n_added;
+}
+
+static void
+test_read_callbacks_once(void **state)
+{
+    struct evbuffer *in = evbuffer_new();
+    unsigned char data[4096];
+    evutil_socket_t fds[2];
+    size_t counts[2] = {0, 0};
+
+    (void)state;
+    memset(data, 'q', sizeof(data));
+    tu_socketpair(fds);
+    assert_non_null(evbuffer_add_cb(in, read_count_cb, counts));
+    /* 1000 bytes already there: the last chain has a little room left. */
+    assert_int_equal(evbuffer_add(in, data, 1000), 0);
+    assert_int_equal(counts[0], 1);
+    assert_int_equal(send(fds[0], data, sizeof(data), 0), 4096);
+    assert_int_equal(evbuffer_read(in, fds[1], -1), 4096);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 1000 + 4096);
+    /* Nothing pending: no callback. */
+    assert_int_equal(evbuffer_read(in, fds[1], -1), -1);
+    assert_int_equal(counts[0], 2);
+    /* Same on an empty buffer, which stays empty and keeps its errno. */
+    assert_int_equal(evbuffer_drain(in, 5096), 0);
+    assert_int_equal(counts[0], 3);
+    errno = 0;
+    assert_int_equal(evbuffer_read(in, fds[1], -1), -1);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    assert_int_equal(evbuffer_get_length(in), 0);
+    assert_int_equal(counts[0], 3);
+    /* And reading into it afterwards works. */
+    assert_int_equal(send(fds[0], "tail", 4, 0), 4);
+    assert_int_equal(evbuffer_read(in, fds[1], -1), 4);
+    assert_memory_equal(evbuffer_pullup(in, -1), "tail", 4);
+    evbuffer_free(in);
+    tu_close_pair(fds);
+}
+
+/* ------------------------------------------------------------------ */
 
 int
 main(void)
@@ -1976,6 +2098,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_file_segments, tu_setup_nobase,
             tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_file_segments_ext,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_read_fill_shapes,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_read_callbacks_once,
             tu_setup_nobase, tu_teardown_nobase),
     };
 
