@@ -60,11 +60,14 @@ evbuffer_add_buffer(struct evbuffer *outbuf, struct evbuffer *inbuf)
     int result = -1;
 
     EVBUFFER_LOCK2(inbuf, outbuf);
+    /* As libevent 2.1: moving nothing succeeds even when frozen. */
+    if (inbuf->total_len == 0 || outbuf == inbuf) {
+        result = 0;
+        goto done;
+    }
     if (outbuf->freeze_end || inbuf->freeze_start)
         goto done;
     result = 0;
-    if (inbuf->total_len == 0 || outbuf == inbuf)
-        goto done;
     if (!FITS(outbuf, inbuf->total_len)) {
         result = -1;
         goto done;
@@ -86,12 +89,15 @@ evbuffer_prepend_buffer(struct evbuffer *outbuf, struct evbuffer *inbuf)
     int result = -1;
 
     EVBUFFER_LOCK2(inbuf, outbuf);
+    /* As libevent 2.1: moving nothing succeeds even when frozen. */
+    len = inbuf->total_len;
+    if (len == 0 || outbuf == inbuf) {
+        result = 0;
+        goto done;
+    }
     if (outbuf->freeze_start || inbuf->freeze_start)
         goto done;
     result = 0;
-    len = inbuf->total_len;
-    if (len == 0 || outbuf == inbuf)
-        goto done;
     if (!FITS(outbuf, len)) {
         result = -1;
         goto done;

@@ -61,7 +61,8 @@ evbuffer_drain(struct evbuffer *buf, size_t len)
     int result = -1;
 
     EVBUFFER_LOCK(buf);
-    if (buf->freeze_start)
+    /* As libevent 2.1: draining an empty buffer succeeds, frozen or not. */
+    if (buf->freeze_start && buf->total_len > 0)
         goto done;
     evbuffer_drain_nolock_(buf, len);
     result = 0;

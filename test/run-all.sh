@@ -10,6 +10,9 @@
 #    every test except the real programs (label "programs");
 # 4. stage "tsan":  build-tsan/ with -DEVENT_SANITIZE=thread, the tests
 #    labelled "threads".
+# 5. stage "fuzz":  build-fuzz/ with clang and libFuzzer, each fuzz target
+#    for about 20 s (test/fuzz/run.sh --smoke); installs clang and
+#    libclang-rt-14-dev first when missing.
 # --quick runs the first stage only.  Each stage's ctest output is shown as
 # it runs; a summary line per stage and a total come last.  Exits non-zero
 # if any stage failed.
@@ -123,6 +126,44 @@ stage() {
     log "stage $name: $result"
 }
 
+# fuzz_stage: test/fuzz/run.sh --smoke; one pass or fail per fuzz target.
+fuzz_stage() {
+    local start result fuzz_log rc passed failed
+    start=$(date +%s)
+    fuzz_log=$(mktemp)
+    echo
+    log "=== stage fuzz: $out/build-fuzz (clang, libFuzzer, 20 s a target) ==="
+    packages=(clang libclang-rt-14-dev)
+    if ! install_missing; then
+        result="FAIL (clang or libclang-rt-14-dev missing)"
+        total_failed=$((total_failed + 1))
+    else
+        EVENT_BUILD_ROOT=$out bash "$root/test/fuzz/run.sh" --smoke \
+            --jobs "$jobs" 2>&1 | tee "$fuzz_log"
+        rc=${PIPESTATUS[0]}
+        passed=$(grep -c '^fuzz: fuzz-.*crashes: 0 (exit 0)$' "$fuzz_log")
+        failed=$(grep -c '^fuzz: fuzz-.*crashes: [1-9]' "$fuzz_log")
+        # The summary repeats each target's line.
+        passed=$((passed / 2))
+        failed=$((failed / 2))
+        if [ "$rc" = 0 ]; then
+            result="PASS ($passed passed, $failed failed)"
+        elif [ "$rc" = 2 ]; then
+            result="FAIL (build)"
+            failed=1
+        else
+            result="FAIL ($passed passed, $failed failed)"
+            [ "$failed" = 0 ] && failed=1
+        fi
+        total_passed=$((total_passed + passed))
+        total_failed=$((total_failed + failed))
+    fi
+    rm -f "$fuzz_log"
+    [[ $result == FAIL* ]] && any_failed=1
+    summary+=("stage fuzz: $result in $(( $(date +%s) - start )) s")
+    log "stage fuzz: $result"
+}
+
 # Tests check that absurd allocation sizes fail cleanly (malloc returns
 # NULL); ASan would abort on them instead.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
@@ -142,6 +183,7 @@ if [ "$quick" = 0 ]; then
     fi
     stage tsan "$out/build-tsan" "-DEVENT_SANITIZE=thread" \
         "${tsan_run[@]}" -L threads -LE programs
+    fuzz_stage
 fi
 
 echo
