@@ -251,6 +251,18 @@ evport_dispatch(struct event_base *base, struct timeval *tv)
         apply_changelist(base, ep);
     if (ep->nrearm > 0)
         rearm(base, ep);
+    /* Room to remember every fd port_getn() can deliver, made before any
+     * association is used up: failing later would lose an fd for good. */
+    if (ep->rearm_size < ep->nevents) {
+        evutil_socket_t *p =
+            mm_realloc(ep->rearm, (size_t)ep->nevents * sizeof(*p));
+        if (p == NULL) {
+            event_warn("%s: realloc", __func__);
+            return -1;
+        }
+        ep->rearm = p;
+        ep->rearm_size = ep->nevents;
+    }
 
     if (tv != NULL) {
         ts.tv_sec = tv->tv_sec;

@@ -208,12 +208,17 @@ event_debug_assert_not_added_(const struct event *ev)
 void
 event_debug_assert_socket_nonblocking_(evutil_socket_t fd)
 {
+#ifdef _WIN32
+    /* Winsock cannot report whether a socket is non-blocking. */
+    (void)fd;
+#else
     int flags;
     if (fd < 0)
         return;
     flags = fcntl(fd, F_GETFL, NULL);
     if (flags >= 0 && !(flags & O_NONBLOCK))
         event_warnx("fd %d is not nonblocking", (int)fd);
+#endif
 }
 
 void
@@ -230,6 +235,12 @@ event_debug_map_free_(void)
     mm_free(debug_table);
     debug_table = NULL;
     debug_table_size = debug_table_count = 0;
+    /* libevent_global_shutdown() also releases the lock that
+     * evthread_use_pthreads() made for the map. */
+    if (debug_map_lock_ != NULL) {
+        EVTHREAD_FREE_LOCK(debug_map_lock_, 0);
+        debug_map_lock_ = NULL;
+    }
 }
 
 int

@@ -258,8 +258,18 @@ evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
         mm_free(lev);
         return NULL;
     }
-    if (!(flags & LEV_OPT_DISABLED))
-        evconnlistener_enable(lev);
+    if (!(flags & LEV_OPT_DISABLED) && evconnlistener_enable(lev) < 0) {
+        /* libevent 2.1 ignores this and hands back a listener that never
+         * accepts; report it instead.  The caller still owns fd. */
+        int err = errno;
+
+        event_debug_unassign(&lev->listener);
+        event_debug_unassign(&lev->backoff);
+        EVTHREAD_FREE_LOCK(lev->lock, EVTHREAD_LOCKTYPE_RECURSIVE);
+        mm_free(lev);
+        errno = err;
+        return NULL;
+    }
     return lev;
 }
 
