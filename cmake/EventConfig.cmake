@@ -90,6 +90,22 @@ event_check_symbol(EVENT__HAVE_UNSETENV unsetenv stdlib.h)
 event_check_symbol(EVENT__HAVE_USLEEP usleep unistd.h)
 event_check_symbol(EVENT__HAVE_VASPRINTF vasprintf stdio.h)
 
+# Windows: the socket API lives in the Winsock headers and ws2_32.
+if(WIN32)
+    set(_event_saved_libs ${CMAKE_REQUIRED_LIBRARIES})
+    list(APPEND CMAKE_REQUIRED_LIBRARIES ws2_32)
+    set(_event_ws winsock2.h ws2tcpip.h)
+    # The POSIX-header checks above cached "no" under the EVENT__ names,
+    # so check under private names and override.
+    foreach(fn IN ITEMS getaddrinfo getnameinfo inet_ntop inet_pton)
+        string(TOUPPER ${fn} FN)
+        event_check_symbol(EVENT_WIN32_HAVE_${FN} ${fn} ${_event_ws})
+        set(EVENT__HAVE_${FN} ${EVENT_WIN32_HAVE_${FN}})
+    endforeach()
+    set(CMAKE_REQUIRED_LIBRARIES ${_event_saved_libs})
+    unset(_event_saved_libs)
+endif()
+
 # The io_uring backend (backends/io_uring.c) needs the uapi header of a
 # Linux 5.18+ (SUBMIT_ALL, CQE_SKIP, poll updates, EXT_ARG).  Not part of
 # event-config.h (Debian's has no such macro): CMakeLists.txt passes it
@@ -103,7 +119,9 @@ int main(void) {
     (void)a; return (int)f == 0; }" EVENT__HAVE_IO_URING)
 
 find_package(Threads)
-if(CMAKE_USE_PTHREADS_INIT)
+# mingw-w64 ships winpthreads, but libevent on Windows uses native threads
+# (evthread_use_windows_threads) and has no libevent_pthreads.
+if(CMAKE_USE_PTHREADS_INIT AND NOT WIN32)
     set(EVENT__HAVE_PTHREADS 1)
 endif()
 
@@ -136,6 +154,23 @@ event_check_type(EVENT__HAVE_UINT16_T uint16_t stdint.h)
 event_check_type(EVENT__HAVE_UINT32_T uint32_t stdint.h)
 event_check_type(EVENT__HAVE_UINT64_T uint64_t stdint.h)
 event_check_type(EVENT__HAVE_UINTPTR_T uintptr_t stdint.h)
+
+if(WIN32)
+    foreach(spec IN ITEMS "STRUCT_ADDRINFO|struct addrinfo"
+            "STRUCT_IN6_ADDR|struct in6_addr"
+            "STRUCT_SOCKADDR_IN6|struct sockaddr_in6"
+            "STRUCT_SOCKADDR_STORAGE|struct sockaddr_storage"
+            "STRUCT_LINGER|struct linger")
+        string(REPLACE "|" ";" spec "${spec}")
+        list(GET spec 0 var)
+        list(GET spec 1 type)
+        event_check_type(EVENT_WIN32_HAVE_${var} "${type}" winsock2.h
+            ws2tcpip.h)
+        set(EVENT__HAVE_${var} ${EVENT_WIN32_HAVE_${var}})
+    endforeach()
+    check_struct_has_member("struct sockaddr_storage" ss_family
+        "winsock2.h;ws2tcpip.h" EVENT__HAVE_STRUCT_SOCKADDR_STORAGE_SS_FAMILY)
+endif()
 
 check_struct_has_member("struct in6_addr" s6_addr16 netinet/in.h
     EVENT__HAVE_STRUCT_IN6_ADDR_S6_ADDR16)

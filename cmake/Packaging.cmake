@@ -25,8 +25,9 @@ include(CMakePackageConfigHelpers)
 # own name link is libevent_core-2.1.so, which -levent_core never looks for,
 # so the linker would silently take the static archive.  Make the link in the
 # build tree's lib directory (for -L<build>/lib) and install it.
+# (Windows links against the import library, libevent_core-2.1.dll.a.)
 foreach(lib IN LISTS EVENT_LIBS)
-    if(TARGET ${lib})
+    if(TARGET ${lib} AND NOT WIN32)
         set(link ${CMAKE_BINARY_DIR}/lib/lib${lib}.so)
         add_custom_command(TARGET ${lib} POST_BUILD
             COMMAND ${CMAKE_COMMAND} -E create_symlink

@@ -41,6 +41,9 @@ struct event_base *event_global_current_base_ = NULL;
  * without what it needs.  EVENT_IO_URING_FIRST (the CMake option
  * EVENT_IO_URING_DEFAULT) puts it ahead of epoll instead.  Why it is not
  * the default: backends/io_uring.c and the README. */
+#ifdef _WIN32
+extern const struct eventop win32ops; /* backends/win32select.c */
+#endif
 static const struct eventop *const eventops[] = {
 #ifdef EVENT__HAVE_EVENT_PORTS
     &evportops,
@@ -65,6 +68,9 @@ static const struct eventop *const eventops[] = {
 #endif
 #if defined(EVENT__HAVE_IO_URING) && !defined(EVENT_IO_URING_FIRST)
     &io_uringops,
+#endif
+#ifdef _WIN32
+    &win32ops,
 #endif
     NULL};
 
@@ -231,6 +237,19 @@ event_config_is_avoided_method(const struct event_config *cfg,
 /* ------------------------------------------------------------------ */
 /* Thread wake-ups                                                     */
 
+#ifdef _WIN32
+/* Windows: the notify pair is a loopback socket pair (no pipe or eventfd
+ * that select() can watch), so it goes through Winsock. */
+#define NOTIFY_READ(fd, buf, n) recv((SOCKET)(fd), (char *)(buf), (int)(n), 0)
+#define NOTIFY_WRITE(fd, buf, n)                                              \
+    send((SOCKET)(fd), (const char *)(buf), (int)(n), 0)
+#define NOTIFY_CLOSE(fd) evutil_closesocket(fd)
+#else
+#define NOTIFY_READ(fd, buf, n) read((fd), (buf), (n))
+#define NOTIFY_WRITE(fd, buf, n) write((fd), (buf), (n))
+#define NOTIFY_CLOSE(fd) close(fd)
+#endif
+
 static int
 notify_base_eventfd(struct event_base *base)
 {
@@ -248,7 +267,7 @@ notify_base_pipe(struct event_base *base)
     char buf[1] = {0};
     int r;
     do {
-        r = (int)write(base->th_notify_fd[1], buf, 1);
+        r = (int)NOTIFY_WRITE(base->th_notify_fd[1], buf, 1);
     } while (r < 0 && errno == EINTR);
     return (r < 0 && errno != EAGAIN) ? -1 : 0;
 }
@@ -274,7 +293,7 @@ notify_drain_pipe(evutil_socket_t fd, short what, void *arg)
     unsigned char buf[1024];
     struct event_base *base = arg;
     (void)what;
-    while (read(fd, buf, sizeof(buf)) > 0)
+    while (NOTIFY_READ(fd, buf, sizeof(buf)) > 0)
         ;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     base->is_notify_pending = 0;
@@ -326,9 +345,9 @@ close_notify_fds(struct event_base *base)
     if (base->th_notify_fd[0] != -1) {
         event_del_nolock_(&base->th_notify, EVENT_DEL_NOBLOCK);
         event_debug_unassign(&base->th_notify);
-        close(base->th_notify_fd[0]);
+        NOTIFY_CLOSE(base->th_notify_fd[0]);
         if (base->th_notify_fd[1] != -1)
-            close(base->th_notify_fd[1]);
+            NOTIFY_CLOSE(base->th_notify_fd[1]);
         base->th_notify_fd[0] = base->th_notify_fd[1] = -1;
     }
     base->th_notify_fn = NULL;
@@ -644,9 +663,9 @@ event_reinit(struct event_base *base)
         base->sig.ev_signal_added = 0;
     }
     if (base->sig.ev_signal_pair[0] != -1)
-        close(base->sig.ev_signal_pair[0]);
+        NOTIFY_CLOSE(base->sig.ev_signal_pair[0]);
     if (base->sig.ev_signal_pair[1] != -1)
-        close(base->sig.ev_signal_pair[1]);
+        NOTIFY_CLOSE(base->sig.ev_signal_pair[1]);
     base->sig.ev_signal_pair[0] = base->sig.ev_signal_pair[1] = -1;
     if (base->th_notify_fn != NULL)
         was_notifiable = 1;

@@ -23,7 +23,9 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <errno.h>
+#ifndef _WIN32
 #include <ifaddrs.h>
+#endif
 #include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -43,10 +45,9 @@ evutil_inet_ntop(int af, const void *src, char *dst, size_t len)
     return inet_ntop(af, src, dst, (socklen_t)(len > INT_MAX ? INT_MAX : len));
 }
 
-/* Dotted-quad IPv4: exactly four parts of 1-3 decimal digits, each at
- * most 255.  Leading zeros are read as decimal ("010" is 10), which
- * libevent 2.1 accepts and glibc rejects; signs and white space, which
- * libevent's sscanf-based parser let through, are rejected. */
+/* Dotted-quad IPv4 exactly as glibc's inet_pton(), which Debian's
+ * libevent calls: four parts of 1-3 decimal digits, each at most 255, no
+ * leading zeros ("010" is refused, "0" is fine), no signs or spaces. */
 static int
 parse_ipv4(const char *src, struct in_addr *dst)
 {
@@ -58,7 +59,7 @@ parse_ipv4(const char *src, struct in_addr *dst)
             return 0;
         v = 0;
         for (digits = 0; EVUTIL_ISDIGIT_(*src); digits++, src++) {
-            if (digits == 3)
+            if (digits == 3 || (digits == 1 && v == 0))
                 return 0;
             v = v * 10 + (*src - '0');
         }
@@ -89,7 +90,9 @@ evutil_inet_pton(int af, const char *src, void *dst)
 static int
 parse_zone(const char *zone, unsigned *index)
 {
-    unsigned long v = 0;
+    /* 64 bits also where long has 32 (Windows), so the check below
+     * catches overflow. */
+    unsigned long long v = 0;
     const char *p;
 
     if (*zone == '\0')
@@ -100,7 +103,7 @@ parse_zone(const char *zone, unsigned *index)
     for (p = zone; *p; p++) {
         if (!EVUTIL_ISDIGIT_(*p))
             return -1;
-        v = v * 10 + (unsigned long)(*p - '0');
+        v = v * 10 + (unsigned long long)(*p - '0');
         if (v > UINT_MAX)
             return -1;
     }
@@ -420,35 +423,82 @@ evutil_freeaddrinfo(struct evutil_addrinfo *ai)
  * bit 0 set when checked, bit 1 IPv4 seen, bit 2 IPv6 seen. */
 static int if_families;
 
+/* The family bit (2 or 4) of sa when it is a non-local address, else 0. */
+static int
+family_bit(const struct sockaddr *sa)
+{
+    if (!sa)
+        return 0;
+    if (sa->sa_family == AF_INET &&
+        !evutil_v4addr_is_local_(&((const struct sockaddr_in *)sa)->sin_addr))
+        return 2;
+    if (sa->sa_family == AF_INET6 &&
+        !evutil_v6addr_is_local_(
+            &((const struct sockaddr_in6 *)sa)->sin6_addr))
+        return 4;
+    return 0;
+}
+
+#ifdef _WIN32
+/* Windows has no getifaddrs(): walk GetAdaptersAddresses()'s unicast
+ * addresses.  Returns the family bits, or 6 (both: hints unchanged) when
+ * the list cannot be had. */
+static int
+windows_families(void)
+{
+    const ULONG flags = GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST |
+        GAA_FLAG_SKIP_DNS_SERVER | GAA_FLAG_SKIP_FRIENDLY_NAME;
+    IP_ADAPTER_ADDRESSES *list = NULL, *a;
+    IP_ADAPTER_UNICAST_ADDRESS *u;
+    ULONG size = 16384, r = ERROR_BUFFER_OVERFLOW;
+    int tries, found = 0;
+
+    /* The list may grow between the size query and the call. */
+    for (tries = 0; tries < 3 && r == ERROR_BUFFER_OVERFLOW; ++tries) {
+        if (list)
+            mm_free(list);
+        list = mm_malloc(size);
+        if (list == NULL)
+            return 6;
+        r = GetAdaptersAddresses(AF_UNSPEC, flags, NULL, list, &size);
+    }
+    if (r != NO_ERROR) {
+        if (list)
+            mm_free(list);
+        return 6;
+    }
+    for (a = list; a; a = a->Next)
+        for (u = a->FirstUnicastAddress; u; u = u->Next)
+            found |= family_bit(u->Address.lpSockaddr);
+    mm_free(list);
+    return found;
+}
+#endif
+
 static int
 check_interfaces(void)
 {
+#ifndef _WIN32
     struct ifaddrs *ifa, *i;
+#endif
     int found = 1;
 
     found = __atomic_load_n(&if_families, __ATOMIC_RELAXED);
     if (found)
         return found;
     found = 1;
+#ifdef _WIN32
+    found |= windows_families();
+#else
     if (getifaddrs(&ifa) == 0) {
-        for (i = ifa; i; i = i->ifa_next) {
-            const struct sockaddr *sa = i->ifa_addr;
-            if (!sa)
-                continue;
-            if (sa->sa_family == AF_INET &&
-                !evutil_v4addr_is_local_(
-                    &((const struct sockaddr_in *)sa)->sin_addr))
-                found |= 2;
-            else if (sa->sa_family == AF_INET6 &&
-                !evutil_v6addr_is_local_(
-                    &((const struct sockaddr_in6 *)sa)->sin6_addr))
-                found |= 4;
-        }
+        for (i = ifa; i; i = i->ifa_next)
+            found |= family_bit(i->ifa_addr);
         freeifaddrs(ifa);
     } else {
         /* Unknown: assume both, which leaves hints unchanged. */
         found |= 6;
     }
+#endif
     __atomic_store_n(&if_families, found, __ATOMIC_RELAXED);
     return found;
 }
@@ -498,9 +548,18 @@ protocol_name(int proto, char *buf, size_t len)
     case IPPROTO_SCTP:
         return "sctp";
     default:
+#ifdef _WIN32
+        /* Winsock keeps getprotobynumber()'s result per thread. */
+        (void)pe;
+        (void)buf;
+        (void)len;
+        res = getprotobynumber(proto);
+        return res ? res->p_name : NULL;
+#else
         if (getprotobynumber_r(proto, &pe, buf, len, &res) == 0 && res)
             return res->p_name;
         return NULL;
+#endif
     }
 }
 
@@ -521,9 +580,18 @@ parse_servname(const char *servname, const char *proto,
         return v <= 65535 ? (int)v : -1;
     if (hints->ai_flags & EVUTIL_AI_NUMERICSERV)
         return -1;
+#ifdef _WIN32
+    /* Winsock keeps getservbyname()'s result per thread. */
+    (void)se;
+    (void)buf;
+    res = getservbyname(servname, proto);
+    if (res)
+        return ntohs((ev_uint16_t)res->s_port);
+#else
     if (getservbyname_r(servname, proto, &se, buf, sizeof(buf), &res) == 0 &&
         res)
         return ntohs((ev_uint16_t)res->s_port);
+#endif
     return -1;
 }
 
@@ -647,8 +715,18 @@ evutil_getaddrinfo(const char *nodename, const char *servname,
 }
 
 /* glibc's values for the two codes that differ without _GNU_SOURCE. */
+#ifdef _WIN32
+/* Winsock's EAI_NODATA (WSANO_DATA) is a code of its own; it has no
+ * EAI_ADDRFAMILY or EAI_SYSTEM, so only the private values name those. */
+#define GLIBC_EAI_NODATA EAI_NODATA
+#define GLIBC_EAI_ADDRFAMILY (-901)
+#ifndef EAI_SYSTEM
+#define EAI_SYSTEM -911
+#endif
+#else
 #define GLIBC_EAI_NODATA (-5)
 #define GLIBC_EAI_ADDRFAMILY (-9)
+#endif
 
 static const struct {
     int code;

@@ -30,6 +30,43 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef _WIN32
+#include <windows.h>
+/* Windows: getrandom() is played by RtlGenRandom (advapi32's
+ * SystemFunction036, the documented export behind rand_s).  There is no
+ * device file, so read_device() just fails to open one. */
+BOOLEAN NTAPI SystemFunction036(PVOID buffer, ULONG length);
+#define GRND_NONBLOCK 1
+#define O_CLOEXEC O_NOINHERIT
+/* The last-resort seed only needs changing clock values: the
+ * performance counter, whatever clock is asked for (this avoids a
+ * dependency on winpthreads' clock_gettime). */
+static int
+win32_clock(struct timespec *ts)
+{
+    LARGE_INTEGER c;
+
+    QueryPerformanceCounter(&c);
+    ts->tv_sec = (time_t)(c.QuadPart / 1000000000LL);
+    ts->tv_nsec = (long)(c.QuadPart % 1000000000LL);
+    return 0;
+}
+#undef clock_gettime
+#define clock_gettime(clock, ts) win32_clock(ts)
+static ssize_t
+getrandom(void *buf, size_t n, unsigned flags)
+{
+    ULONG chunk = n > 0x10000 ? 0x10000 : (ULONG)n;
+
+    (void)flags;
+    if (!SystemFunction036(buf, chunk)) {
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)chunk;
+}
+#endif
+
 #include "event2/util.h"
 #include "evthread-internal.h"
 #include "log-internal.h"

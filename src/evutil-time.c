@@ -14,6 +14,35 @@
 #include <sys/time.h>
 #include <time.h>
 
+#ifdef _WIN32
+#include <windows.h>
+/* Windows: the monotonic clock is QueryPerformanceCounter (invariant
+ * since Vista: it never goes back and agrees across CPUs); its frequency
+ * is fixed at boot. */
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC 1
+#endif
+#undef CLOCK_MONOTONIC_COARSE
+static int
+qpc_now(struct timespec *ts)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+
+    if (freq.QuadPart == 0 && !QueryPerformanceFrequency(&freq))
+        return -1;
+    if (!QueryPerformanceCounter(&now))
+        return -1;
+    ts->tv_sec = (time_t)(now.QuadPart / freq.QuadPart);
+    ts->tv_nsec = (long)((now.QuadPart % freq.QuadPart) * 1000000000LL /
+        freq.QuadPart);
+    return 0;
+}
+#define MONOTONIC_NOW(clock, ts) qpc_now(ts)
+#else
+#define MONOTONIC_NOW(clock, ts) clock_gettime((clock), (ts))
+#endif
+
 #include "event2/util.h"
 #include "mm-internal.h"
 #include "time-internal.h"
@@ -23,6 +52,7 @@
 /* Monotonic timers */
 
 /* The coarse clock is only worth it when it is fine enough for timers. */
+#ifndef _WIN32
 static int
 coarse_clock_usable(void)
 {
@@ -38,6 +68,7 @@ coarse_clock_usable(void)
     return 0;
 #endif
 }
+#endif /* !_WIN32 */
 
 int
 evutil_configure_monotonic_time_(struct evutil_monotonic_timer *timer,
@@ -55,7 +86,7 @@ evutil_configure_monotonic_time_(struct evutil_monotonic_timer *timer,
         return 0;
     }
 #endif
-    if (clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+    if (MONOTONIC_NOW(CLOCK_MONOTONIC, &now) == 0)
         timer->monotonic_clock = CLOCK_MONOTONIC;
     return 0;
 }
@@ -88,7 +119,7 @@ evutil_gettime_monotonic_(struct evutil_monotonic_timer *timer,
         adjust_fallback_time(timer, tp);
         return 0;
     }
-    if (clock_gettime(timer->monotonic_clock, &ts) < 0)
+    if (MONOTONIC_NOW(timer->monotonic_clock, &ts) < 0)
         return -1;
     tp->tv_sec = ts.tv_sec;
     tp->tv_usec = ts.tv_nsec / 1000;
@@ -164,6 +195,12 @@ evutil_usleep_(const struct timeval *tv)
 
     if (!tv || tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0))
         return;
+#ifdef _WIN32
+    /* Sleep() takes milliseconds; round up so we never wake early. */
+    (void)ts;
+    (void)rem;
+    Sleep((DWORD)evutil_tv_to_msec_(tv));
+#else
     ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
     ts.tv_nsec = (tv->tv_usec % 1000000) * 1000;
     if (ts.tv_nsec < 0) {
@@ -172,6 +209,7 @@ evutil_usleep_(const struct timeval *tv)
     }
     while (nanosleep(&ts, &rem) < 0 && errno == EINTR)
         ts = rem;
+#endif
 }
 
 /* ------------------------------------------------------------------ */
@@ -192,8 +230,13 @@ evutil_date_rfc1123(char *date, const size_t datelen, const struct tm *tm)
 
     if (!tm) {
         time_t t = time(NULL);
+#ifdef _WIN32
+        if (gmtime_s(&now, &t) != 0)
+            return -1;
+#else
         if (!gmtime_r(&t, &now))
             return -1;
+#endif
         tm = &now;
     }
     if (tm->tm_wday < 0 || tm->tm_wday > 6 || tm->tm_mon < 0 ||

@@ -33,6 +33,10 @@
 #include "mm-internal.h"
 #include "util-internal.h"
 
+#ifndef _WIN32
+/* Windows versions of everything up to the string helpers live in
+ * evutil-win32.c. */
+
 /* ------------------------------------------------------------------ */
 /* Socket options */
 
@@ -434,6 +438,7 @@ evutil_getenv_(const char *varname)
         return NULL;
     return secure_getenv(varname);
 }
+#endif /* !_WIN32 */
 
 /* ------------------------------------------------------------------ */
 /* Strings */
@@ -594,5 +599,9 @@ void *(*volatile evutil_memset_volatile_)(void *, int, size_t) = memset;
 void
 evutil_memclear_(void *mem, size_t len)
 {
+#ifdef _WIN32
+    SecureZeroMemory(mem, len);
+#else
     explicit_bzero(mem, len);
+#endif
 }

@@ -108,7 +108,27 @@ event_logv_(int severity, const char *errstr, const char *fmt, va_list ap)
 static const char *
 error_string(int err, char *buf, size_t len)
 {
+#ifdef _WIN32
+    if (strerror_s(buf, len, err) != 0)
+        evutil_snprintf(buf, len, "error %d", err);
+    return buf;
+#else
     return strerror_r(err, buf, len);
+#endif
+}
+
+/* The text for the last error on sock: errno on Unix, the Winsock code
+ * (FormatMessage text) on Windows. */
+static const char *
+sock_error_string(evutil_socket_t sock, char *buf, size_t len)
+{
+#ifdef _WIN32
+    (void)buf;
+    (void)len;
+    return evutil_socket_error_to_string(evutil_socket_geterror(sock));
+#else
+    return error_string(evutil_socket_geterror(sock), buf, len);
+#endif
 }
 
 /* Leave the process after a fatal message.  The fatal callback is not
@@ -156,7 +176,7 @@ event_sock_err(int eval, evutil_socket_t sock, const char *fmt, ...)
     va_list ap;
 
     (void)sock;
-    es = error_string(evutil_socket_geterror(sock), ebuf, sizeof(ebuf));
+    es = sock_error_string(sock, ebuf, sizeof(ebuf));
     va_start(ap, fmt);
     event_logv_(EVENT_LOG_ERR, es, fmt, ap);
     va_end(ap);
@@ -171,7 +191,7 @@ event_sock_warn(evutil_socket_t sock, const char *fmt, ...)
     va_list ap;
 
     (void)sock;
-    es = error_string(evutil_socket_geterror(sock), ebuf, sizeof(ebuf));
+    es = sock_error_string(sock, ebuf, sizeof(ebuf));
     va_start(ap, fmt);
     event_logv_(EVENT_LOG_WARN, es, fmt, ap);
     va_end(ap);

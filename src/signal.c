@@ -57,6 +57,23 @@ const struct eventop evsigops = {
     0,
 };
 
+#ifdef _WIN32
+/* Windows has no signalfd (src/signal-fd.c is not built there): every
+ * base uses the self-pipe, here a loopback socket pair. */
+int
+evsigfd_init_(struct event_base *base)
+{
+    (void)base;
+    return -1;
+}
+
+void
+evsigfd_dealloc_(struct event_base *base)
+{
+    (void)base;
+}
+#endif
+
 /* The owner of signal delivery, the number of signals it has added, and
  * its pipe's write end (read by the handler without the lock: an int
  * store is atomic enough for that). */
@@ -77,7 +94,17 @@ evsig_handler(int sig)
     unsigned char msg = (unsigned char)sig;
 
     if (fd >= 0) {
+#ifdef _WIN32
+        /* The CRT resets the disposition before calling a handler: put
+         * ours back.  The "pipe" is a loopback socket pair. */
+        int saved_wsa = WSAGetLastError();
+        int r;
+        (void)signal(sig, evsig_handler);
+        r = send((SOCKET)fd, (const char *)&msg, 1, 0);
+        WSASetLastError(saved_wsa);
+#else
         ssize_t r = write(fd, &msg, 1);
+#endif
         (void)r; /* a full pipe drops the byte; see the file comment */
     }
     errno = saved_errno;
@@ -95,7 +122,11 @@ evsig_cb(evutil_socket_t fd, short what, void *arg)
 
     memset(ncaught, 0, sizeof(ncaught));
     for (;;) {
+#ifdef _WIN32
+        n = recv((SOCKET)fd, (char *)buf, (int)sizeof(buf), 0);
+#else
         n = read(fd, buf, sizeof(buf));
+#endif
         if (n == -1) {
             int err = evutil_socket_geterror(fd);
             if (!EVUTIL_ERR_RW_RETRIABLE(err))

@@ -72,8 +72,13 @@ extern "C" {
     ((struct_type *)(((char *)(ptr)) - evutil_offsetof(struct_type, field)))
 
 /* printf helpers for types whose width varies between platforms. */
+#ifdef _WIN32
+#define EV_SOCK_FMT "%lld"
+#define EV_SOCK_ARG(x) ((long long)(x))
+#else
 #define EV_SOCK_FMT "%d"
 #define EV_SOCK_ARG(x) (x)
+#endif
 #define EV_SIZE_FMT "%lu"
 #define EV_SSIZE_FMT "%ld"
 #define EV_SIZE_ARG(x) ((unsigned long)(x))
@@ -96,11 +101,24 @@ extern "C" {
     } while (0)
 #endif
 
-#if EAGAIN == EWOULDBLOCK
+#ifdef _WIN32
+/* Winsock reports its own codes through WSAGetLastError(). */
+#define EVUTIL_ERR_IS_EAGAIN(e) ((e) == WSAEWOULDBLOCK || (e) == EAGAIN)
+#define EVUTIL_ERR_RW_RETRIABLE(e) ((e) == WSAEWOULDBLOCK || (e) == WSAEINTR)
+/* WSAEINVAL: a second connect() on a socket still connecting (old
+ * Windows versions). */
+#define EVUTIL_ERR_CONNECT_RETRIABLE(e)                                       \
+    ((e) == WSAEWOULDBLOCK || (e) == WSAEINTR || (e) == WSAEINPROGRESS ||     \
+        (e) == WSAEINVAL)
+#define EVUTIL_ERR_ACCEPT_RETRIABLE(e)                                        \
+    (EVUTIL_ERR_RW_RETRIABLE(e) || (e) == WSAECONNABORTED)
+#define EVUTIL_ERR_CONNECT_REFUSED(e) ((e) == WSAECONNREFUSED)
+#elif EAGAIN == EWOULDBLOCK
 #define EVUTIL_ERR_IS_EAGAIN(e) ((e) == EAGAIN)
 #else
 #define EVUTIL_ERR_IS_EAGAIN(e) ((e) == EAGAIN || (e) == EWOULDBLOCK)
 #endif
+#ifndef _WIN32
 /* A read or write that failed this way may be retried later. */
 #define EVUTIL_ERR_RW_RETRIABLE(e) ((e) == EINTR || EVUTIL_ERR_IS_EAGAIN(e))
 /* A connect() that failed this way is still in progress. */
@@ -110,6 +128,7 @@ extern "C" {
     ((e) == EINTR || EVUTIL_ERR_IS_EAGAIN(e) || (e) == ECONNABORTED)
 /* The peer refused the connection. */
 #define EVUTIL_ERR_CONNECT_REFUSED(e) ((e) == ECONNREFUSED)
+#endif
 
 #define EVUTIL_SHUTDOWN_RD SHUT_RD
 #define EVUTIL_SHUTDOWN_WR SHUT_WR

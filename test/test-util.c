@@ -10,12 +10,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef _WIN32
+/* The Windows cross-build (test/wine/): Winsock, native threads and
+ * timers stand in for the POSIX calls below. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#define MSG_NOSIGNAL 0
+#else
+#include <pthread.h>
 #include <unistd.h>
 
 #include <dirent.h>
@@ -25,6 +34,7 @@
 #include <netinet/tcp.h>
 #include <sys/un.h>
 #include <sys/syscall.h>
+#endif
 #if defined(__linux__) && defined(__has_include)
 #if __has_include(<linux/io_uring.h>)
 #include <linux/io_uring.h>
@@ -64,6 +74,36 @@ tu_debug_mode(void)
 /* ------------------------------------------------------------------ */
 /* Watchdog. */
 
+#ifdef _WIN32
+/* A timer-queue timer stands in for alarm(). */
+static HANDLE tu_watchdog_timer;
+
+static VOID CALLBACK
+tu_watchdog_fired(PVOID arg, BOOLEAN timer_fired)
+{
+    static const char msg[] =
+        "\n*** test-util watchdog: test exceeded its time limit ***\n";
+
+    (void)arg;
+    (void)timer_fired;
+    fputs(msg, stderr);
+    fflush(stderr);
+    ExitProcess(124);
+}
+
+void
+tu_watchdog(unsigned seconds)
+{
+    if (tu_watchdog_timer != NULL) {
+        DeleteTimerQueueTimer(NULL, tu_watchdog_timer, NULL);
+        tu_watchdog_timer = NULL;
+    }
+    if (seconds > 0 &&
+        !CreateTimerQueueTimer(&tu_watchdog_timer, NULL, tu_watchdog_fired,
+            NULL, seconds * 1000, 0, WT_EXECUTEONLYONCE))
+        tu_watchdog_timer = NULL;
+}
+#else
 static void
 tu_watchdog_fired(int sig)
 {
@@ -90,6 +130,7 @@ tu_watchdog(unsigned seconds)
     }
     alarm(seconds);
 }
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Fixtures. */
@@ -100,6 +141,11 @@ static int tu_fds_at_setup = -1;
 int
 tu_count_fds(void)
 {
+#ifdef _WIN32
+    /* Windows counts handles, and Wine creates some of its own behind
+     * the program's back: no reliable count, so no leak check. */
+    return -1;
+#else
     struct dirent *d;
     DIR *dir;
     int n = 0;
@@ -113,6 +159,7 @@ tu_count_fds(void)
     }
     closedir(dir);
     return n - 1; /* the directory's own descriptor */
+#endif
 }
 
 int
@@ -362,8 +409,10 @@ tu_tcp_pair(int family, evutil_socket_t fds[2])
         evutil_closesocket(cfd);
         return -1;
     }
-    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(afd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one,
+        sizeof(one));
+    setsockopt(afd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one,
+        sizeof(one));
     tu_prepare_fd(cfd);
     tu_prepare_fd(afd);
     fds[0] = cfd;
@@ -461,7 +510,15 @@ tu_exit_cb(evutil_socket_t fd, short what, void *base)
 #define TU_LOG_MAX 64
 #define TU_LOG_LEN 256
 
+#ifdef _WIN32
+static SRWLOCK tu_log_srw = SRWLOCK_INIT;
+#define TU_LOG_LOCK() AcquireSRWLockExclusive(&tu_log_srw)
+#define TU_LOG_UNLOCK() ReleaseSRWLockExclusive(&tu_log_srw)
+#else
 static pthread_mutex_t tu_log_lock = PTHREAD_MUTEX_INITIALIZER;
+#define TU_LOG_LOCK() pthread_mutex_lock(&tu_log_lock)
+#define TU_LOG_UNLOCK() pthread_mutex_unlock(&tu_log_lock)
+#endif
 static char tu_log_msgs[TU_LOG_MAX][TU_LOG_LEN];
 static int tu_log_sev[TU_LOG_MAX];
 static int tu_log_n;        /* stored messages (at most TU_LOG_MAX) */
@@ -471,7 +528,7 @@ static int tu_log_echo = -1;
 static void
 tu_log_cb(int severity, const char *msg)
 {
-    pthread_mutex_lock(&tu_log_lock);
+    TU_LOG_LOCK();
     if (severity >= 0 && severity < 4)
         tu_log_total[severity]++;
     if (tu_log_n < TU_LOG_MAX) {
@@ -486,16 +543,16 @@ tu_log_cb(int severity, const char *msg)
     /* Fatal messages precede an abort; never lose them. */
     if (tu_log_echo > 0 || severity >= EVENT_LOG_ERR)
         fprintf(stderr, "[libevent log %d] %s\n", severity, msg);
-    pthread_mutex_unlock(&tu_log_lock);
+    TU_LOG_UNLOCK();
 }
 
 void
 tu_log_clear(void)
 {
-    pthread_mutex_lock(&tu_log_lock);
+    TU_LOG_LOCK();
     tu_log_n = 0;
     memset(tu_log_total, 0, sizeof(tu_log_total));
-    pthread_mutex_unlock(&tu_log_lock);
+    TU_LOG_UNLOCK();
 }
 
 void
@@ -518,12 +575,12 @@ tu_log_count(int min_severity)
 {
     int i, n = 0;
 
-    pthread_mutex_lock(&tu_log_lock);
+    TU_LOG_LOCK();
     for (i = 0; i < 4; ++i) {
         if (i >= min_severity)
             n += tu_log_total[i];
     }
-    pthread_mutex_unlock(&tu_log_lock);
+    TU_LOG_UNLOCK();
     return n;
 }
 
@@ -532,10 +589,10 @@ tu_log_contains(const char *needle)
 {
     int i, found = 0;
 
-    pthread_mutex_lock(&tu_log_lock);
+    TU_LOG_LOCK();
     for (i = 0; i < tu_log_n && !found; ++i)
         found = strstr(tu_log_msgs[i], needle) != NULL;
-    pthread_mutex_unlock(&tu_log_lock);
+    TU_LOG_UNLOCK();
     return found;
 }
 
@@ -544,12 +601,12 @@ tu_log_last(void)
 {
     static char last[TU_LOG_LEN];
 
-    pthread_mutex_lock(&tu_log_lock);
+    TU_LOG_LOCK();
     if (tu_log_n == 0)
         last[0] = '\0';
     else
         snprintf(last, sizeof(last), "%s", tu_log_msgs[tu_log_n - 1]);
-    pthread_mutex_unlock(&tu_log_lock);
+    TU_LOG_UNLOCK();
     return last;
 }
 
@@ -569,11 +626,20 @@ tu_assert_logged_(int min_severity, const char *file, int line)
 void
 tu_now(struct timeval *tv)
 {
+#ifdef _WIN32
+    LARGE_INTEGER f, c;
+
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    tv->tv_sec = (long)(c.QuadPart / f.QuadPart);
+    tv->tv_usec = (long)((c.QuadPart % f.QuadPart) * 1000000 / f.QuadPart);
+#else
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     tv->tv_sec = ts.tv_sec;
     tv->tv_usec = ts.tv_nsec / 1000;
+#endif
 }
 
 long
@@ -610,12 +676,17 @@ tu_slack_ms(void)
 void
 tu_sleep_ms(long ms)
 {
+#ifdef _WIN32
+    if (ms > 0)
+        Sleep((DWORD)ms);
+#else
     struct timespec ts, rem;
 
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
         ts = rem;
+#endif
 }
 
 struct timeval *

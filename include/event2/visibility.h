@@ -12,7 +12,11 @@
 
 #include <event2/event-config.h>
 
-#if defined(EVENT_BUILDING_LIBRARY) && defined(__GNUC__)
+#if defined(EVENT_BUILDING_LIBRARY) && defined(_WIN32)
+/* Windows DLLs export exactly what is marked (the ELF marker is ignored
+ * by PE targets, which would then export every global). */
+#define EVENT2_EXPORT_SYMBOL __declspec(dllexport)
+#elif defined(EVENT_BUILDING_LIBRARY) && defined(__GNUC__)
 /** Marks a declaration as part of the exported ABI. */
 #define EVENT2_EXPORT_SYMBOL __attribute__((visibility("default")))
 #else

@@ -1,0 +1,2 @@
+/* Windows stand-in for <sys/ioctl.h>: Winsock 2 (see ../README). */
+#include <sys/socket.h>
