@@ -13,6 +13,9 @@
 # 5. stage "fuzz":  build-fuzz/ with clang and libFuzzer, each fuzz target
 #    for about 20 s (test/fuzz/run.sh --smoke); installs clang and
 #    libclang-rt-14-dev first when missing.
+# 6. stage "wine": the mingw-w64 cross-build and its tests under Wine
+#    (packages installed when missing; skipped, and said so, when they
+#    cannot be).
 # --quick runs the first stage only.  Each stage's ctest output is shown as
 # it runs; a summary line per stage and a total come last.  Exits non-zero
 # if any stage failed.
@@ -164,6 +167,39 @@ fuzz_stage() {
     log "stage fuzz: $result"
 }
 
+# wine_stage: the Windows cross-build, its tests run under Wine
+# (test/wine/run.sh).  Packages that cannot be installed skip the stage
+# with a clear line instead of failing it.
+wine_stage() {
+    local start result wine_log rc passed failed
+    start=$(date +%s)
+    wine_log=$(mktemp)
+    echo
+    log "=== stage wine: $out/build-wine (mingw-w64 cross-build, tests under Wine) ==="
+    JOBS=$jobs EVENT_WINE_BUILD_DIR=$out/build-wine \
+        bash "$root/test/wine/run.sh" 2>&1 | tee "$wine_log"
+    rc=${PIPESTATUS[0]}
+    read -r passed failed < <(sed -nE \
+        's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\2 \1/p' \
+        "$wine_log" | awk '{print $1 - $2, $2}' | tail -n 1)
+    passed=${passed:-0}
+    failed=${failed:-0}
+    if [ "$rc" = 3 ]; then
+        result="SKIPPED (mingw-w64 or wine could not be installed)"
+    elif [ "$rc" = 0 ]; then
+        result="PASS ($passed passed, $failed failed)"
+    else
+        [ "$failed" = 0 ] && failed=1
+        result="FAIL ($passed passed, $failed failed)"
+    fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    rm -f "$wine_log"
+    [[ $result == FAIL* ]] && any_failed=1
+    summary+=("stage wine: $result in $(( $(date +%s) - start )) s")
+    log "stage wine: $result"
+}
+
 # Tests check that absurd allocation sizes fail cleanly (malloc returns
 # NULL); ASan would abort on them instead.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
@@ -184,6 +220,7 @@ if [ "$quick" = 0 ]; then
     stage tsan "$out/build-tsan" "-DEVENT_SANITIZE=thread" \
         "${tsan_run[@]}" -L threads -LE programs
     fuzz_stage
+    wine_stage
 fi
 
 echo
