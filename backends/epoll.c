@@ -328,12 +328,29 @@ set_interest(struct event_base *base, evutil_socket_t fd, short old,
         k = kernel_events(want, et);
         op = registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     }
-    if (EVUTIL_UNLIKELY(ctl(ep->epfd, op, fd, k) == -1) &&
-        ctl_failed(ep, op, fd, k, old) == -1)
-        return -1;
-    if (info) {
-        info->registered = op != EPOLL_CTL_DEL;
-        info->kevents = k;
+    {
+        /* Everything the code after epoll_ctl needs lives in req, whose
+         * address the kernel call takes: the compiler reloads it from
+         * memory instead of keeping six values in saved registers. */
+        struct {
+            struct epoll_event ev;
+            int op;
+            short old;
+        } req;
+        req.ev.events = k;
+        req.ev.data.u64 = 0;
+        req.ev.data.fd = fd;
+        req.op = op;
+        req.old = old;
+        if (EVUTIL_UNLIKELY(
+                epoll_ctl(ep->epfd, op, fd, &req.ev) == -1) &&
+            ctl_failed(base->evbase, req.op, req.ev.data.fd, req.ev.events,
+                req.old) == -1)
+            return -1;
+        if (info) {
+            info->registered = req.op != EPOLL_CTL_DEL;
+            info->kevents = req.ev.events;
+        }
     }
     return 0;
 }
@@ -445,7 +462,7 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         for (i = 0; i < res; ++i) {
             short ev = translate(events[i].events);
             if (ev)
-                evmap_io_active_(base, events[i].data.fd, ev);
+                evmap_io_active_inl_(base, events[i].data.fd, ev);
         }
     } else {
         for (i = 0; i < res; ++i) {

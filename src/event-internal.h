@@ -319,20 +319,42 @@ event_queue_insert_active_idle_(struct event_base *base,
     TAILQ_INSERT_TAIL(q, evcb, evcb_active_next);
 }
 
+/* Raise the high-water marks of the event counts to the counts now.
+ * event_active_io_in_loop_ leaves that to its caller's caller: the counts
+ * only grow while a backend reports readiness under the base lock, so
+ * one update when it is done gives the same maxima. */
+static inline void
+event_base_note_count_max_(struct event_base *base)
+{
+    if (base->event_count > base->event_count_max)
+        base->event_count_max = base->event_count;
+    if (base->event_count_active > base->event_count_active_max)
+        base->event_count_active_max = base->event_count_active;
+}
+
 /* Readiness of an I/O event reported from the loop thread (a backend's
  * dispatch): the common case inline, the rest in event_active_nolock_.
- * No wake-up is needed, the loop is the caller. */
+ * No wake-up is needed, the loop is the caller.  The callers of
+ * evmap_io_active_ call event_base_note_count_max_ afterwards. */
 static inline void
 event_active_io_in_loop_(struct event_base *base, struct event *ev,
     short res)
 {
-    if (EVUTIL_LIKELY(!(ev->ev_flags &
-                        (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                            EVLIST_FINALIZING)))) {
+    ev_uint16_t flags = ev->ev_flags;
+    if (EVUTIL_LIKELY(!(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                                    EVLIST_FINALIZING)))) {
+        struct evcallback_list *q;
+        ev_uint8_t pri = ev->ev_pri;
         ev->ev_res = res;
-        if (ev->ev_pri < base->event_running_priority)
+        if (EVUTIL_UNLIKELY(pri >= base->nactivequeues))
+            ev->ev_pri = pri = (ev_uint8_t)(base->nactivequeues - 1);
+        if (pri < base->event_running_priority)
             base->event_continue = 1;
-        event_queue_insert_active_idle_(base, &ev->ev_evcallback);
+        base->event_count += !(flags & EVLIST_INTERNAL);
+        base->event_count_active++;
+        ev->ev_flags = flags | EVLIST_ACTIVE;
+        q = &base->activequeues[pri];
+        TAILQ_INSERT_TAIL(q, &ev->ev_evcallback, evcb_active_next);
     } else {
         event_active_nolock_(ev, res, 1);
     }

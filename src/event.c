@@ -717,6 +717,13 @@ readd_heap_timeout_ok(struct event_base *base, const struct event *ev,
 static inline int
 readd_heap_timeout(struct event_base *base, struct event *ev,
     const struct timeval *tv, int tv_is_absolute)
+#ifdef __GNUC__
+    __attribute__((always_inline))
+#endif
+    ;
+static inline int
+readd_heap_timeout(struct event_base *base, struct event *ev,
+    const struct timeval *tv, int tv_is_absolute)
 {
     struct timeval when;
     if (tv_is_absolute) {
@@ -756,9 +763,17 @@ static int event_add_nolock_full_(struct event *ev,
 
 /* The cheap cases inline, everything else out of line: re-arming a
  * timeout in the heap, and adding an I/O event without a timeout (the
- * same effects as event_add_nolock_full_ has for them). */
-int
-event_add_nolock_(struct event *ev, const struct timeval *tv,
+ * same effects as event_add_nolock_full_ has for them).  Inlined into
+ * event_add; event_add_nolock_ below is the same for the other files. */
+static inline int
+event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
+    int tv_is_absolute)
+#ifdef __GNUC__
+    __attribute__((always_inline))
+#endif
+    ;
+static inline int
+event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
     int tv_is_absolute)
 {
     if (EVUTIL_UNLIKELY(event_debug_on_()) ||
@@ -782,6 +797,13 @@ event_add_nolock_(struct event *ev, const struct timeval *tv,
         return 0;
     }
     return event_add_nolock_full_(ev, tv, tv_is_absolute);
+}
+
+int
+event_add_nolock_(struct event *ev, const struct timeval *tv,
+    int tv_is_absolute)
+{
+    return event_add_nolock_inl_(ev, tv, tv_is_absolute);
 }
 
 static int
@@ -941,7 +963,7 @@ event_add(struct event *ev, const struct timeval *tv)
         errno = EBADF;
         return -1;
     }
-    res = event_add_nolock_(ev, tv, 0);
+    res = event_add_nolock_inl_(ev, tv, 0);
     EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
     return res;
 }
@@ -975,8 +997,16 @@ event_remove_timer(struct event *ev)
     return res;
 }
 
-int
-event_del_nolock_(struct event *ev, int blocking)
+/* The body of event_del_nolock_, inlined into event_del_ where blocking
+ * is a constant. */
+static inline int
+event_del_nolock_inl_(struct event *ev, int blocking)
+#ifdef __GNUC__
+    __attribute__((always_inline))
+#endif
+    ;
+static inline int
+event_del_nolock_inl_(struct event *ev, int blocking)
 {
     struct event_base *base = ev->ev_base;
     int res = 0, notify = 0;
@@ -1031,7 +1061,13 @@ event_del_nolock_(struct event *ev, int blocking)
     return res;
 }
 
-static int
+int
+event_del_nolock_(struct event *ev, int blocking)
+{
+    return event_del_nolock_inl_(ev, blocking);
+}
+
+static inline int
 event_del_(struct event *ev, int blocking)
 {
     int res;
@@ -1046,7 +1082,7 @@ event_del_(struct event *ev, int blocking)
         return -1;
     }
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
-    res = event_del_nolock_(ev, blocking);
+    res = event_del_nolock_inl_(ev, blocking);
     EVBASE_RELEASE_LOCK(base, th_base_lock);
     return res;
 }
@@ -1653,20 +1689,35 @@ event_process_active_single_queue(struct event_base *base,
 {
     struct event_callback *evcb;
     int count = 0;
+    /* No callback budget and no time budget: the usual case. */
+    const int limited = max_to_process != INT_MAX || endtime != NULL;
 
     while ((evcb = TAILQ_FIRST(activeq)) != NULL) {
         struct event *ev = NULL;
-        if (evcb->evcb_flags & EVLIST_INIT) {
+        ev_uint16_t flags = evcb->evcb_flags;
+        if ((flags & EVLIST_INIT) &&
+            !(event_callback_to_event(evcb)->ev_events & EV_PERSIST) &&
+            !(flags & EVLIST_FINALIZING)) {
             ev = event_callback_to_event(evcb);
-            if ((ev->ev_events & EV_PERSIST) ||
-                (ev->ev_flags & EVLIST_FINALIZING))
-                event_queue_remove_active(base, evcb);
-            else
-                event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+            event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
         } else {
-            event_queue_remove_active(base, evcb);
+            /* evcb heads activeq (its priority's queue): unlink it from
+             * there directly, with the counts event_queue_remove_active
+             * keeps. */
+            struct event_callback *next =
+                TAILQ_NEXT(evcb, evcb_active_next);
+            if (flags & EVLIST_INIT)
+                ev = event_callback_to_event(evcb);
+            DECR_EVENT_COUNT(base, flags);
+            evcb->evcb_flags = flags & ~EVLIST_ACTIVE;
+            base->event_count_active--;
+            if (next != NULL)
+                next->evcb_active_next.tqe_prev = &activeq->tqh_first;
+            else
+                activeq->tqh_last = &activeq->tqh_first;
+            activeq->tqh_first = next;
         }
-        count += !(evcb->evcb_flags & EVLIST_INTERNAL);
+        count += !(flags & EVLIST_INTERNAL);
 
         base->current_event = evcb;
         base->current_event_waiters = 0;
@@ -1726,24 +1777,30 @@ event_process_active_single_queue(struct event_base *base,
 
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
         base->current_event = NULL;
-        if (base->current_event_waiters) {
-            base->current_event_waiters = 0;
-            EVTHREAD_COND_BROADCAST(base->current_event_cond);
-        }
-
-        if (base->event_break)
-            return -1;
-        if (count >= max_to_process)
-            return count;
-        if (count && endtime) {
-            struct timeval now;
-            update_time_cache(base);
-            gettime_(base, &now);
-            if (evutil_timercmp(&now, endtime, >=))
+        /* One test for the rare cases: a waiter in event_del, a break or
+         * a continue request. */
+        if (EVUTIL_UNLIKELY(base->current_event_waiters | base->event_break |
+                            base->event_continue)) {
+            if (base->current_event_waiters) {
+                base->current_event_waiters = 0;
+                EVTHREAD_COND_BROADCAST(base->current_event_cond);
+            }
+            if (base->event_break)
+                return -1;
+            if (base->event_continue)
                 return count;
         }
-        if (base->event_continue)
-            break;
+        if (EVUTIL_UNLIKELY(limited)) {
+            if (count >= max_to_process)
+                return count;
+            if (count && endtime) {
+                struct timeval now;
+                update_time_cache(base);
+                gettime_(base, &now);
+                if (evutil_timercmp(&now, endtime, >=))
+                    return count;
+            }
+        }
     }
     return count;
 }
@@ -1835,6 +1892,7 @@ event_base_loop(struct event_base *base, int flags)
         event_queue_make_later_events_active(base);
         clear_time_cache(base);
         res = base->evsel->dispatch(base, tv_p);
+        event_base_note_count_max_(base);
         if (res == -1) {
             event_debug(("%s: dispatch returned unsuccessfully.", __func__));
             retval = -1;
@@ -1947,6 +2005,7 @@ event_base_active_by_fd(struct event_base *base, evutil_socket_t fd,
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     if (!(events & EV_TIMEOUT)) {
         evmap_io_active_(base, fd, events & (EV_READ | EV_WRITE | EV_CLOSED));
+        event_base_note_count_max_(base);
         /* evmap_io_active_ assumes the loop thread: wake the loop. */
         NOTIFY_IF_NEEDED(base);
     } else {

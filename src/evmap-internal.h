@@ -35,6 +35,44 @@ int evmap_io_del_(struct event_base *base, evutil_socket_t fd,
 void evmap_io_active_(struct event_base *base, evutil_socket_t fd,
     short events);
 
+/* One slot of the io map (private to evmap.c but for the inline
+ * evmap_io_active_inl_ below). */
+LIST_HEAD(event_dlist_, event);
+struct evmap_io {
+    struct event_dlist_ events;
+    unsigned nread;
+    unsigned nwrite;
+    unsigned nclose;
+    /* The union of interests: EV_READ/EV_WRITE/EV_CLOSED for each
+     * non-zero count above. */
+    unsigned interest;
+    /* Followed by the backend's fdinfo_len bytes. */
+    ev_uint64_t fdinfo[];
+};
+
+/* evmap_io_active_ inline, for the epoll backend's dispatch loop.  The
+ * caller of either must call event_base_note_count_max_ afterwards
+ * (event_base_loop does, after dispatch). */
+static inline void
+evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
+    short events)
+{
+    struct evmap_io *ctx;
+    struct event *ev;
+
+    if (EVUTIL_UNLIKELY(fd < 0 || fd >= base->io.nentries))
+        return;
+    ctx = base->io.entries[fd];
+    if (EVUTIL_UNLIKELY(ctx == NULL))
+        return;
+    LIST_FOREACH(ev, &ctx->events, ev_io_next)
+    {
+        short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
+        if (what)
+            event_active_io_in_loop_(base, ev, what);
+    }
+}
+
 int evmap_signal_add_(struct event_base *base, int sig, struct event *ev);
 int evmap_signal_del_(struct event_base *base, int sig, struct event *ev);
 /* Called by the signal code: sig was delivered ncalls times. */

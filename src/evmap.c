@@ -27,20 +27,6 @@
 #include "mm-internal.h"
 #include "util-internal.h"
 
-LIST_HEAD(event_dlist_, event);
-
-struct evmap_io {
-    struct event_dlist_ events;
-    unsigned nread;
-    unsigned nwrite;
-    unsigned nclose;
-    /* The union of interests: EV_READ/EV_WRITE/EV_CLOSED for each
-     * non-zero count above. */
-    unsigned interest;
-    /* Followed by the backend's fdinfo_len bytes. */
-    ev_uint64_t fdinfo[];
-};
-
 struct evmap_signal {
     struct event_dlist_ events;
 };
@@ -220,20 +206,7 @@ evmap_io_del_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 void
 evmap_io_active_(struct event_base *base, evutil_socket_t fd, short events)
 {
-    struct evmap_io *ctx;
-    struct event *ev;
-
-    if (fd < 0 || fd >= base->io.nentries)
-        return;
-    ctx = base->io.entries[fd];
-    if (ctx == NULL)
-        return;
-    LIST_FOREACH(ev, &ctx->events, ev_io_next)
-    {
-        short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
-        if (what)
-            event_active_io_in_loop_(base, ev, what);
-    }
+    evmap_io_active_inl_(base, fd, events);
 }
 
 void *
