@@ -390,51 +390,6 @@ err:
     return -1;
 }
 
-int
-evutil_socket_connect_(evutil_socket_t *fd_ptr, const struct sockaddr *sa,
-                       int socklen)
-{
-    int made_fd = 0;
-    int e;
-
-    if (*fd_ptr < 0) {
-        *fd_ptr = evutil_socket_(sa->sa_family,
-                                 SOCK_STREAM | EVUTIL_SOCK_NONBLOCK, 0);
-        if (*fd_ptr < 0)
-            return -1;
-        made_fd = 1;
-    }
-    if (connect((SOCKET)*fd_ptr, sa, socklen) == 0)
-        return 1;
-    e = WSAGetLastError();
-    if (EVUTIL_ERR_CONNECT_RETRIABLE(e))
-        return 0;
-    if (EVUTIL_ERR_CONNECT_REFUSED(e))
-        return 2;
-    if (made_fd) {
-        close_keep_error(*fd_ptr);
-        *fd_ptr = EVUTIL_INVALID_SOCKET;
-    }
-    return -1;
-}
-
-int
-evutil_socket_finished_connecting_(evutil_socket_t fd)
-{
-    int e = 0;
-    int elen = (int)sizeof(e);
-
-    if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_ERROR, (char *)&e, &elen) ==
-        SOCKET_ERROR)
-        return -1;
-    if (e == 0)
-        return 1;
-    if (EVUTIL_ERR_CONNECT_RETRIABLE(e))
-        return 0;
-    EVUTIL_SET_SOCKET_ERROR(e);
-    return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* Environment */
 

@@ -381,50 +381,6 @@ err:
     return -1;
 }
 
-int
-evutil_socket_connect_(evutil_socket_t *fd_ptr, const struct sockaddr *sa,
-    int socklen)
-{
-    int made_fd = 0;
-    int e;
-
-    if (*fd_ptr < 0) {
-        *fd_ptr = evutil_socket_(sa->sa_family,
-            SOCK_STREAM | EVUTIL_SOCK_NONBLOCK, 0);
-        if (*fd_ptr < 0)
-            return -1;
-        made_fd = 1;
-    }
-    if (connect(*fd_ptr, sa, (ev_socklen_t)socklen) == 0)
-        return 1;
-    e = errno;
-    if (EVUTIL_ERR_CONNECT_RETRIABLE(e))
-        return 0;
-    if (EVUTIL_ERR_CONNECT_REFUSED(e))
-        return 2;
-    if (made_fd) {
-        close_keep_errno(*fd_ptr);
-        *fd_ptr = -1;
-    }
-    return -1;
-}
-
-int
-evutil_socket_finished_connecting_(evutil_socket_t fd)
-{
-    int e = 0;
-    ev_socklen_t elen = sizeof(e);
-
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
-        return -1;
-    if (e == 0)
-        return 1;
-    if (EVUTIL_ERR_CONNECT_RETRIABLE(e))
-        return 0;
-    errno = e;
-    return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* Environment */
 
@@ -439,6 +395,73 @@ evutil_getenv_(const char *varname)
     return secure_getenv(varname);
 }
 #endif /* !_WIN32 */
+
+/* ------------------------------------------------------------------ */
+/* Non-blocking connect, for bufferevents (both platforms) */
+
+#ifdef _WIN32
+#define SOCKET_ARG_(s) ((SOCKET)(s))
+#else
+#define SOCKET_ARG_(s) (s)
+#endif
+
+/* evutil_closesocket() that leaves the socket error alone. */
+static void
+closesocket_keep_error(evutil_socket_t s)
+{
+    int saved = EVUTIL_SOCKET_ERROR();
+
+    (void)evutil_closesocket(s);
+    EVUTIL_SET_SOCKET_ERROR(saved);
+}
+
+/* 1: connected, 0: in progress, 2: refused at once, -1: error (a socket
+ * made here is closed again). */
+int
+evutil_socket_connect_(evutil_socket_t *fd_ptr, const struct sockaddr *sa,
+    int socklen)
+{
+    int made_fd = 0;
+    int e;
+
+    if (*fd_ptr < 0) {
+        *fd_ptr = evutil_socket_(sa->sa_family,
+            SOCK_STREAM | EVUTIL_SOCK_NONBLOCK, 0);
+        if (*fd_ptr < 0)
+            return -1;
+        made_fd = 1;
+    }
+    if (connect(SOCKET_ARG_(*fd_ptr), sa, (ev_socklen_t)socklen) == 0)
+        return 1;
+    e = EVUTIL_SOCKET_ERROR();
+    if (EVUTIL_ERR_CONNECT_RETRIABLE(e))
+        return 0;
+    if (EVUTIL_ERR_CONNECT_REFUSED(e))
+        return 2;
+    if (made_fd) {
+        closesocket_keep_error(*fd_ptr);
+        *fd_ptr = EVUTIL_INVALID_SOCKET;
+    }
+    return -1;
+}
+
+int
+evutil_socket_finished_connecting_(evutil_socket_t fd)
+{
+    int e = 0;
+    ev_socklen_t elen = (ev_socklen_t)sizeof(e);
+
+    if (getsockopt(SOCKET_ARG_(fd), SOL_SOCKET, SO_ERROR, (void *)&e,
+            &elen) < 0)
+        return -1;
+    if (e == 0)
+        return 1;
+    if (EVUTIL_ERR_CONNECT_RETRIABLE(e))
+        return 0;
+    EVUTIL_SET_SOCKET_ERROR(e);
+    return -1;
+}
+
 
 /* ------------------------------------------------------------------ */
 /* Strings */
