@@ -951,7 +951,9 @@ event_add(struct event *ev, const struct timeval *tv)
         event_warnx("%s: event %p is not initialized", __func__, (void *)ev);
         return -1;
     }
-    if (tv && !is_common_timeout(tv, ev->ev_base) && check_timeout_arg(tv)) {
+    /* A common-timeout tv passes this check too: its tv_usec carries
+     * positive magic bits. */
+    if (tv && check_timeout_arg(tv)) {
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         return -1;
     }
