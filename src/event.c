@@ -713,6 +713,22 @@ readd_heap_timeout_ok(struct event_base *base, const struct event *ev,
            !is_common_timeout(&ev->ev_timeout, base);
 }
 
+/* Out of line, so that the O(1) re-arm paths stay small leaf code:
+ * move ev (in the heap) to its new deadline, wake the loop if it became
+ * the first. */
+static void readd_heap_adjust_(struct event_base *base, struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static void
+readd_heap_adjust_(struct event_base *base, struct event *ev)
+{
+    min_heap_adjust_(&base->timeheap, ev);
+    if (min_heap_elt_is_top_(ev))
+        NOTIFY_IF_NEEDED(base);
+}
+
 /* The rest of event_add_nolock_ for that case (same effects). */
 static inline int
 readd_heap_timeout(struct event_base *base, struct event *ev,
@@ -748,9 +764,7 @@ readd_heap_timeout(struct event_base *base, struct event *ev,
     ev->ev_timeout = when;
     if (min_heap_postpone_(&base->timeheap, ev))
         return 0;
-    min_heap_adjust_(&base->timeheap, ev);
-    if (min_heap_elt_is_top_(ev))
-        NOTIFY_IF_NEEDED(base);
+    readd_heap_adjust_(base, ev);
     return 0;
 }
 
@@ -930,8 +944,96 @@ check_timeout_arg(const struct timeval *tv)
     return 0;
 }
 
+/* event_add(ev, tv) of an event that waits in the heap for an ordinary
+ * timeout, with an ordinary interval (0 <= tv_usec < 1000000): the
+ * re-arm of an idle timeout from a callback, done before any of the
+ * general checks.  The same effects as the general path; returns 0 when
+ * that must run instead.  A common-timeout deadline or interval carries
+ * magic bits above 1000000 in tv_usec, so the range tests exclude both. */
+static inline int
+event_rearm_heap_timeout_(struct event_base *base, struct event *ev,
+    const struct timeval *tv)
+{
+    ev_uint16_t flags = ev->ev_flags;
+    if ((flags & (EVLIST_INIT | EVLIST_TIMEOUT | EVLIST_ACTIVE |
+                  EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
+        (EVLIST_INIT | EVLIST_TIMEOUT))
+        return 0;
+    if (tv->tv_sec < 0 || (unsigned long)tv->tv_usec >= 1000000 ||
+        (unsigned long)ev->ev_timeout.tv_usec >= 1000000)
+        return 0;
+    if (EVUTIL_UNLIKELY(event_debug_on_()) || (ev->ev_events & EV_SIGNAL))
+        return 0;
+    if (!(flags & EVLIST_INSERTED) &&
+        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
+        return 0;
+    readd_heap_timeout(base, ev, tv, 0);
+    return 1;
+}
+
+/* The lock-free re-arm of a heap timeout from a callback (the time is
+ * cached), when it takes O(1): a leaf re-keyed in place, or an inner
+ * entry postponed (stale) the way min_heap_postpone_ does it.  No side
+ * effects unless it returns 1.  It calls nothing, so event_add needs no
+ * stack frame for it. */
+static inline int
+event_rearm_try_(struct event_base *base, struct event *ev,
+    const struct timeval *tv)
+{
+    struct min_heap *h = &base->timeheap;
+    ev_uint16_t flags = ev->ev_flags;
+    struct timeval when;
+
+    if (!base->tv_cache.tv_sec ||
+        (flags & (EVLIST_INIT | EVLIST_TIMEOUT | EVLIST_ACTIVE |
+                  EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
+        (EVLIST_INIT | EVLIST_TIMEOUT))
+        return 0;
+    if (tv->tv_sec < 0 || (unsigned long)tv->tv_usec >= 1000000 ||
+        (unsigned long)ev->ev_timeout.tv_usec >= 1000000 ||
+        event_debug_on_() || (ev->ev_events & EV_SIGNAL))
+        return 0;
+    if (!(flags & EVLIST_INSERTED) &&
+        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
+        return 0;
+    when.tv_sec = base->tv_cache.tv_sec + tv->tv_sec;
+    when.tv_usec = base->tv_cache.tv_usec + tv->tv_usec;
+    if (when.tv_usec >= 1000000) {
+        when.tv_sec++;
+        when.tv_usec -= 1000000;
+    }
+    if (when.tv_sec == ev->ev_timeout.tv_sec &&
+        when.tv_usec == ev->ev_timeout.tv_usec &&
+        min_heap_is_latest_(h, ev))
+        goto done;
+    if (!min_heap_postpone_o1_(h, ev,
+            (ev_int64_t)when.tv_sec * 1000000 + when.tv_usec))
+        return 0;
+    ev->ev_timeout = when;
+done:
+    if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST)
+        ev->ev_io_timeout = *tv;
+    return 1;
+}
+
+static int event_add_general_(struct event *ev, const struct timeval *tv)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+
 int
 event_add(struct event *ev, const struct timeval *tv)
+{
+    struct event_base *base;
+    if (EVUTIL_LIKELY(ev && tv) && (base = ev->ev_base) != NULL &&
+        !base->th_base_lock && event_rearm_try_(base, ev, tv))
+        return 0;
+    return event_add_general_(ev, tv);
+}
+
+static int
+event_add_general_(struct event *ev, const struct timeval *tv)
 {
     int res;
     if (EVUTIL_UNLIKELY(!ev)) {
@@ -943,6 +1045,10 @@ event_add(struct event *ev, const struct timeval *tv)
         return -1;
     }
     EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    if (tv && event_rearm_heap_timeout_(ev->ev_base, ev, tv)) {
+        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+        return 0;
+    }
     /* The flags are written by the loop thread under the lock: read them
      * only while holding it. */
     if (EVUTIL_UNLIKELY(!(ev->ev_flags & EVLIST_INIT) &&

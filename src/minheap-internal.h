@@ -335,14 +335,37 @@ min_heap_entry_is_stale_(const struct min_heap_entry *ent)
  *
  * Postponing only pays when an entry is re-armed more often than it
  * reaches the top (a stale top costs a sift from the root), so the first
- * re-arm after an exact placement, and any re-arm of a leaf (three
- * quarters of a 4-ary heap, as cheap to adjust), are left to
- * min_heap_adjust_(); only repeated re-arms of inner entries are O(1).
- * Returns 1 if done, 0 if the caller must use min_heap_adjust_()
- * instead.
+ * re-arm of an inner entry after an exact placement is left to
+ * min_heap_adjust_(); repeated re-arms of inner entries are O(1) and
+ * stale.  A leaf (three quarters of a 4-ary heap) is re-keyed in place,
+ * exactly, also O(1).  Returns 1 if done, 0 if the caller must use
+ * min_heap_adjust_() instead.
  */
 static inline int
+min_heap_postpone_o1_(struct min_heap *s, struct event *e, ev_int64_t k);
+
+static inline int
 min_heap_postpone_(struct min_heap *s, struct event *e)
+{
+    int idx = MIN_HEAP_POS_(e)->idx;
+    if (min_heap_postpone_o1_(s, e, min_heap_key_(e)))
+        return 1;
+    /* Refused: not in the heap, earlier, a child ties, or the first
+     * re-arm of an inner entry, which is moved exactly here. */
+    if (idx < 0 || min_heap_key_(e) < s->p[idx].deadline ||
+        MIN_HEAP_POS_(e)->rearms != 0)
+        return 0;
+    min_heap_adjust_(s, e);
+    MIN_HEAP_POS_(e)->rearms = 1;
+    return 1;
+}
+
+/* The O(1) cases of min_heap_postpone_ for e's new key k, which the
+ * caller stores in e->ev_timeout when this returns 1: a leaf re-keyed
+ * in place, or a repeated re-arm of an inner entry left stale.  Returns
+ * 0 with nothing changed otherwise. */
+static inline int
+min_heap_postpone_o1_(struct min_heap *s, struct event *e, ev_int64_t k)
 {
     int idx = MIN_HEAP_POS_(e)->idx;
     unsigned first, last, c;
@@ -350,17 +373,18 @@ min_heap_postpone_(struct min_heap *s, struct event *e)
     if (idx < 0)
         return 0;
     d = s->p[idx].deadline;
-    if (min_heap_key_(e) < d)
+    if (k < d)
         return 0;
     first = (unsigned)idx * MIN_HEAP_ARITY_ + 1;
-    /* A leaf moves later in O(1) anyway, and exactly. */
-    if (first >= s->n)
-        return 0;
-    if (MIN_HEAP_POS_(e)->rearms == 0) {
-        min_heap_adjust_(s, e);
-        MIN_HEAP_POS_(e)->rearms = 1;
+    /* A leaf moves later in place, exactly: its parent was already no
+     * later than the old deadline. */
+    if (first >= s->n) {
+        s->p[idx].deadline = k;
+        min_heap_stamp_exact_(s, e);
         return 1;
     }
+    if (MIN_HEAP_POS_(e)->rearms == 0)
+        return 0;
     last = first + MIN_HEAP_ARITY_;
     if (last > s->n)
         last = s->n;

@@ -405,15 +405,22 @@ test_postpone_against_model(void **state)
             model[i].in_heap = 1;
             model[i].order = model_clock++;
         } else if (r < 55) {
-            /* Later (or equal) deadline: postpone, else adjust. */
+            /* A new deadline, mostly later (or equal): postpone, else
+             * adjust.  One earlier than the entry's key must be refused. */
             struct event *ev;
+            ev_int64_t entry_deadline;
+            long delta;
             i = random_member(1);
             if (i < 0)
                 continue;
             ev = &pool[i];
-            set_deadline(ev, ev->ev_timeout.tv_sec + (long)(rnd() % 3),
+            entry_deadline = h.p[ev->ev_timeout_pos.min_heap_idx].deadline;
+            delta = (long)(rnd() % 4) - 1;
+            set_deadline(ev, ev->ev_timeout.tv_sec + delta,
                 ev->ev_timeout.tv_usec);
             if (min_heap_postpone_(&h, ev)) {
+                /* Never earlier than the entry's (maybe stale) key. */
+                assert_true(deadline_of(ev) >= entry_deadline);
                 ++postponed;
             } else {
                 ++refused;
@@ -453,9 +460,10 @@ test_postpone_against_model(void **state)
     min_heap_dtor_(&h);
 }
 
-/* An event not in the heap, moved earlier, or a leaf is never
- * postponed; the first re-arm after an exact placement moves the entry
- * exactly; only a repeated re-arm of an inner entry leaves it stale. */
+/* An event not in the heap or moved earlier is never postponed; a leaf
+ * is re-keyed in place, exactly; the first re-arm of an inner entry
+ * after an exact placement moves it exactly; only a repeated re-arm of
+ * an inner entry leaves it stale. */
 static void
 test_postpone_refusals(void **state)
 {
@@ -475,9 +483,11 @@ test_postpone_refusals(void **state)
     set_deadline(&pool[0], 4, 0); /* earlier */
     assert_int_equal(min_heap_postpone_(&h, &pool[0]), 0);
     assert_int_equal(min_heap_adjust_(&h, &pool[0]), 0);
-    set_deadline(&pool[4], 30, 0); /* a leaf */
-    assert_int_equal(min_heap_postpone_(&h, &pool[4]), 0);
-    assert_int_equal(min_heap_adjust_(&h, &pool[4]), 0);
+    set_deadline(&pool[4], 30, 0); /* a leaf: re-keyed in place, exact */
+    assert_int_equal(min_heap_postpone_(&h, &pool[4]), 1);
+    assert_int_equal(pool[4].ev_timeout_pos.min_heap_idx, 4);
+    assert_false(min_heap_entry_is_stale_(&h.p[4]));
+    check_heap(&h);
 
     /* First re-arm of the root: an exact move, it stays on top. */
     set_deadline(&pool[0], 6, 0);

@@ -271,6 +271,78 @@ test_persist_io_timeout_readd_in_cb(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Re-adding a persistent event with a longer interval from its callback
+ * (the lock-free re-arm in event_add) also changes the interval the
+ * event is re-armed with after each timeout. */
+
+struct interval_ctx {
+    int reads, timeouts;
+    long first_timeout_ms;
+    struct event *ev;
+};
+
+static void
+interval_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct interval_ctx *c = arg;
+    struct timeval tv;
+
+    if (what & EV_READ) {
+        tu_drain(fd);
+        c->reads++;
+        event_add(c->ev, tu_tv(&tv, 300)); /* later than the 60 ms one */
+        return;
+    }
+    if (c->timeouts++ == 0)
+        c->first_timeout_ms = tu_ms_since(&H.start);
+}
+
+static void
+run_interval_change(struct event_base *base)
+{
+    struct interval_ctx c;
+    evutil_socket_t fds[2];
+    struct timeval tv;
+
+    memset(&c, 0, sizeof(c));
+    hits_reset();
+    tu_socketpair(fds);
+    c.ev = event_new(base, fds[0], EV_READ | EV_PERSIST, interval_cb, &c);
+    assert_non_null(c.ev);
+    assert_int_equal(event_add(c.ev, tu_tv(&tv, 60)), 0);
+    tu_write_str(fds[1], "x");
+    assert_int_equal(tu_run(base, 700), 1);
+    assert_int_equal(c.reads, 1);
+    /* Every 300 ms after the read: at most two timeouts in 700 ms; the
+     * old 60 ms interval would give about ten. */
+    assert_true(c.timeouts >= 1 && c.timeouts <= 2);
+    if (c.first_timeout_ms < 300 - TU_EARLY_MS)
+        fail_msg("first timeout at %ld ms, expected about 300",
+            c.first_timeout_ms);
+    event_free(c.ev);
+    tu_close_pair(fds);
+}
+
+/* On the locked base of the fixture, and on one without locks, which
+ * takes event_add's lock-free path. */
+static void
+test_persist_interval_changed_in_cb(void **state)
+{
+    struct event_config *cfg;
+    struct event_base *nolock;
+
+    run_interval_change(*state);
+    cfg = event_config_new();
+    assert_non_null(cfg);
+    assert_int_equal(event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK), 0);
+    nolock = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(nolock);
+    run_interval_change(nolock);
+    event_base_free(nolock);
+}
+
+/* ------------------------------------------------------------------ */
 /* event_base_active_by_fd from another thread wakes a blocked loop. */
 
 struct poke {
@@ -339,6 +411,8 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(
             test_persist_io_timeout_readd_in_cb, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_persist_interval_changed_in_cb,
+            tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_active_by_fd_from_thread,
             tu_setup_nobase, tu_teardown_nobase),
     };
