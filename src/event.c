@@ -1803,6 +1803,7 @@ event_process_active_single_queue(struct event_base *base,
     while ((evcb = TAILQ_FIRST(activeq)) != NULL) {
         struct event *ev = NULL;
         ev_uint16_t flags = evcb->evcb_flags;
+        ev_uint8_t closure;
         if ((flags & EVLIST_INIT) &&
             !(event_callback_to_event(evcb)->ev_events & EV_PERSIST) &&
             !(flags & EVLIST_FINALIZING)) {
@@ -1830,14 +1831,15 @@ event_process_active_single_queue(struct event_base *base,
         base->current_event = evcb;
         base->current_event_waiters = 0;
 
-        /* Plain and persistent events first: nearly every callback. */
-        if (EVUTIL_LIKELY(evcb->evcb_closure <= EV_CLOSURE_EVENT_PERSIST &&
-                          evcb->evcb_closure != EV_CLOSURE_EVENT_SIGNAL)) {
+        /* Persistent and plain events first: nearly every callback. */
+        closure = evcb->evcb_closure;
+        if (EVUTIL_LIKELY(closure == EV_CLOSURE_EVENT_PERSIST ||
+                          closure == EV_CLOSURE_EVENT)) {
             event_callback_fn cb;
             evutil_socket_t fd;
             short res;
             void *arg;
-            if (evcb->evcb_closure == EV_CLOSURE_EVENT_PERSIST &&
+            if (closure == EV_CLOSURE_EVENT_PERSIST &&
                 (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec))
                 event_persist_closure(base, ev);
             cb = ev->ev_callback;
