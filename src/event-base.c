@@ -31,6 +31,9 @@
 #include "log-internal.h"
 #include "mm-internal.h"
 #include "util-internal.h"
+#ifdef _WIN32
+#include "iocp-internal.h"
+#endif
 
 struct event_base *event_global_current_base_ = NULL;
 
@@ -503,6 +506,11 @@ event_base_new_with_config(const struct event_config *cfg)
             return NULL;
         }
     }
+#ifdef _WIN32
+    /* As in libevent, a port that cannot start leaves a working base. */
+    if (cfg && (cfg->flags & EVENT_BASE_FLAG_STARTUP_IOCP))
+        event_base_start_iocp_(base, cfg->n_cpus_hint);
+#endif
     return base;
 }
 
@@ -534,6 +542,10 @@ event_base_free_(struct event_base *base, int run_finalizers)
         event_warnx("%s: no base to free", __func__);
         return;
     }
+#ifdef _WIN32
+    /* Before taking the lock: the workers may be waiting for it. */
+    event_base_stop_iocp_(base);
+#endif
 
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     close_notify_fds(base);

@@ -239,6 +239,11 @@ struct event_base {
 
     struct evutil_weakrand_state weakrand_seed;
     struct event_once_list once_events;
+#ifdef _WIN32
+    /* The completion port (EVENT_BASE_FLAG_STARTUP_IOCP), or NULL; see
+     * iocp-internal.h. */
+    struct event_iocp_port *iocp;
+#endif
 };
 
 struct event_config_entry {

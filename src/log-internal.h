@@ -28,7 +28,12 @@
 extern "C" {
 #endif
 
-#ifdef __GNUC__
+#if defined(__GNUC__) && defined(_WIN32)
+/* mingw-w64: our log functions format with C99 rules (%zu, %lld), like
+ * gnu_printf, not msvcrt's printf that plain "printf" checks against. */
+#define EV_CHECK_FMT(a, b) __attribute__((format(gnu_printf, a, b)))
+#define EV_NORETURN __attribute__((noreturn))
+#elif defined(__GNUC__)
 #define EV_CHECK_FMT(a, b) __attribute__((format(printf, a, b)))
 #define EV_NORETURN __attribute__((noreturn))
 #else

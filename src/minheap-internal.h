@@ -159,6 +159,29 @@ min_heap_sift_up_(struct min_heap *s, unsigned i, struct min_heap_entry ent)
     min_heap_place_(s, i, ent);
 }
 
+/* The earliest of the children first .. first+3 (first < s->n): a
+ * tournament of three comparisons when all four exist (most levels),
+ * a scan otherwise. */
+static inline unsigned
+min_heap_best_child_(const struct min_heap *s, unsigned first)
+{
+    const struct min_heap_entry *p = s->p;
+    unsigned best, c, last;
+    if (first + MIN_HEAP_ARITY_ <= s->n) {
+        unsigned a = min_heap_before_(&p[first + 1], &p[first]) ?
+            first + 1 : first;
+        unsigned b = min_heap_before_(&p[first + 3], &p[first + 2]) ?
+            first + 3 : first + 2;
+        return min_heap_before_(&p[b], &p[a]) ? b : a;
+    }
+    last = s->n;
+    best = first;
+    for (c = first + 1; c < last; ++c)
+        if (min_heap_before_(&p[c], &p[best]))
+            best = c;
+    return best;
+}
+
 /* Place ent in the subtree under the hole at i, whose parent (if any)
  * fires no later than ent. */
 static inline void
@@ -166,16 +189,10 @@ min_heap_sift_down_(struct min_heap *s, unsigned i,
     struct min_heap_entry ent)
 {
     for (;;) {
-        unsigned first = i * MIN_HEAP_ARITY_ + 1, best, c, last;
+        unsigned first = i * MIN_HEAP_ARITY_ + 1, best;
         if (first >= s->n)
             break;
-        last = first + MIN_HEAP_ARITY_;
-        if (last > s->n)
-            last = s->n;
-        best = first;
-        for (c = first + 1; c < last; ++c)
-            if (min_heap_before_(&s->p[c], &s->p[best]))
-                best = c;
+        best = min_heap_best_child_(s, first);
         if (!min_heap_before_(&s->p[best], &ent))
             break;
         min_heap_place_(s, i, s->p[best]);
@@ -193,16 +210,10 @@ min_heap_sift_down_deep_(struct min_heap *s, unsigned i,
     struct min_heap_entry ent)
 {
     for (;;) {
-        unsigned first = i * MIN_HEAP_ARITY_ + 1, best, c, last;
+        unsigned first = i * MIN_HEAP_ARITY_ + 1, best;
         if (first >= s->n)
             break;
-        last = first + MIN_HEAP_ARITY_;
-        if (last > s->n)
-            last = s->n;
-        best = first;
-        for (c = first + 1; c < last; ++c)
-            if (min_heap_before_(&s->p[c], &s->p[best]))
-                best = c;
+        best = min_heap_best_child_(s, first);
         min_heap_place_(s, i, s->p[best]);
         i = best;
     }
