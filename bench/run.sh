@@ -4,12 +4,15 @@
 #
 #   bench/run.sh [--quick] [--no-callgrind] [--no-plot]
 #                [--cases pipechain,timers,echo,memory] [--rounds N]
-#                [--libs ours,libevent,libev,epoll]
+#                [--libs ours,uring,libevent,libev,epoll]
 #                [--ours-build DIR] [--no-ours]
 #
 # Libraries ("lib=" in every result line):
 #   ours      this tree, built Release into build-bench/ unless
 #             --ours-build names a build directory (DIR/lib, DIR/include)
+#   uring     the same build of ours on its io_uring backend (pipechain
+#             only; run with EVENT_NOEPOLL/NOPOLL/NOSELECT=1), when the
+#             kernel lets it run: its cost next to epoll's
 #   libevent  Debian's libevent 2.1 runtime; its headers come from
 #             libevent-dev unpacked privately (never installed, so they
 #             cannot mask ours in /usr/include)
@@ -43,7 +46,7 @@ CALLGRIND=1
 PLOT=1
 CASES=pipechain,timers,echo,memory
 ROUNDS=
-WANT_LIBS=ours,libevent,libev,epoll
+WANT_LIBS=ours,uring,libevent,libev,epoll
 OURS_BUILD=
 NO_OURS=0
 
@@ -134,7 +137,7 @@ unpack_debs() {
     rm -rf "$tmp"
 }
 
-declare -A INC LINK
+declare -A INC LINK ENVS
 LIBS=()
 
 setup_ours() {
@@ -206,6 +209,12 @@ command -v "$CC" >/dev/null || { echo "run.sh: no C compiler" >&2; exit 1; }
 if want ours "$WANT_LIBS" && [ "$NO_OURS" = 0 ] && setup_ours; then
     LIBS+=(ours)
 fi
+if want uring "$WANT_LIBS" && [[ " ${LIBS[*]:-} " == *" ours "* ]]; then
+    INC[uring]=${INC[ours]}
+    LINK[uring]=${LINK[ours]}
+    ENVS[uring]="EVENT_NOEPOLL=1 EVENT_NOPOLL=1 EVENT_NOSELECT=1"
+    LIBS+=(uring)
+fi
 want libevent "$WANT_LIBS" && setup_libevent && LIBS+=(libevent)
 want libev "$WANT_LIBS" && setup_libev && LIBS+=(libev)
 want epoll "$WANT_LIBS" && LIBS+=(epoll)
@@ -220,6 +229,7 @@ log "libraries: ${LIBS[*]}"
 progs_for() {
     case $1 in
     ours|libevent) echo pipechain timers echo memory ;;
+    uring) echo pipechain ;;
     libev) echo pipechain timers memory ;;
     epoll) echo pipechain-epoll ;;
     esac
@@ -242,6 +252,19 @@ for lib in "${LIBS[@]}"; do
 done
 built() { case " ${BUILT[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# uring only counts if the backend really runs here (a kernel or seccomp
+# profile may refuse io_uring; ours then falls back and says so).
+if built pipechain-uring; then
+    method=$(env ${ENVS[uring]} EVENT_SHOW_METHOD=1 \
+        "$BIN/pipechain-uring" --n=2 --tokens=1 --hops=1 --rereg-events=2 \
+        2>&1 >/dev/null | sed -n 's/.*using: //p' | head -1)
+    if [ "$method" != io_uring ]; then
+        problem "uring: the io_uring backend does not run here" \
+            "(method: ${method:-none}); skipped"
+        BUILT=("${BUILT[@]/pipechain-uring/}")
+    fi
+fi
+
 # --- configurations ----------------------------------------------------------
 # One line per configuration: "program|arguments|libraries".
 configs() {
@@ -254,9 +277,9 @@ configs() {
                 local args="--n=$n --tokens=100 --hops=$hops"
                 args+=" --rereg-events=$rereg"
                 if [ $v = plain ]; then
-                    echo "pipechain|$args|ours libevent libev epoll"
+                    echo "pipechain|$args|ours uring libevent libev epoll"
                 else
-                    echo "pipechain|$args --timeout|ours libevent libev"
+                    echo "pipechain|$args --timeout|ours uring libevent libev"
                 fi
             done
         done
@@ -299,7 +322,8 @@ run_one() {
     local round=$1 prog=$2 lib=$3 args=$4 exe rc
     exe=$(binary "$prog" "$lib") || return 0
     # shellcheck disable=SC2086
-    timeout "$RUN_TIMEOUT" "$exe" $args >"$WORK/out.txt" 2>"$WORK/err.txt"
+    timeout "$RUN_TIMEOUT" env ${ENVS[$lib]:-} "$exe" $args \
+        >"$WORK/out.txt" 2>"$WORK/err.txt"
     rc=$?
     grep -E '^(RESULT|LIB|SKIP) ' "$WORK/out.txt" |
         sed "s/^/round=$round /" >>"$RAW"
@@ -340,7 +364,8 @@ cg_one() {
     rm -rf "$d"
     mkdir -p "$d"
     # shellcheck disable=SC2086
-    timeout 1200 valgrind --tool=callgrind --collect-atstart=no \
+    timeout 1200 env ${ENVS[$lib]:-} valgrind --tool=callgrind \
+        --collect-atstart=no \
         --toggle-collect=bench_timed_region \
         --dump-after=bench_timed_region \
         --callgrind-out-file="$d/cg.out" "$exe" $args \
@@ -413,7 +438,7 @@ awk -v mode=tsv -f "$BENCH_DIR/summarize.awk" "$RESULTS/raw-latest.txt" \
 # The library each program really mapped must be the one it was built for.
 while read -r lib path; do
     case $lib in
-    ours) case $path in "$OURS_BUILD"/*) continue ;; esac ;;
+    ours|uring) case $path in "$OURS_BUILD"/*) continue ;; esac ;;
     libevent) case $path in "$SYSLIB"/libevent*) continue ;; esac ;;
     libev) case $path in */libev.so.*) continue ;; esac ;;
     epoll) [ "$path" = none ] && continue ;;
