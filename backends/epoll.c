@@ -246,9 +246,11 @@ err:
     return NULL;
 }
 
-/* Kernel bits to EV_* bits with shifts; the bit values it relies on are
- * checked at compile time (EPOLL* are enumerators, so not with #if). */
-typedef char epoll_translate_check_[(EPOLLIN == 0x001 && EPOLLOUT == 0x004 &&
+/* Kernel bits to EV_* bits by table and shifts; the bit values they
+ * rely on are checked at compile time (EPOLL* are enumerators, so not
+ * with #if). */
+typedef char epoll_translate_check_[(EPOLLIN == 0x001 && EPOLLPRI == 0x002 &&
+    EPOLLOUT == 0x004 && EPOLLERR == 0x008 && EPOLLHUP == 0x010 &&
     EPOLLRDHUP == 0x2000 && EV_READ == 0x02 && EV_WRITE == 0x04 &&
     EV_CLOSED == 0x80) ? 1 : -1];
 
@@ -414,13 +416,23 @@ apply_changelist(struct event_base *base)
 static inline short
 translate(ev_uint32_t what)
 {
-    /* Errors and hang-ups make any read or write return at once, so
-     * whoever waits for either must run to find out. */
-    ev_uint32_t ev = ((what & EPOLLIN) << 1) | (what & EPOLLOUT) |
-                     ((what & EPOLLRDHUP) >> 6);
-    if (what & (EPOLLERR | EPOLLHUP))
-        ev |= EV_READ | EV_WRITE;
-    return (short)ev;
+    /* EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP (the low five bits)
+     * to EV_READ/EV_WRITE by table; EPOLLRDHUP (0x2000) to EV_CLOSED
+     * (0x80) by a shift.  Errors and hang-ups make any read or write
+     * return at once, so whoever waits for either must run to find out. */
+#define R_ EV_READ
+#define W_ EV_WRITE
+#define RW_ (EV_READ | EV_WRITE)
+    static const unsigned char low5[32] = {
+        0, R_, 0, R_, W_, RW_, W_, RW_, /* IN, (PRI), OUT */
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR */
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* HUP */
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR and HUP */
+    };
+#undef R_
+#undef W_
+#undef RW_
+    return (short)(low5[what & 0x1f] | ((what & EPOLLRDHUP) >> 6));
 }
 
 static int
@@ -462,7 +474,7 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         for (i = 0; i < res; ++i) {
             short ev = translate(events[i].events);
             if (ev)
-                evmap_io_active_inl_(base, events[i].data.fd, ev);
+                evmap_io_active_inl_(base, events[i].data.fd, ev, 1);
         }
     } else {
         for (i = 0; i < res; ++i) {

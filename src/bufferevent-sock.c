@@ -46,6 +46,9 @@
 #include "log-internal.h"
 #include "mm-internal.h"
 #include "util-internal.h"
+#ifdef _WIN32
+#include "iocp-internal.h"
+#endif
 
 static int be_socket_enable(struct bufferevent *, short);
 static int be_socket_disable(struct bufferevent *, short);
@@ -363,6 +366,14 @@ bufferevent_socket_new(struct event_base *base, evutil_socket_t fd,
     struct bufferevent_private *p;
     struct bufferevent *bufev;
 
+#ifdef _WIN32
+    {
+        /* As libevent: a base with IOCP makes IOCP bufferevents. */
+        struct event_base *b = base ? base : event_global_current_base_;
+        if (b && (b->iocp || (b->flags & EVENT_BASE_FLAG_STARTUP_IOCP)))
+            return bufferevent_async_new_(b, fd, options);
+    }
+#endif
     if ((p = mm_calloc(1, sizeof(*p))) == NULL)
         return NULL;
     if (bufferevent_init_common_(p, base, &bufferevent_ops_socket,
@@ -542,6 +553,10 @@ bufferevent_socket_connect(struct bufferevent *bev, const struct sockaddr *sa,
     evutil_socket_t fd;
     int r = 0, result = -1, ownfd = 0, err;
 
+#ifdef _WIN32
+    if (BEV_IS_ASYNC(bev))
+        return bufferevent_async_connect_(bev, sa, socklen);
+#endif
     /* Only sockets connect (libevent does not check). */
     if (!BEV_IS_SOCKET(bev))
         return -1;
@@ -647,8 +662,13 @@ bufferevent_socket_connect_hostname(struct bufferevent *bev,
     struct evdns_getaddrinfo_request *req;
     char portbuf[16];
 
+#ifdef _WIN32
+    if (!BEV_IS_SOCKET(bev) && !BEV_IS_ASYNC(bev))
+        return -1;
+#else
     if (!BEV_IS_SOCKET(bev))
         return -1;
+#endif
     if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC)
         return -1;
     if (port < 1 || port > 65535)

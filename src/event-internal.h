@@ -343,7 +343,7 @@ event_base_note_count_max_(struct event_base *base)
  * evmap_io_active_ call event_base_note_count_max_ afterwards. */
 static inline void
 event_active_io_in_loop_(struct event_base *base, struct event *ev,
-    short res)
+    short res, int from_dispatch)
 {
     ev_uint16_t flags = ev->ev_flags;
     if (EVUTIL_LIKELY(!(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
@@ -353,7 +353,9 @@ event_active_io_in_loop_(struct event_base *base, struct event *ev,
         ev->ev_res = res;
         if (EVUTIL_UNLIKELY(pri >= base->nactivequeues))
             ev->ev_pri = pri = (ev_uint8_t)(base->nactivequeues - 1);
-        if (pri < base->event_running_priority)
+        /* A backend dispatches between batches of callbacks, when no
+         * priority is running (event_running_priority is -1). */
+        if (!from_dispatch && pri < base->event_running_priority)
             base->event_continue = 1;
         base->event_count += !(flags & EVLIST_INTERNAL);
         base->event_count_active++;

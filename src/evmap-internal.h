@@ -50,12 +50,13 @@ struct evmap_io {
     ev_uint64_t fdinfo[];
 };
 
-/* evmap_io_active_ inline, for the epoll backend's dispatch loop.  The
+/* evmap_io_active_ inline, for the epoll backend's dispatch loop, which
+ * passes from_dispatch 1 (no callback priority is running then).  The
  * caller of either must call event_base_note_count_max_ afterwards
  * (event_base_loop does, after dispatch). */
 static inline void
 evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
-    short events)
+    short events, int from_dispatch)
 {
     struct evmap_io *ctx;
     struct event *ev;
@@ -69,7 +70,7 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
     {
         short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
         if (what)
-            event_active_io_in_loop_(base, ev, what);
+            event_active_io_in_loop_(base, ev, what, from_dispatch);
     }
 }
 

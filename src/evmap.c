@@ -206,7 +206,7 @@ evmap_io_del_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 void
 evmap_io_active_(struct event_base *base, evutil_socket_t fd, short events)
 {
-    evmap_io_active_inl_(base, fd, events);
+    evmap_io_active_inl_(base, fd, events, 0);
 }
 
 void *

@@ -47,6 +47,9 @@
 #include "log-internal.h"
 #include "mm-internal.h"
 #include "util-internal.h"
+#ifdef _WIN32
+#include "iocp-internal.h"
+#endif
 
 #define BACKOFF_FIRST_USEC 10000
 #define BACKOFF_MAX_USEC 500000
@@ -70,6 +73,11 @@ struct evconnlistener {
     /* In a run of accept errors: the error callback has been called. */
     unsigned in_error : 1;
     long backoff_usec;
+#ifdef _WIN32
+    /* AcceptEx machinery on a base with IOCP (listener-iocp.c), which
+     * then owns lock; listener is assigned but never added. */
+    struct listener_iocp *iocp;
+#endif
 };
 
 #define LOCK(lev) EVLOCK_LOCK((lev)->lock, 0)
@@ -92,6 +100,15 @@ listener_decref_and_unlock(struct evconnlistener *lev)
         evutil_closesocket(event_get_fd(&lev->listener));
     event_debug_unassign(&lev->listener);
     event_debug_unassign(&lev->backoff);
+#ifdef _WIN32
+    if (lev->iocp) {
+        struct listener_iocp *li = lev->iocp;
+        mm_free(lev);
+        /* Releases the lock, which is li's. */
+        listener_iocp_detach_and_unlock_(li);
+        return 1;
+    }
+#endif
     UNLOCK(lev);
     EVTHREAD_FREE_LOCK(lock, EVTHREAD_LOCKTYPE_RECURSIVE);
     mm_free(lev);
@@ -105,6 +122,10 @@ listener_arm(struct evconnlistener *lev)
 {
     if (!lev->enabled || !lev->cb || lev->backing_off)
         return 0;
+#ifdef _WIN32
+    if (lev->iocp)
+        return listener_iocp_enable_(lev->iocp);
+#endif
     return event_add(&lev->listener, NULL);
 }
 
@@ -223,6 +244,33 @@ listener_read_cb(evutil_socket_t fd, short what, void *p)
     accept_failed(lev, fd, err);
 }
 
+#ifdef _WIN32
+int
+evconnlistener_deliver_(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen)
+{
+    evconnlistener_cb cb = lev->cb;
+    void *user_data = lev->user_data;
+
+    lev->in_error = 0;
+    if (cb == NULL) {
+        evutil_closesocket(fd);
+        return 0;
+    }
+    ++lev->refcnt;
+    UNLOCK(lev);
+    cb(lev, fd, sa, socklen, user_data);
+    LOCK(lev);
+    if (lev->refcnt == 1) {
+        /* The callback freed the listener. */
+        listener_decref_and_unlock(lev);
+        return 1;
+    }
+    --lev->refcnt;
+    return 0;
+}
+#endif
+
 struct evconnlistener *
 evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
     unsigned flags, int backlog, evutil_socket_t fd)
@@ -258,6 +306,18 @@ evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
         mm_free(lev);
         return NULL;
     }
+#ifdef _WIN32
+    /* As libevent: AcceptEx on a base with IOCP (else, as without
+     * threads, the select listener). */
+    if (event_base_get_iocp_(base)) {
+        void *lock = NULL;
+        lev->iocp = listener_iocp_new_(lev, base, fd, flags, &lock);
+        if (lev->iocp) {
+            EVTHREAD_FREE_LOCK(lev->lock, EVTHREAD_LOCKTYPE_RECURSIVE);
+            lev->lock = lock;
+        }
+    }
+#endif
     if (!(flags & LEV_OPT_DISABLED) && evconnlistener_enable(lev) < 0) {
         /* libevent 2.1 ignores this and hands back a listener that never
          * accepts; report it instead.  The caller still owns fd. */
@@ -265,6 +325,16 @@ evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
 
         event_debug_unassign(&lev->listener);
         event_debug_unassign(&lev->backoff);
+#ifdef _WIN32
+        if (lev->iocp) {
+            struct listener_iocp *li = lev->iocp;
+            LOCK(lev);
+            mm_free(lev);
+            listener_iocp_detach_and_unlock_(li);
+            errno = err;
+            return NULL;
+        }
+#endif
         EVTHREAD_FREE_LOCK(lev->lock, EVTHREAD_LOCKTYPE_RECURSIVE);
         mm_free(lev);
         errno = err;
@@ -359,6 +429,13 @@ evconnlistener_disable(struct evconnlistener *lev)
     LOCK(lev);
     lev->enabled = 0;
     lev->backing_off = 0;
+#ifdef _WIN32
+    if (lev->iocp) {
+        listener_iocp_disable_(lev->iocp);
+        UNLOCK(lev);
+        return 0;
+    }
+#endif
     UNLOCK(lev);
     /* Without the lock, as in evconnlistener_free(). */
     event_del(&lev->backoff);
