@@ -1006,7 +1006,7 @@ event_rearm_try_(struct event_base *base, struct event *ev,
         when.tv_usec == ev->ev_timeout.tv_usec &&
         min_heap_is_latest_(h, ev))
         goto done;
-    if (!min_heap_postpone_o1_(h, ev,
+    if (!min_heap_postpone_at_(h, ev,
             (ev_int64_t)when.tv_sec * 1000000 + when.tv_usec))
         return 0;
     ev->ev_timeout = when;

@@ -45,16 +45,13 @@ struct min_heap {
     ev_uint64_t next_seq;
 };
 
-/* The heap-mode view of ev_timeout_pos: an int index, the tie-break
- * sequence and a re-arm count, 16 bytes, the size of the union on the
- * 64-bit targets we build for (checked below). */
+/* The heap-mode view of ev_timeout_pos: an int index and the tie-break
+ * sequence, 12 bytes, within the 16 of the union on the 64-bit targets
+ * we build for (checked below). */
 struct min_heap_pos_ {
     int idx;
     ev_uint32_t seq_hi;
     ev_uint32_t seq_lo;
-    /* Re-arms to a later deadline since the entry was last placed
-     * exactly (push, adjust, settle); see min_heap_postpone_. */
-    ev_uint32_t rearms;
 };
 
 #define MIN_HEAP_POS_(e) ((struct min_heap_pos_ *)(void *)&(e)->ev_timeout_pos)
@@ -247,14 +244,6 @@ min_heap_stamp_(struct min_heap *s, struct event *e)
     MIN_HEAP_POS_(e)->seq_lo = (ev_uint32_t)seq;
 }
 
-/* Stamp for an exact placement: also forgets earlier re-arms. */
-static inline void
-min_heap_stamp_exact_(struct min_heap *s, struct event *e)
-{
-    min_heap_stamp_(s, e);
-    MIN_HEAP_POS_(e)->rearms = 0;
-}
-
 /* Insert e, keyed on e->ev_timeout.  Returns 0, or -1 on ENOMEM. */
 static inline int
 min_heap_push_(struct min_heap *s, struct event *e)
@@ -262,7 +251,7 @@ min_heap_push_(struct min_heap *s, struct event *e)
     struct min_heap_entry ent;
     if (s->n == (unsigned)-1 / 2 || min_heap_reserve_(s, s->n + 1))
         return -1;
-    min_heap_stamp_exact_(s, e);
+    min_heap_stamp_(s, e);
     ent.deadline = min_heap_key_(e);
     ent.ev = e;
     min_heap_sift_up_(s, s->n++, ent);
@@ -311,7 +300,7 @@ min_heap_adjust_(struct min_heap *s, struct event *e)
     unsigned i;
     if (idx < 0)
         return min_heap_push_(s, e);
-    min_heap_stamp_exact_(s, e);
+    min_heap_stamp_(s, e);
     ent.deadline = min_heap_key_(e);
     ent.ev = e;
     i = (unsigned)idx;
@@ -338,45 +327,24 @@ min_heap_entry_is_stale_(const struct min_heap_entry *ent)
 }
 
 /*
- * e (in the heap) gets a deadline no earlier than its entry's, already
- * stored in e->ev_timeout.  Take a new sequence number (it goes behind
- * every event with the same deadline) and leave the entry where it is
- * when that keeps the heap ordered: raising e's sequence in place is
- * only wrong if a child ties with the entry's deadline.
+ * e (in the heap) gets the key k (microseconds), not earlier than its
+ * entry's deadline; the caller stores the new deadline in e->ev_timeout
+ * when this returns 1.  O(1): a leaf (three quarters of a 4-ary heap)
+ * is re-keyed in place, exactly; an inner entry keeps its old, earlier
+ * deadline (it becomes stale, see the top of this file) and only takes
+ * a new sequence number, so that it goes behind every event with the
+ * same deadline.  Raising its sequence in place is only wrong when a
+ * child ties with the entry's deadline: then, as for an earlier key or
+ * an event not in the heap, it returns 0 with nothing changed, and the
+ * caller uses min_heap_adjust_().
  *
- * Postponing only pays when an entry is re-armed more often than it
- * reaches the top (a stale top costs a sift from the root), so the first
- * re-arm of an inner entry after an exact placement is left to
- * min_heap_adjust_(); repeated re-arms of inner entries are O(1) and
- * stale.  A leaf (three quarters of a 4-ary heap) is re-keyed in place,
- * exactly, also O(1).  Returns 1 if done, 0 if the caller must use
- * min_heap_adjust_() instead.
+ * A stale entry costs one sift from the root when its old deadline
+ * comes (min_heap_settle_top_), where an exact move costs a sift at
+ * once; an entry re-armed more often than that wins, and a timer heap's
+ * re-arms are mostly idle timeouts pushed back again and again.
  */
 static inline int
-min_heap_postpone_o1_(struct min_heap *s, struct event *e, ev_int64_t k);
-
-static inline int
-min_heap_postpone_(struct min_heap *s, struct event *e)
-{
-    int idx = MIN_HEAP_POS_(e)->idx;
-    if (min_heap_postpone_o1_(s, e, min_heap_key_(e)))
-        return 1;
-    /* Refused: not in the heap, earlier, a child ties, or the first
-     * re-arm of an inner entry, which is moved exactly here. */
-    if (idx < 0 || min_heap_key_(e) < s->p[idx].deadline ||
-        MIN_HEAP_POS_(e)->rearms != 0)
-        return 0;
-    min_heap_adjust_(s, e);
-    MIN_HEAP_POS_(e)->rearms = 1;
-    return 1;
-}
-
-/* The O(1) cases of min_heap_postpone_ for e's new key k, which the
- * caller stores in e->ev_timeout when this returns 1: a leaf re-keyed
- * in place, or a repeated re-arm of an inner entry left stale.  Returns
- * 0 with nothing changed otherwise. */
-static inline int
-min_heap_postpone_o1_(struct min_heap *s, struct event *e, ev_int64_t k)
+min_heap_postpone_at_(struct min_heap *s, struct event *e, ev_int64_t k)
 {
     int idx = MIN_HEAP_POS_(e)->idx;
     unsigned first, last, c;
@@ -391,11 +359,9 @@ min_heap_postpone_o1_(struct min_heap *s, struct event *e, ev_int64_t k)
      * later than the old deadline. */
     if (first >= s->n) {
         s->p[idx].deadline = k;
-        min_heap_stamp_exact_(s, e);
+        min_heap_stamp_(s, e);
         return 1;
     }
-    if (MIN_HEAP_POS_(e)->rearms == 0)
-        return 0;
     last = first + MIN_HEAP_ARITY_;
     if (last > s->n)
         last = s->n;
@@ -406,6 +372,13 @@ min_heap_postpone_o1_(struct min_heap *s, struct event *e, ev_int64_t k)
     return 1;
 }
 
+/* min_heap_postpone_at_ for the deadline already stored in e. */
+static inline int
+min_heap_postpone_(struct min_heap *s, struct event *e)
+{
+    return min_heap_postpone_at_(s, e, min_heap_key_(e));
+}
+
 /* The top entry is stale (the heap is not empty): give it its event's
  * real deadline and sift it down to where that belongs. */
 static inline void
@@ -413,7 +386,6 @@ min_heap_settle_top_(struct min_heap *s)
 {
     struct min_heap_entry ent = s->p[0];
     ent.deadline = min_heap_key_(ent.ev);
-    MIN_HEAP_POS_(ent.ev)->rearms = 0;
     min_heap_sift_down_deep_(s, 0, ent);
 }
 

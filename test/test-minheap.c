@@ -460,10 +460,9 @@ test_postpone_against_model(void **state)
     min_heap_dtor_(&h);
 }
 
-/* An event not in the heap or moved earlier is never postponed; a leaf
- * is re-keyed in place, exactly; the first re-arm of an inner entry
- * after an exact placement moves it exactly; only a repeated re-arm of
- * an inner entry leaves it stale. */
+/* An event not in the heap, moved earlier, or whose entry ties with a
+ * child is never postponed; a leaf is re-keyed in place, exactly; an
+ * inner entry is left in place, stale. */
 static void
 test_postpone_refusals(void **state)
 {
@@ -489,13 +488,13 @@ test_postpone_refusals(void **state)
     assert_false(min_heap_entry_is_stale_(&h.p[4]));
     check_heap(&h);
 
-    /* First re-arm of the root: an exact move, it stays on top. */
+    /* A re-arm of the root (an inner entry): left in place, stale,
+     * twice over. */
     set_deadline(&pool[0], 6, 0);
     assert_int_equal(min_heap_postpone_(&h, &pool[0]), 1);
     assert_ptr_equal(h.p[0].ev, &pool[0]);
-    assert_false(min_heap_entry_is_stale_(&h.p[0]));
-    check_heap(&h);
-    /* Second re-arm: left in place, stale. */
+    assert_true(min_heap_entry_is_stale_(&h.p[0]));
+    check_heap_lazy(&h);
     set_deadline(&pool[0], 20, 0);
     assert_int_equal(min_heap_postpone_(&h, &pool[0]), 1);
     assert_ptr_equal(h.p[0].ev, &pool[0]);
@@ -507,6 +506,19 @@ test_postpone_refusals(void **state)
     assert_ptr_equal(pop_settled(&h), &pool[0]);
     assert_ptr_equal(pop_settled(&h), &pool[4]);
     assert_true(min_heap_empty_(&h));
+
+    /* A child with the root entry's deadline: raising the root's
+     * sequence in place would put it behind that child, so refused. */
+    set_deadline(&pool[0], 5, 0);
+    assert_int_equal(min_heap_push_(&h, &pool[0]), 0);
+    set_deadline(&pool[1], 5, 0);
+    assert_int_equal(min_heap_push_(&h, &pool[1]), 0);
+    set_deadline(&pool[0], 7, 0);
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 0);
+    assert_int_equal(min_heap_adjust_(&h, &pool[0]), 0);
+    check_heap(&h);
+    assert_ptr_equal(pop_settled(&h), &pool[1]);
+    assert_ptr_equal(pop_settled(&h), &pool[0]);
     min_heap_dtor_(&h);
 }
 
