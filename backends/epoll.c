@@ -164,7 +164,7 @@ timerfd_open(struct event_base *base, int epfd)
     }
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;
-    ev.data.fd = fd;
+    ev.data.ptr = NULL; /* not an evmap entry: see epoll_dispatch */
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
         event_warn("epoll_ctl(timerfd)");
         close(fd);
@@ -267,13 +267,18 @@ kernel_events(short interests, int et)
     return k;
 }
 
+/* Every fd the core maps is registered with data.ptr = its epoll_fdinfo
+ * inside the evmap entry (the entry lives as long as the base), so that
+ * dispatch finds the events without a lookup by fd; the timerfd has
+ * data.ptr NULL. */
 static inline int
-ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents)
+ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents,
+    struct epoll_fdinfo *info)
 {
     struct epoll_event ev;
     ev.events = kevents;
     ev.data.u64 = 0;
-    ev.data.fd = fd;
+    ev.data.ptr = info;
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
@@ -281,7 +286,7 @@ ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents)
  * explains, or warn.  Returns 0 when the retry worked, -1 otherwise. */
 static int
 ctl_failed(struct epollop *ep, int op, evutil_socket_t fd, ev_uint32_t k,
-    short old)
+    short old, struct epoll_fdinfo *info)
 {
     int retry;
     if (op == EPOLL_CTL_DEL) {
@@ -296,7 +301,7 @@ ctl_failed(struct epollop *ep, int op, evutil_socket_t fd, ev_uint32_t k,
         retry = EPOLL_CTL_MOD;
     else
         retry = -1;
-    if (retry == -1 || ctl(ep->epfd, retry, fd, k) == -1) {
+    if (retry == -1 || ctl(ep->epfd, retry, fd, k, info) == -1) {
         event_warn("Epoll %s(%d) on fd %d failed; old events were %d",
             op_name(retry == -1 ? op : retry), (int)k, (int)fd, (int)old);
         return -1;
@@ -308,18 +313,24 @@ ctl_failed(struct epollop *ep, int op, evutil_socket_t fd, ev_uint32_t k,
 
 /*
  * Make the kernel watch fd for exactly `want` (EV_READ, EV_WRITE,
- * EV_CLOSED; none means remove it), edge-triggered if et.  `old` is what
- * the core believes the kernel has, used only when info is NULL.
- * Returns 0, or -1 with a warning when the kernel refused.
+ * EV_CLOSED; none means remove it), edge-triggered if et.  info is fd's
+ * epoll_fdinfo in its evmap entry, never NULL from the core.  Returns 0,
+ * or -1 with a warning when the kernel refused.
  */
 static inline int
 set_interest(struct event_base *base, evutil_socket_t fd, short old,
     short want, int et, struct epoll_fdinfo *info)
 {
     struct epollop *ep = base->evbase;
-    int registered = info ? info->registered : (old & EPOLL_INTERESTS) != 0;
+    int registered;
     ev_uint32_t k;
     int op;
+
+    if (EVUTIL_UNLIKELY(info == NULL)) {
+        event_warnx("epoll: fd %d has no map entry", (int)fd);
+        return -1;
+    }
+    registered = info->registered;
 
     if (!(want & EPOLL_INTERESTS)) {
         if (!registered)
@@ -337,22 +348,23 @@ set_interest(struct event_base *base, evutil_socket_t fd, short old,
         struct {
             struct epoll_event ev;
             int op;
+            int fd;
             short old;
         } req;
         req.ev.events = k;
         req.ev.data.u64 = 0;
-        req.ev.data.fd = fd;
+        req.ev.data.ptr = info;
         req.op = op;
+        req.fd = fd;
         req.old = old;
         if (EVUTIL_UNLIKELY(
                 epoll_ctl(ep->epfd, op, fd, &req.ev) == -1) &&
-            ctl_failed(base->evbase, req.op, req.ev.data.fd, req.ev.events,
-                req.old) == -1)
+            ctl_failed(base->evbase, req.op, req.fd, req.ev.events,
+                req.old, req.ev.data.ptr) == -1)
             return -1;
-        if (info) {
-            info->registered = req.op != EPOLL_CTL_DEL;
-            info->kevents = req.ev.events;
-        }
+        info = req.ev.data.ptr;
+        info->registered = req.op != EPOLL_CTL_DEL;
+        info->kevents = req.ev.events;
     }
     return 0;
 }
@@ -470,20 +482,14 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
     event_debug(("%s: epoll_wait reports %d", __func__, res));
     EVUTIL_ASSERT(res <= ep->nevents);
 
-    if (EVUTIL_LIKELY(ep->timerfd < 0)) {
-        for (i = 0; i < res; ++i) {
-            short ev = translate(events[i].events);
-            if (ev)
-                evmap_io_active_inl_(base, events[i].data.fd, ev, 1);
-        }
-    } else {
-        for (i = 0; i < res; ++i) {
-            short ev = translate(events[i].events);
-            if (events[i].data.fd == ep->timerfd)
-                continue; /* it only ends the wait */
-            if (ev)
-                evmap_io_active_(base, events[i].data.fd, ev);
-        }
+    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl),
+     * or NULL for the timerfd, which only ends the wait. */
+    for (i = 0; i < res; ++i) {
+        short ev = translate(events[i].events);
+        void *info = events[i].data.ptr;
+        if (EVUTIL_LIKELY(ev && info))
+            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
+                1);
     }
 
     /* A full array suggests more were ready: make room for next time. */

@@ -11,6 +11,8 @@
 #ifndef EVMAP_INTERNAL_H_INCLUDED_
 #define EVMAP_INTERNAL_H_INCLUDED_
 
+#include <stddef.h>
+
 #include "event-internal.h"
 
 #ifdef __cplusplus
@@ -50,28 +52,48 @@ struct evmap_io {
     ev_uint64_t fdinfo[];
 };
 
-/* evmap_io_active_ inline, for the epoll backend's dispatch loop, which
- * passes from_dispatch 1 (no callback priority is running then).  The
- * caller of either must call event_base_note_count_max_ afterwards
+/* Activate ctx's events that want any of events.  from_dispatch is 1
+ * when a backend's dispatch calls it (no callback priority is running
+ * then).  The caller must call event_base_note_count_max_ afterwards
  * (event_base_loop does, after dispatch). */
 static inline void
-evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
+evmap_io_ctx_active_inl_(struct event_base *base, struct evmap_io *ctx,
     short events, int from_dispatch)
 {
-    struct evmap_io *ctx;
     struct event *ev;
 
-    if (EVUTIL_UNLIKELY(fd < 0 || fd >= base->io.nentries))
-        return;
-    ctx = base->io.entries[fd];
-    if (EVUTIL_UNLIKELY(ctx == NULL))
-        return;
     LIST_FOREACH(ev, &ctx->events, ev_io_next)
     {
         short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
         if (what)
             event_active_io_in_loop_(base, ev, what, from_dispatch);
     }
+}
+
+/* evmap_io_active_ inline. */
+static inline void
+evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
+    short events, int from_dispatch)
+{
+    struct evmap_io *ctx;
+
+    if (EVUTIL_UNLIKELY(fd < 0 || fd >= base->io.nentries))
+        return;
+    ctx = base->io.entries[fd];
+    if (EVUTIL_UNLIKELY(ctx == NULL))
+        return;
+    evmap_io_ctx_active_inl_(base, ctx, events, from_dispatch);
+}
+
+/* The entry whose backend bytes (the fdinfo argument of the backend's
+ * add and del) are at fdinfo.  An fd's entry lives until the base is
+ * freed, so a backend may keep this address in the kernel (epoll's
+ * data.ptr) and come back from it. */
+static inline struct evmap_io *
+evmap_io_from_fdinfo_(void *fdinfo)
+{
+    return (struct evmap_io *)(void *)((char *)fdinfo -
+                                       offsetof(struct evmap_io, fdinfo));
 }
 
 int evmap_signal_add_(struct event_base *base, int sig, struct event *ev);
