@@ -45,13 +45,13 @@ struct min_heap {
     ev_uint64_t next_seq;
 };
 
-/* The heap-mode view of ev_timeout_pos: an int index and the tie-break
- * sequence, 12 bytes, within the 16 of the union on the 64-bit targets
- * we build for (checked below). */
+/* The heap-mode view of ev_timeout_pos: the int index where the public
+ * min_heap_idx is, then the tie-break sequence, 16 bytes, the size and
+ * alignment of the union (two pointers) on the 64-bit targets we build
+ * for (checked below). */
 struct min_heap_pos_ {
     int idx;
-    ev_uint32_t seq_hi;
-    ev_uint32_t seq_lo;
+    ev_uint64_t seq;
 };
 
 #define MIN_HEAP_POS_(e) ((struct min_heap_pos_ *)(void *)&(e)->ev_timeout_pos)
@@ -59,7 +59,9 @@ struct min_heap_pos_ {
  * LLP64 targets: two pointers, 16 bytes). */
 typedef char min_heap_pos_fits_[
     (sizeof(struct min_heap_pos_) <=
-        sizeof(((struct event *)0)->ev_timeout_pos)) ? 1 : -1];
+        sizeof(((struct event *)0)->ev_timeout_pos) &&
+     __alignof__(struct min_heap_pos_) <=
+        __alignof__(((struct event *)0)->ev_timeout_pos)) ? 1 : -1];
 #define MIN_HEAP_ARITY_ 4
 
 static inline ev_int64_t
@@ -74,7 +76,7 @@ min_heap_seq_(const struct event *e)
 {
     const struct min_heap_pos_ *p =
         (const struct min_heap_pos_ *)(const void *)&e->ev_timeout_pos;
-    return ((ev_uint64_t)p->seq_hi << 32) | p->seq_lo;
+    return p->seq;
 }
 
 /* Strict "a fires before b". */
@@ -239,9 +241,7 @@ min_heap_reserve_(struct min_heap *s, unsigned n)
 static inline void
 min_heap_stamp_(struct min_heap *s, struct event *e)
 {
-    ev_uint64_t seq = s->next_seq++;
-    MIN_HEAP_POS_(e)->seq_hi = (ev_uint32_t)(seq >> 32);
-    MIN_HEAP_POS_(e)->seq_lo = (ev_uint32_t)seq;
+    MIN_HEAP_POS_(e)->seq = s->next_seq++;
 }
 
 /* Insert e, keyed on e->ev_timeout.  Returns 0, or -1 on ENOMEM. */
