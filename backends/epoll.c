@@ -19,7 +19,7 @@
  * lives elsewhere) can still report events for that number; nothing short
  * of the user deleting the event first can prevent that.
  *
- * Invariant: fdinfo->registered and fdinfo->kevents describe what the
+ * Invariant: fdinfo->kevents (0: not registered) describes what the
  * last successful epoll_ctl left in the kernel for this fd number, and
  * every change of interest is applied to the kernel before the next
  * epoll_wait (immediately, or from the changelist at dispatch).
@@ -82,8 +82,9 @@ struct epollop {
  * member, so it must stay first in both modes. */
 struct epoll_fdinfo {
     struct event_changelist_fdinfo cl;
+    /* Non-zero exactly when the fd is registered: an ADD or MOD always
+     * asks for at least one kind. */
     ev_uint32_t kevents;
-    int registered;
 };
 
 static void *epoll_init(struct event_base *);
@@ -330,7 +331,7 @@ set_interest(struct event_base *base, evutil_socket_t fd, short old,
         event_warnx("epoll: fd %d has no map entry", (int)fd);
         return -1;
     }
-    registered = info->registered;
+    registered = info->kevents != 0;
 
     if (!(want & EPOLL_INTERESTS)) {
         if (!registered)
@@ -363,8 +364,7 @@ set_interest(struct event_base *base, evutil_socket_t fd, short old,
                 req.old, req.ev.data.ptr) == -1)
             return -1;
         info = req.ev.data.ptr;
-        info->registered = req.op != EPOLL_CTL_DEL;
-        info->kevents = req.ev.events;
+        info->kevents = req.op != EPOLL_CTL_DEL ? req.ev.events : 0;
     }
     return 0;
 }

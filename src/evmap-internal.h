@@ -42,12 +42,14 @@ void evmap_io_active_(struct event_base *base, evutil_socket_t fd,
 LIST_HEAD(event_dlist_, event);
 struct evmap_io {
     struct event_dlist_ events;
-    unsigned nread;
-    unsigned nwrite;
-    unsigned nclose;
+    /* Events per kind, at most 65535 each (libevent's
+     * limit too): 16 bytes of header with the pointer. */
+    ev_uint16_t nread;
+    ev_uint16_t nwrite;
+    ev_uint16_t nclose;
     /* The union of interests: EV_READ/EV_WRITE/EV_CLOSED for each
      * non-zero count above. */
-    unsigned interest;
+    ev_uint16_t interest;
     /* Followed by the backend's fdinfo_len bytes. */
     ev_uint64_t fdinfo[];
 };

@@ -151,11 +151,22 @@ evmap_io_add_(struct event_base *base, evutil_socket_t fd, struct event *ev)
     /* Edge- and level-triggered events cannot share an fd: the kernel
      * keeps one mode per fd. */
     first = LIST_FIRST(&ctx->events);
-    if (first && ((first->ev_events ^ evs) & EV_ET)) {
-        event_warnx("Tried to mix edge-triggered and non-edge-triggered"
-                    " events on fd %d",
-            (int)fd);
-        return -1;
+    if (first) {
+        if ((first->ev_events ^ evs) & EV_ET) {
+            event_warnx("Tried to mix edge-triggered and "
+                        "non-edge-triggered events on fd %d",
+                (int)fd);
+            return -1;
+        }
+        /* The counts are 16 bits wide, as in libevent. */
+        if (EVUTIL_UNLIKELY(((evs & EV_READ) && ctx->nread == 0xffff) ||
+                            ((evs & EV_WRITE) && ctx->nwrite == 0xffff) ||
+                            ((evs & EV_CLOSED) && ctx->nclose == 0xffff))) {
+            event_warnx("Too many events reading or writing on fd %d",
+                (int)fd);
+            errno = ENOSPC;
+            return -1;
+        }
     }
     /* The kinds nobody on this fd wanted yet. */
     res = evs & EVMAP_IO_KINDS & ~old;
@@ -165,7 +176,7 @@ evmap_io_add_(struct event_base *base, evutil_socket_t fd, struct event *ev)
     ctx->nread += !!(evs & EV_READ);
     ctx->nwrite += !!(evs & EV_WRITE);
     ctx->nclose += !!(evs & EV_CLOSED);
-    ctx->interest = (unsigned)(old | res);
+    ctx->interest = (ev_uint16_t)(old | res);
     LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
     return res != 0;
 }
@@ -192,7 +203,7 @@ evmap_io_del_(struct event_base *base, evutil_socket_t fd, struct event *ev)
         res |= EV_CLOSED;
 
     if (res) {
-        ctx->interest = (unsigned)(old & ~res);
+        ctx->interest = (ev_uint16_t)(old & ~res);
         if (base->evsel->del(base, fd, old, (evs & EV_ET) | res,
                 EVMAP_FDINFO(ctx)) == -1)
             retval = -1;

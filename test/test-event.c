@@ -2564,6 +2564,59 @@ test_bad_closed_fd(void **state)
     tu_close_pair(fds);
 }
 
+/* 65535 events of one kind fit on one fd (libevent's 16-bit counts);
+ * the next is refused with a message and changes nothing; the fd still
+ * works for the events already there. */
+static void
+test_bad_too_many_events_on_fd(void **state)
+{
+    struct event_base *base = *state;
+    enum { MAXN = 65535 };
+    evutil_socket_t fds[2];
+    struct event *evs, *extra, *writer;
+    struct rec r;
+    int i;
+
+    tu_socketpair(fds);
+    rec_init(&r, base);
+    evs = calloc(MAXN, sizeof(*evs));
+    assert_non_null(evs);
+    for (i = 0; i < MAXN; ++i) {
+        assert_int_equal(event_assign(&evs[i], base, fds[0], EV_READ,
+                             rec_cb, &r), 0);
+        if (event_add(&evs[i], NULL) != 0)
+            fail_msg("event_add %d of %d failed", i, MAXN);
+    }
+    extra = event_new(base, fds[0], EV_READ, rec_cb, &r);
+    assert_non_null(extra);
+    tu_log_clear();
+    errno = 0;
+    assert_int_equal(event_add(extra, NULL), -1);
+    assert_int_equal(errno, ENOSPC);
+    tu_assert_logged_error();
+    assert_false(event_pending(extra, EV_READ, NULL));
+    /* Another kind still has room. */
+    writer = event_new(base, fds[0], EV_WRITE, rec_cb, &r);
+    assert_non_null(writer);
+    assert_int_equal(event_add(writer, NULL), 0);
+    assert_int_equal(event_del(writer), 0);
+    event_free(writer);
+    /* One goes, and there is room for one again. */
+    assert_int_equal(event_del(&evs[0]), 0);
+    assert_int_equal(event_add(extra, NULL), 0);
+    assert_int_equal(event_del(extra), 0);
+    assert_int_equal(event_add(&evs[0], NULL), 0);
+    /* Readiness reaches all of them: one loop pass runs every callback. */
+    tu_write_str(fds[1], "x");
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(r.calls, MAXN);
+    for (i = 0; i < MAXN; ++i)
+        event_del(&evs[i]);
+    event_free(extra);
+    free(evs);
+    tu_close_pair(fds);
+}
+
 int
 main(void)
 {
@@ -2730,6 +2783,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_negative_fd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_negative_timeout,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_too_many_events_on_fd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_closed_fd,
             tu_setup, tu_teardown),
