@@ -802,7 +802,7 @@ event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
         int res;
         if (ev->ev_flags & EVLIST_INSERTED)
             return 0;
-        res = evmap_io_add_(base, ev->ev_fd, ev);
+        res = evmap_io_add_inl_(base, ev->ev_fd, ev);
         if (res == -1)
             return -1;
         event_queue_insert_inserted(base, ev);
@@ -1150,7 +1150,7 @@ event_del_nolock_inl_(struct event *ev, int blocking)
     if (ev->ev_flags & EVLIST_INSERTED) {
         event_queue_remove_inserted(base, ev);
         if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
-            res = evmap_io_del_(base, ev->ev_fd, ev);
+            res = evmap_io_del_inl_(base, ev->ev_fd, ev);
         else
             res = evmap_signal_del_(base, (int)ev->ev_fd, ev);
         if (res == 1) {

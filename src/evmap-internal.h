@@ -54,6 +54,84 @@ struct evmap_io {
     ev_uint64_t fdinfo[];
 };
 
+#define EVMAP_FDINFO(ctx) ((void *)(ctx)->fdinfo)
+#define EVMAP_IO_KINDS (EV_READ | EV_WRITE | EV_CLOSED)
+
+/* In evmap.c, for the inline add below: fd's slot, made (and the map
+ * grown) when missing, or NULL with a message; and the rare refusals of
+ * an add to an fd that has events already (mixed edge and level
+ * triggering, a full count), 1 with a message when refused. */
+struct evmap_io *evmap_io_new_slot_(struct event_base *base,
+    evutil_socket_t fd);
+int evmap_io_add_refused_(evutil_socket_t fd, const struct evmap_io *ctx,
+    const struct event *first, short evs);
+
+/* evmap_io_add_ inline, for event_add's path. */
+static inline int
+evmap_io_add_inl_(struct event_base *base, evutil_socket_t fd,
+    struct event *ev)
+{
+    struct evmap_io *ctx;
+    short evs = ev->ev_events, old, res;
+    struct event *first;
+
+    if (fd < 0)
+        return 0;
+    if (EVUTIL_UNLIKELY(fd >= base->io.nentries) ||
+        EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL)) {
+        if ((ctx = evmap_io_new_slot_(base, fd)) == NULL)
+            return -1;
+    }
+    old = (short)ctx->interest;
+    first = LIST_FIRST(&ctx->events);
+    if (first && evmap_io_add_refused_(fd, ctx, first, evs))
+        return -1;
+    /* The kinds nobody on this fd wanted yet. */
+    res = evs & EVMAP_IO_KINDS & ~old;
+    if (res && base->evsel->add(base, fd, old, (evs & EV_ET) | res,
+                   EVMAP_FDINFO(ctx)) == -1)
+        return -1;
+    ctx->nread += !!(evs & EV_READ);
+    ctx->nwrite += !!(evs & EV_WRITE);
+    ctx->nclose += !!(evs & EV_CLOSED);
+    ctx->interest = (ev_uint16_t)(old | res);
+    LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
+    return res != 0;
+}
+
+/* evmap_io_del_ inline, for event_del's path. */
+static inline int
+evmap_io_del_inl_(struct event_base *base, evutil_socket_t fd,
+    struct event *ev)
+{
+    struct evmap_io *ctx;
+    short evs = ev->ev_events, old, res = 0;
+    int retval = 0;
+
+    if (fd < 0)
+        return 0;
+    if (EVUTIL_UNLIKELY(fd >= base->io.nentries) ||
+        EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL))
+        return -1;
+    old = (short)ctx->interest;
+    if ((evs & EV_READ) && --ctx->nread == 0)
+        res |= EV_READ;
+    if ((evs & EV_WRITE) && --ctx->nwrite == 0)
+        res |= EV_WRITE;
+    if ((evs & EV_CLOSED) && --ctx->nclose == 0)
+        res |= EV_CLOSED;
+    if (res) {
+        ctx->interest = (ev_uint16_t)(old & ~res);
+        if (base->evsel->del(base, fd, old, (evs & EV_ET) | res,
+                EVMAP_FDINFO(ctx)) == -1)
+            retval = -1;
+        else
+            retval = 1;
+    }
+    LIST_REMOVE(ev, ev_io_next);
+    return retval;
+}
+
 /* Activate ctx's events that want any of events.  from_dispatch is 1
  * when a backend's dispatch calls it (no callback priority is running
  * then).  The caller must call event_base_note_count_max_ afterwards

@@ -31,7 +31,6 @@ struct evmap_signal {
     struct event_dlist_ events;
 };
 
-#define EVMAP_FDINFO(ctx) ((void *)(ctx)->fdinfo)
 
 void
 evmap_io_initmap_(struct event_io_map *ctx)
@@ -96,20 +95,6 @@ grow_slots(void ***entries, int *nentries, int slot)
 }
 
 static struct evmap_io *
-new_io_slot(struct event_base *base, evutil_socket_t fd);
-
-static inline struct evmap_io *
-get_io_slot(struct event_base *base, evutil_socket_t fd, int create)
-{
-    struct event_io_map *map = &base->io;
-    struct evmap_io *ctx;
-    if (EVUTIL_LIKELY(fd < map->nentries) &&
-        EVUTIL_LIKELY((ctx = map->entries[fd]) != NULL))
-        return ctx;
-    return create ? new_io_slot(base, fd) : NULL;
-}
-
-static struct evmap_io *
 new_io_slot(struct event_base *base, evutil_socket_t fd)
 {
     struct event_io_map *map = &base->io;
@@ -130,88 +115,50 @@ io_interest(const struct evmap_io *ctx)
     return (short)ctx->interest;
 }
 
-#define EVMAP_IO_KINDS (EV_READ | EV_WRITE | EV_CLOSED)
+
+struct evmap_io *
+evmap_io_new_slot_(struct event_base *base, evutil_socket_t fd)
+{
+    struct evmap_io *ctx = new_io_slot(base, fd);
+    if (EVUTIL_UNLIKELY(ctx == NULL))
+        event_warn("%s: no memory for fd %d", __func__, (int)fd);
+    return ctx;
+}
+
+int
+evmap_io_add_refused_(evutil_socket_t fd, const struct evmap_io *ctx,
+    const struct event *first, short evs)
+{
+    /* Edge- and level-triggered events cannot share an fd: the kernel
+     * keeps one mode per fd. */
+    if ((first->ev_events ^ evs) & EV_ET) {
+        event_warnx("Tried to mix edge-triggered and "
+                    "non-edge-triggered events on fd %d",
+            (int)fd);
+        return 1;
+    }
+    /* The counts are 16 bits wide, as in libevent. */
+    if (((evs & EV_READ) && ctx->nread == 0xffff) ||
+        ((evs & EV_WRITE) && ctx->nwrite == 0xffff) ||
+        ((evs & EV_CLOSED) && ctx->nclose == 0xffff)) {
+        event_warnx("Too many events reading or writing on fd %d",
+            (int)fd);
+        errno = ENOSPC;
+        return 1;
+    }
+    return 0;
+}
 
 int
 evmap_io_add_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 {
-    struct evmap_io *ctx;
-    short evs = ev->ev_events, old, res;
-    struct event *first;
-
-    if (fd < 0)
-        return 0;
-    ctx = get_io_slot(base, fd, 1);
-    if (EVUTIL_UNLIKELY(ctx == NULL)) {
-        event_warn("%s: no memory for fd %d", __func__, (int)fd);
-        return -1;
-    }
-    old = io_interest(ctx);
-
-    /* Edge- and level-triggered events cannot share an fd: the kernel
-     * keeps one mode per fd. */
-    first = LIST_FIRST(&ctx->events);
-    if (first) {
-        if ((first->ev_events ^ evs) & EV_ET) {
-            event_warnx("Tried to mix edge-triggered and "
-                        "non-edge-triggered events on fd %d",
-                (int)fd);
-            return -1;
-        }
-        /* The counts are 16 bits wide, as in libevent. */
-        if (EVUTIL_UNLIKELY(((evs & EV_READ) && ctx->nread == 0xffff) ||
-                            ((evs & EV_WRITE) && ctx->nwrite == 0xffff) ||
-                            ((evs & EV_CLOSED) && ctx->nclose == 0xffff))) {
-            event_warnx("Too many events reading or writing on fd %d",
-                (int)fd);
-            errno = ENOSPC;
-            return -1;
-        }
-    }
-    /* The kinds nobody on this fd wanted yet. */
-    res = evs & EVMAP_IO_KINDS & ~old;
-    if (res && base->evsel->add(base, fd, old, (evs & EV_ET) | res,
-                   EVMAP_FDINFO(ctx)) == -1)
-        return -1;
-    ctx->nread += !!(evs & EV_READ);
-    ctx->nwrite += !!(evs & EV_WRITE);
-    ctx->nclose += !!(evs & EV_CLOSED);
-    ctx->interest = (ev_uint16_t)(old | res);
-    LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
-    return res != 0;
+    return evmap_io_add_inl_(base, fd, ev);
 }
 
 int
 evmap_io_del_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 {
-    struct evmap_io *ctx;
-    short evs = ev->ev_events, old, res = 0;
-    int retval = 0;
-
-    if (fd < 0)
-        return 0;
-    ctx = get_io_slot(base, fd, 0);
-    if (ctx == NULL)
-        return -1;
-    old = io_interest(ctx);
-
-    if ((evs & EV_READ) && --ctx->nread == 0)
-        res |= EV_READ;
-    if ((evs & EV_WRITE) && --ctx->nwrite == 0)
-        res |= EV_WRITE;
-    if ((evs & EV_CLOSED) && --ctx->nclose == 0)
-        res |= EV_CLOSED;
-
-    if (res) {
-        ctx->interest = (ev_uint16_t)(old & ~res);
-        if (base->evsel->del(base, fd, old, (evs & EV_ET) | res,
-                EVMAP_FDINFO(ctx)) == -1)
-            retval = -1;
-        else
-            retval = 1;
-    }
-    LIST_REMOVE(ev, ev_io_next);
-    return retval;
+    return evmap_io_del_inl_(base, fd, ev);
 }
 
 void
