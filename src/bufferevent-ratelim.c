@@ -789,6 +789,7 @@ bufferevent_rate_limit_group_free(struct bufferevent_rate_limit_group *g)
     LOCK_GROUP(g);
     EVUTIL_ASSERT(g->n_members == 0);
     event_del(&g->master_refill_event);
+    event_debug_unassign(&g->master_refill_event);
     UNLOCK_GROUP(g);
     EVTHREAD_FREE_LOCK(g->lock, EVTHREAD_LOCKTYPE_RECURSIVE);
     mm_free(g);

@@ -418,9 +418,13 @@ bufferevent_finalize_cb_(struct event_callback *evcb, void *arg)
     if (p->rate_limiting) {
         if (p->rate_limiting->group)
             bufferevent_remove_from_rate_limit_group_internal_(bufev, 0);
+        event_debug_unassign(&p->rate_limiting->refill_bucket_event);
         mm_free(p->rate_limiting);
         p->rate_limiting = NULL;
     }
+    /* The memory goes: so do debug mode's records of its events. */
+    event_debug_unassign(&bufev->ev_read);
+    event_debug_unassign(&bufev->ev_write);
     /* destruct may hand the lock to a pair partner: read it afterwards. */
     lock = p->lock;
     own_lock = p->own_lock;

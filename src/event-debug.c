@@ -123,6 +123,16 @@ event_debug_note_setup_(const struct event *ev)
     EVLOCK_UNLOCK(debug_map_lock_, 0);
 }
 
+unsigned
+event_debug_count_entries_(void)
+{
+    unsigned n;
+    EVLOCK_LOCK(debug_map_lock_, 0);
+    n = debug_table_count;
+    EVLOCK_UNLOCK(debug_map_lock_, 0);
+    return n;
+}
+
 void
 event_debug_note_teardown_(const struct event *ev)
 {

@@ -392,6 +392,8 @@ extern int event_debug_mode_on_;
 extern int event_debug_created_threadable_ctx_;
 extern int event_debug_mode_too_late_;
 void event_debug_note_setup_(const struct event *ev);
+/* How many events debug mode knows of (for tests). */
+unsigned event_debug_count_entries_(void);
 void event_debug_note_teardown_(const struct event *ev);
 void event_debug_note_add_(const struct event *ev);
 void event_debug_note_del_(const struct event *ev);

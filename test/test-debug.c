@@ -9,6 +9,9 @@
  * misuse is fatal: each case runs in a forked child that installs a log
  * callback writing to a pipe; the parent checks that the child died (or
  * exited through the fatal callback) and that an error was logged first.
+ *
+ * TEST-STATIC (one case counts debug mode's records through an internal
+ * function)
  */
 #define _GNU_SOURCE
 #include "test-util.h"
@@ -22,6 +25,9 @@
 
 #include <sys/resource.h>
 #include <sys/wait.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #define FATAL_CB_STATUS 42
 
@@ -419,6 +425,60 @@ test_debug_logging(void **state)
     assert_int_equal(tu_log_count(EVENT_LOG_DEBUG), 0);
 }
 
+/* src/event-debug.c (internal; this test links the static library):
+ * how many events debug mode has records of. */
+unsigned event_debug_count_entries_(void);
+
+static void
+free_finalized(struct event_base *base)
+{
+    /* Bufferevents are released by finalizers the loop runs. */
+    assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+}
+
+/* Freeing bufferevents (socket with a rate limit, pair, filter) and a
+ * rate-limit group forgets debug mode's records of their events. */
+static void
+test_debug_bufferevent_free_forgets_events(void **state)
+{
+    struct event_base *base = *state;
+    struct bufferevent *sock, *pair[2], *filt;
+    struct bufferevent_rate_limit_group *grp;
+    struct ev_token_bucket_cfg *cfg;
+    struct timeval tick = {0, 100000};
+    evutil_socket_t fds[2];
+    unsigned before;
+    int round;
+
+    free_finalized(base);
+    for (round = 0; round < 3; ++round) {
+        before = event_debug_count_entries_();
+        tu_socketpair(fds);
+        sock = bufferevent_socket_new(base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+        assert_non_null(sock);
+        cfg = ev_token_bucket_cfg_new(1000, 1000, 1000, 1000, &tick);
+        assert_non_null(cfg);
+        assert_int_equal(bufferevent_set_rate_limit(sock, cfg), 0);
+        grp = bufferevent_rate_limit_group_new(base, cfg);
+        assert_non_null(grp);
+        assert_int_equal(bufferevent_enable(sock, EV_READ | EV_WRITE), 0);
+        assert_int_equal(bufferevent_pair_new(base, 0, pair), 0);
+        filt = bufferevent_filter_new(pair[0], NULL, NULL,
+            BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+        assert_non_null(filt);
+        bufferevent_free(sock);
+        bufferevent_free(filt); /* and pair[0] with it */
+        bufferevent_free(pair[1]);
+        bufferevent_rate_limit_group_free(grp);
+        ev_token_bucket_cfg_free(cfg);
+        free_finalized(base);
+        tu_close(&fds[1]);
+        if (event_debug_count_entries_() != before)
+            fail_msg("round %d: debug mode keeps %u records more than "
+                     "before", round, event_debug_count_entries_() - before);
+    }
+}
+
 int
 main(void)
 {
@@ -434,6 +494,9 @@ main(void)
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_debug_unassign_allows_reuse,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_debug_bufferevent_free_forgets_events, tu_setup,
+            tu_teardown),
     };
 
     tu_init_ex(1);
