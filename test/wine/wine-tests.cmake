@@ -30,14 +30,17 @@ target_link_libraries(event_test_util PUBLIC event_wine_cmocka event_core)
 # test-compat, test-mm (SIGUSR1/SIGUSR2), test-bufferevent,
 # test-bufferevent-filter, test-ratelim, test-evbuffer (MSG_DONTWAIT,
 # fcntl close-on-exec checks, SIGPIPE), test-evutil (poll.h),
-# test-listener, test-debug
-# (setrlimit), test-log (fork/wait), and the pthread tests.
+# test-debug (setrlimit), test-log (fork/wait), and the pthread tests.
+# test-listener runs with its POSIX-only cases (fcntl flags, SO_REUSEPORT,
+# TCP_DEFER_ACCEPT, RLIMIT_NOFILE) left out by #ifndef _WIN32.
 set(EVENT_WINE_TESTS
     test-win32
     test-timer
     test-minheap
     test-bufferevent-pair
     test-evutil-addr
+    test-iocp
+    test-listener
 )
 
 # Single tests whose assertions encode Linux-only facts, skipped by name
