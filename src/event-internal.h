@@ -155,6 +155,10 @@ struct common_timeout_list {
 
 /* The magic in the upper bits of tv_usec marking a common timeout; the
  * low bits below COMMON_TIMEOUT_IDX_SHIFT+8 hold the queue index. */
+/* The longest interval a timeout is kept at (about 3,170 years): a longer
+ * one is shortened to it, so that deadlines (now + interval, also in
+ * microseconds) never overflow. */
+#define EVENT_MAX_TIMEOUT_SEC_ 100000000000L
 #define COMMON_TIMEOUT_MICROSECONDS_MASK 0x000fffff
 #define COMMON_TIMEOUT_IDX_MASK 0x0ff00000
 #define COMMON_TIMEOUT_IDX_SHIFT 20

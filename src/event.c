@@ -234,6 +234,12 @@ event_base_init_common_timeout(struct event_base *base,
         event_warnx("%s: negative duration", __func__);
         goto done;
     }
+    if (duration->tv_sec > EVENT_MAX_TIMEOUT_SEC_) {
+        /* See EVENT_MAX_TIMEOUT_SEC_. */
+        tv.tv_sec = EVENT_MAX_TIMEOUT_SEC_;
+        tv.tv_usec = duration->tv_usec;
+        duration = &tv;
+    }
     for (i = 0; i < base->n_common_timeouts; ++i) {
         ctl = base->common_timeout_queues[i];
         if (duration->tv_sec == ctl->duration.tv_sec &&
@@ -930,16 +936,35 @@ event_add_nolock_full_(struct event *ev, const struct timeval *tv,
     return res;
 }
 
+/* The interval *tvp (not NULL) as event_add takes it.  Bad input by the
+ * issue's contract: a negative interval is refused with EINVAL and a
+ * message rather than firing at once.  An interval that would overflow a
+ * deadline (tv_sec beyond EVENT_MAX_TIMEOUT_SEC_, or a huge tv_usec) is
+ * normalized and shortened into *buf, and *tvp points there; libevent
+ * would overflow and fire at once.  A common-timeout tv is left alone. */
 static int
-check_timeout_arg(const struct timeval *tv)
+check_timeout_arg(const struct timeval **tvp, struct timeval *buf,
+    struct event_base *base)
 {
-    /* Bad input by the issue's contract: a negative interval is refused
-     * with EINVAL and a message rather than firing at once. */
-    if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
+    const struct timeval *tv = *tvp;
+    if (tv->tv_sec < 0 || tv->tv_usec < 0) {
         event_warnx("event_add: negative timeout %ld.%06ld rejected",
             (long)tv->tv_sec, (long)tv->tv_usec);
         errno = EINVAL;
         return -1;
+    }
+    if (EVUTIL_UNLIKELY(tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
+                        tv->tv_usec >= 1000000) &&
+        !is_common_timeout(tv, base)) {
+        buf->tv_sec = tv->tv_sec;
+        buf->tv_usec = tv->tv_usec % 1000000;
+        if (tv->tv_usec / 1000000 > EVENT_MAX_TIMEOUT_SEC_ - buf->tv_sec)
+            buf->tv_sec = EVENT_MAX_TIMEOUT_SEC_;
+        else
+            buf->tv_sec += tv->tv_usec / 1000000;
+        if (buf->tv_sec > EVENT_MAX_TIMEOUT_SEC_)
+            buf->tv_sec = EVENT_MAX_TIMEOUT_SEC_;
+        *tvp = buf;
     }
     return 0;
 }
@@ -959,7 +984,8 @@ event_rearm_heap_timeout_(struct event_base *base, struct event *ev,
                   EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
         (EVLIST_INIT | EVLIST_TIMEOUT))
         return 0;
-    if (tv->tv_sec < 0 || (unsigned long)tv->tv_usec >= 1000000 ||
+    if ((unsigned long)tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
+        (unsigned long)tv->tv_usec >= 1000000 ||
         (unsigned long)ev->ev_timeout.tv_usec >= 1000000)
         return 0;
     if (EVUTIL_UNLIKELY(event_debug_on_()) || (ev->ev_events & EV_SIGNAL))
@@ -989,7 +1015,10 @@ event_rearm_try_(struct event_base *base, struct event *ev,
                   EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
         (EVLIST_INIT | EVLIST_TIMEOUT))
         return 0;
-    if (tv->tv_sec < 0 || (unsigned long)tv->tv_usec >= 1000000 ||
+    /* One unsigned test each: tv_sec in [0, EVENT_MAX_TIMEOUT_SEC_],
+     * tv_usec in [0, 1000000). */
+    if ((unsigned long)tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
+        (unsigned long)tv->tv_usec >= 1000000 ||
         (unsigned long)ev->ev_timeout.tv_usec >= 1000000 ||
         event_debug_on_() || (ev->ev_events & EV_SIGNAL))
         return 0;
@@ -1035,6 +1064,7 @@ event_add(struct event *ev, const struct timeval *tv)
 static int
 event_add_general_(struct event *ev, const struct timeval *tv)
 {
+    struct timeval tv_buf;
     int res;
     if (EVUTIL_UNLIKELY(!ev)) {
         event_warnx("%s: NULL event", __func__);
@@ -1059,7 +1089,7 @@ event_add_general_(struct event *ev, const struct timeval *tv)
     }
     /* A common-timeout tv passes this check too: its tv_usec carries
      * positive magic bits. */
-    if (tv && check_timeout_arg(tv)) {
+    if (tv && check_timeout_arg(&tv, &tv_buf, ev->ev_base)) {
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         return -1;
     }
@@ -1591,6 +1621,7 @@ event_base_once(struct event_base *base, evutil_socket_t fd, short events,
     const struct timeval *tv)
 {
     struct event_once *eonce;
+    struct timeval tv_buf;
     int res = 0, activate = 0;
 
     if (!base || !callback)
@@ -1598,7 +1629,7 @@ event_base_once(struct event_base *base, evutil_socket_t fd, short events,
     /* A signal or persistent one-shot makes no sense. */
     if (events & (EV_SIGNAL | EV_PERSIST))
         return -1;
-    if (tv && check_timeout_arg(tv))
+    if (tv && check_timeout_arg(&tv, &tv_buf, base))
         return -1;
     if ((events & (EV_READ | EV_WRITE | EV_CLOSED)) && fd < 0) {
         event_warnx("%s: invalid fd %d", __func__, (int)fd);

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "test-util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,95 @@ test_timer_far_future(void **state)
     assert_int_equal(hits_n, 0);
     assert_true(evtimer_pending(ev, NULL));
     event_free(ev);
+    hits_free();
+}
+
+/* Intervals too long to add to the clock (tv_sec up to LONG_MAX, or a
+ * huge tv_usec) are kept at about 3,170 years instead of overflowing
+ * into the past and firing at once (UBSan checks the arithmetic in the
+ * sanitizer stage): direct, re-armed from a callback, with the persist
+ * closure re-arming, through event_base_once and a common timeout. */
+struct huge_ctx {
+    struct event *timer;
+    struct event *io;
+    int rearmed;
+};
+
+static void
+huge_rearm_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct huge_ctx *c = arg;
+    struct timeval huge = {LONG_MAX, 999999};
+
+    (void)what;
+    if (fd >= 0)
+        tu_drain(fd);
+    /* From a callback: the time is cached, the cheap re-arm path. */
+    assert_int_equal(evtimer_add(c->timer, &huge), 0);
+    c->rearmed++;
+}
+
+static void
+assert_far_pending(struct event *ev)
+{
+    struct timeval when, now;
+    assert_true(event_pending(ev, EV_TIMEOUT, &when));
+    evutil_gettimeofday(&now, NULL);
+    if (when.tv_sec - now.tv_sec < 1000000000L)
+        fail_msg("deadline only %ld s away", (long)(when.tv_sec - now.tv_sec));
+}
+
+static void
+test_timer_huge_intervals(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval huge_sec = {LONG_MAX, 999999}, huge_usec = {0, LONG_MAX};
+    struct timeval tv;
+    const struct timeval *common;
+    struct event *a, *b, *kick, *cev;
+    struct huge_ctx c;
+    evutil_socket_t fds[2];
+
+    hits_reset(8);
+    memset(&c, 0, sizeof(c));
+    a = evtimer_new(base, hit_cb, (void *)1);
+    b = evtimer_new(base, hit_cb, (void *)2);
+    c.timer = evtimer_new(base, hit_cb, (void *)3);
+    cev = evtimer_new(base, hit_cb, (void *)4);
+    kick = evtimer_new(base, huge_rearm_cb, &c);
+    tu_socketpair(fds);
+    c.io = event_new(base, fds[0], EV_READ | EV_PERSIST, huge_rearm_cb, &c);
+    assert_non_null(a);
+    assert_non_null(cev);
+    assert_non_null(c.io);
+    assert_int_equal(evtimer_add(a, &huge_sec), 0);
+    assert_int_equal(evtimer_add(b, &huge_usec), 0);
+    assert_int_equal(evtimer_add(c.timer, tu_tv(&tv, 5)), 0);
+    assert_int_equal(evtimer_add(kick, tu_tv(&tv, 1)), 0);
+    assert_int_equal(event_add(c.io, &huge_sec), 0);
+    assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, hit_cb,
+                         (void *)5, &huge_sec), 0);
+    common = event_base_init_common_timeout(base, &huge_sec);
+    assert_non_null(common);
+    assert_int_equal(evtimer_add(cev, common), 0);
+    /* The persistent I/O event is re-armed by its closure, then by the
+     * callback's evtimer_add of c.timer. */
+    tu_write_str(fds[1], "x");
+    assert_int_equal(tu_run(base, 100), 1);
+    assert_int_equal(c.rearmed, 2);
+    assert_int_equal(hits_n, 0);
+    assert_far_pending(a);
+    assert_far_pending(b);
+    assert_far_pending(c.timer);
+    assert_far_pending(c.io);
+    assert_far_pending(cev);
+    event_free(a);
+    event_free(b);
+    event_free(c.timer);
+    event_free(cev);
+    event_free(kick);
+    event_free(c.io);
+    tu_close_pair(fds);
     hits_free();
 }
 
@@ -857,6 +947,8 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_precise,
             tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_timer_huge_intervals,
+            tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_far_future,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_deadline_order,
