@@ -81,6 +81,18 @@ ev_token_bucket_init_(struct ev_token_bucket *bucket,
     return 0;
 }
 
+/* limit - decr, held at the ends of ev_ssize_t instead of overflowing:
+ * bufferevent_decrement_*_limit and the group decrements take any value
+ * from the caller (libevent would overflow). */
+static ev_ssize_t
+sub_saturating(ev_ssize_t limit, ev_ssize_t decr)
+{
+    ev_ssize_t r;
+    if (__builtin_sub_overflow(limit, decr, &r))
+        return decr > 0 ? EV_SSIZE_MIN : EV_SSIZE_MAX;
+    return r;
+}
+
 /* limit += n_ticks * rate, capped at maximum, without overflowing. */
 static ev_ssize_t
 refill(ev_ssize_t limit, size_t rate, size_t maximum, unsigned n_ticks)
@@ -349,7 +361,7 @@ decrement_buckets(struct bufferevent_private *bev, ev_ssize_t bytes,
     if (rl->cfg) {
         ev_ssize_t *lim =
             is_write ? &rl->limit.write_limit : &rl->limit.read_limit;
-        *lim -= bytes;
+        *lim = sub_saturating(*lim, bytes);
         r = own_bucket_changed(bev, is_write, *lim);
     }
     if (rl->group)
@@ -557,7 +569,7 @@ decrement_limit(struct bufferevent *bev, ev_ssize_t decr, int is_write)
     }
     lim = is_write ? &rl->limit.write_limit : &rl->limit.read_limit;
     old_limit = *lim;
-    *lim -= decr;
+    *lim = sub_saturating(*lim, decr);
     if ((old_limit > 0) != (*lim > 0))
         r = own_bucket_changed(bevp, is_write, *lim);
     BEV_UNLOCK(bev);
@@ -659,7 +671,7 @@ group_decrement(struct bufferevent_rate_limit_group *g, ev_ssize_t bytes,
     LOCK_GROUP(g);
     lim = is_write ? &g->rate_limit.write_limit : &g->rate_limit.read_limit;
     old_limit = *lim;
-    *lim -= bytes;
+    *lim = sub_saturating(*lim, bytes);
     if (count_total) {
         if (is_write)
             g->total_written += (ev_uint64_t)bytes;
@@ -782,12 +794,27 @@ bufferevent_rate_limit_group_set_min_share(
     return 0;
 }
 
-/* All members must have left the group. */
+/* All members should have left the group; libevent aborts when one has
+ * not (often a bufferevent freed just before, whose finalizer has not
+ * run yet).  Here they are taken out of the group with a warning, so
+ * none is left pointing at freed memory. */
 void
 bufferevent_rate_limit_group_free(struct bufferevent_rate_limit_group *g)
 {
+    struct bufferevent_private *member;
+
+    if (!g)
+        return;
     LOCK_GROUP(g);
-    EVUTIL_ASSERT(g->n_members == 0);
+    if (g->n_members)
+        event_warnx("%s: %d bufferevent(s) still in the group: removed",
+            __func__, g->n_members);
+    while ((member = TAILQ_FIRST(&g->members)) != NULL) {
+        /* Lock order is member before group. */
+        UNLOCK_GROUP(g);
+        bufferevent_remove_from_rate_limit_group_internal_(&member->bev, 1);
+        LOCK_GROUP(g);
+    }
     event_del(&g->master_refill_event);
     event_debug_unassign(&g->master_refill_event);
     UNLOCK_GROUP(g);

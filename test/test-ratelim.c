@@ -330,6 +330,104 @@ test_group_api(void **state)
     tu_close(&fds[1]);
 }
 
+/* Decrements by any amount the caller passes stop at the ends of
+ * ev_ssize_t (UBSan checks that nothing overflows on the way). */
+static void
+test_bad_extreme_decrements(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tick = {0, TICK_MS * 1000};
+    struct ev_token_bucket_cfg *cfg;
+    struct bufferevent_rate_limit_group *grp;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+
+    cfg = ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
+        EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, &tick);
+    assert_non_null(cfg);
+    grp = bufferevent_rate_limit_group_new(base, cfg);
+    assert_non_null(grp);
+    tu_socketpair(fds);
+    bev = bufferevent_socket_new(base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+    assert_int_equal(bufferevent_set_rate_limit(bev, cfg), 0);
+    assert_int_equal(bufferevent_add_to_rate_limit_group(bev, grp), 0);
+
+    assert_int_equal(bufferevent_decrement_read_limit(bev, -EV_SSIZE_MAX), 0);
+    assert_int_equal(bufferevent_decrement_read_limit(bev, EV_SSIZE_MIN), 0);
+    assert_true(bufferevent_get_read_limit(bev) == EV_SSIZE_MAX);
+    assert_int_equal(bufferevent_decrement_write_limit(bev, EV_SSIZE_MAX), 0);
+    assert_int_equal(bufferevent_decrement_write_limit(bev, EV_SSIZE_MAX), 0);
+    assert_true(bufferevent_get_write_limit(bev) == -EV_SSIZE_MAX);
+    assert_int_equal(bufferevent_decrement_write_limit(bev, EV_SSIZE_MAX), 0);
+    assert_true(bufferevent_get_write_limit(bev) == EV_SSIZE_MIN);
+    assert_int_equal(
+        bufferevent_rate_limit_group_decrement_read(grp, -EV_SSIZE_MAX), 0);
+    assert_true(bufferevent_rate_limit_group_get_read_limit(grp) ==
+                EV_SSIZE_MAX);
+    assert_int_equal(
+        bufferevent_rate_limit_group_decrement_write(grp, EV_SSIZE_MAX), 0);
+    assert_int_equal(
+        bufferevent_rate_limit_group_decrement_write(grp, EV_SSIZE_MAX), 0);
+    assert_int_equal(
+        bufferevent_rate_limit_group_decrement_write(grp, EV_SSIZE_MAX), 0);
+    assert_true(bufferevent_rate_limit_group_get_write_limit(grp) ==
+                EV_SSIZE_MIN);
+    /* A few ticks of refilling from there. */
+    assert_int_equal(tu_run(base, 3 * TICK_MS), 1);
+
+    bufferevent_free(bev);
+    tu_loop(base, EVLOOP_NONBLOCK);
+    bufferevent_rate_limit_group_free(grp);
+    ev_token_bucket_cfg_free(cfg);
+    tu_close(&fds[1]);
+}
+
+/* A group freed while bufferevents are still in it (here one freed just
+ * before, whose finalizer has not run, and one alive): libevent aborts;
+ * here they leave the group with a warning, and both go on safely. */
+static void
+test_bad_group_freed_with_members(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval tick = {0, TICK_MS * 1000};
+    struct ev_token_bucket_cfg *cfg;
+    struct bufferevent_rate_limit_group *grp;
+    evutil_socket_t a[2], b[2];
+    struct bufferevent *gone, *alive;
+    char buf[8];
+
+    cfg = ev_token_bucket_cfg_new(1000, 1000, 1000, 1000, &tick);
+    grp = bufferevent_rate_limit_group_new(base, cfg);
+    assert_non_null(grp);
+    tu_socketpair(a);
+    tu_socketpair(b);
+    gone = bufferevent_socket_new(base, a[0], BEV_OPT_CLOSE_ON_FREE);
+    alive = bufferevent_socket_new(base, b[0], BEV_OPT_CLOSE_ON_FREE);
+    assert_int_equal(bufferevent_add_to_rate_limit_group(gone, grp), 0);
+    assert_int_equal(bufferevent_add_to_rate_limit_group(alive, grp), 0);
+    /* The group's bucket is empty: members are held back. */
+    assert_int_equal(bufferevent_rate_limit_group_decrement_read(grp, 5000),
+        0);
+    assert_int_equal(bufferevent_get_max_to_read(alive), 0);
+
+    bufferevent_free(gone); /* finalized by the loop, later */
+    tu_log_clear();
+    bufferevent_rate_limit_group_free(grp);
+    tu_assert_logged_error();
+    assert_true(tu_log_contains("still in the group"));
+    ev_token_bucket_cfg_free(cfg);
+    /* No longer held back by the group. */
+    assert_true(bufferevent_get_max_to_read(alive) > 0);
+    tu_write_str(b[1], "hi");
+    assert_int_equal(bufferevent_enable(alive, EV_READ), 0);
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(bufferevent_read(alive, buf, sizeof(buf)), 2);
+    bufferevent_free(alive);
+    tu_loop(base, EVLOOP_NONBLOCK);
+    tu_close(&a[1]);
+    tu_close(&b[1]);
+}
+
 int
 main(void)
 {
@@ -344,6 +442,10 @@ main(void)
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_group_api, tu_setup,
             tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_extreme_decrements,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_group_freed_with_members,
+            tu_setup, tu_teardown),
     };
 
     tu_init();
