@@ -118,9 +118,22 @@ static int
 read_segment(struct evbuffer_file_segment *seg)
 {
     size_t len = (size_t)seg->length, got = 0;
+    struct stat st;
     ssize_t n;
     char *mem;
 
+    /* A regular file shorter than the range fails before anything as
+     * large as the range is allocated. */
+    if (fstat(seg->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (st.st_size < seg->file_offset ||
+         st.st_size - seg->file_offset < seg->length)) {
+        event_warnx("evbuffer: file range %lld+%lld is past the end of "
+                    "fd %d (%lld bytes)",
+            (long long)seg->file_offset, (long long)seg->length, (int)seg->fd,
+            (long long)st.st_size);
+        errno = EINVAL;
+        return -1;
+    }
     /* One spare byte: a zero-length segment still gets a block. */
     mem = mm_malloc(len + 1);
     if (mem == NULL)

@@ -211,10 +211,26 @@ event_config_set_max_dispatch_interval(struct event_config *cfg,
 {
     if (!cfg)
         return -1;
-    if (max_interval)
-        cfg->max_dispatch_interval = *max_interval;
-    else
+    if (max_interval) {
+        struct timeval t = *max_interval;
+        if (t.tv_sec < 0 || t.tv_usec < 0) {
+            event_warnx("%s: negative interval", __func__);
+            errno = EINVAL;
+            return -1;
+        }
+        /* Normalized and kept short enough to add to the clock. */
+        if (t.tv_usec >= 1000000) {
+            long extra = t.tv_usec / 1000000;
+            t.tv_usec %= 1000000;
+            t.tv_sec = t.tv_sec > EVENT_MAX_TIMEOUT_SEC_ - extra ?
+                EVENT_MAX_TIMEOUT_SEC_ : t.tv_sec + extra;
+        }
+        if (t.tv_sec > EVENT_MAX_TIMEOUT_SEC_)
+            t.tv_sec = EVENT_MAX_TIMEOUT_SEC_;
+        cfg->max_dispatch_interval = t;
+    } else {
         cfg->max_dispatch_interval.tv_sec = -1;
+    }
     cfg->max_dispatch_callbacks =
         max_callbacks >= 0 ? max_callbacks : INT_MAX;
     if (min_priority < 0)

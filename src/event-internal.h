@@ -22,6 +22,7 @@
 #include "event2/event.h"
 #include "event2/util.h"
 
+#include <limits.h>
 #include <sys/queue.h>
 #include <time.h>
 
@@ -155,10 +156,15 @@ struct common_timeout_list {
 
 /* The magic in the upper bits of tv_usec marking a common timeout; the
  * low bits below COMMON_TIMEOUT_IDX_SHIFT+8 hold the queue index. */
-/* The longest interval a timeout is kept at (about 3,170 years): a longer
- * one is shortened to it, so that deadlines (now + interval, also in
- * microseconds) never overflow. */
+/* The longest interval a timeout is kept at: a longer one is shortened to
+ * it, so that deadlines (now + interval on the monotonic clock, also in
+ * microseconds) never overflow: about 3,170 years with a 64-bit tv_sec,
+ * 31 years where tv_sec is a 32-bit long (Windows). */
+#if LONG_MAX > 2147483647L
 #define EVENT_MAX_TIMEOUT_SEC_ 100000000000L
+#else
+#define EVENT_MAX_TIMEOUT_SEC_ 1000000000L
+#endif
 #define COMMON_TIMEOUT_MICROSECONDS_MASK 0x000fffff
 #define COMMON_TIMEOUT_IDX_MASK 0x0ff00000
 #define COMMON_TIMEOUT_IDX_SHIFT 20
