@@ -285,6 +285,11 @@ evutil_sockaddr_cmp(const struct sockaddr *sa1, const struct sockaddr *sa2,
 {
     int r;
 
+    if (EVUTIL_UNLIKELY(!sa1 || !sa2)) {
+        /* Bad input: NULL sorts first, with a message. */
+        event_warnx("%s: NULL address", __func__);
+        return (sa1 != NULL) - (sa2 != NULL);
+    }
     r = (int)sa1->sa_family - (int)sa2->sa_family;
     if (r)
         return r;

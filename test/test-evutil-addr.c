@@ -317,6 +317,19 @@ test_sockaddr_cmp(void **state)
             }
         }
     }
+    /* Bad input: NULL sorts first, with a message, no crash. */
+    {
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        tu_log_clear();
+        assert_int_equal(evutil_sockaddr_cmp(NULL, NULL, 1), 0);
+        assert_true(
+            evutil_sockaddr_cmp(NULL, (struct sockaddr *)&a, 1) < 0);
+        assert_true(
+            evutil_sockaddr_cmp((struct sockaddr *)&a, NULL, 0) > 0);
+        tu_assert_logged_error();
+    }
 }
 
 static void
