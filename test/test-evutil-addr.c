@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <event2/util.h>
 
 #include "mm-internal.h"
@@ -281,6 +282,16 @@ cmp(const char *a, const char *b, int port)
         port);
 }
 
+static int warnings;
+
+static void
+count_warnings(int severity, const char *msg)
+{
+    (void)msg;
+    if (severity >= EVENT_LOG_WARN)
+        ++warnings;
+}
+
 static void
 test_sockaddr_cmp(void **state)
 {
@@ -322,13 +333,15 @@ test_sockaddr_cmp(void **state)
         struct sockaddr_in a;
         memset(&a, 0, sizeof(a));
         a.sin_family = AF_INET;
-        tu_log_clear();
+        warnings = 0;
+        event_set_log_callback(count_warnings);
         assert_int_equal(evutil_sockaddr_cmp(NULL, NULL, 1), 0);
         assert_true(
             evutil_sockaddr_cmp(NULL, (struct sockaddr *)&a, 1) < 0);
         assert_true(
             evutil_sockaddr_cmp((struct sockaddr *)&a, NULL, 0) > 0);
-        tu_assert_logged_error();
+        event_set_log_callback(NULL);
+        assert_int_equal(warnings, 3);
     }
 }
 
