@@ -5,7 +5,10 @@
  *
  * TEST-BACKENDS: ctest runs this binary once per backend (EVENT_NO*
  * variables) and once with EVTEST_DEBUG_MODE=1, so feature-dependent
- * checks (EV_ET, EV_CLOSED) skip when the base lacks the feature.
+ * checks (EV_ET, EV_CLOSED) skip when the base lacks the feature.  The
+ * Windows cross-build runs it under Wine (test/wine/) on the win32
+ * backend; where Windows' facts differ (its one backend, the signals its
+ * C runtime knows, struct sizes) the checks say so under _WIN32.
  *
  * Callbacks only record what happened; assertions run after the loop, so
  * a failure never longjmps out of event_base_loop().
@@ -21,6 +24,25 @@
 #include <unistd.h>
 
 #include <event2/event_struct.h>
+
+/* Signals the tests add and raise: Windows has no SIGUSR1 or SIGUSR2,
+ * and its C runtime's signal() and raise() know SIGTERM and SIGBREAK. */
+#ifdef _WIN32
+#define TEST_SIG1 SIGTERM
+#define TEST_SIG2 SIGBREAK
+#else
+#define TEST_SIG1 SIGUSR1
+#define TEST_SIG2 SIGUSR2
+#endif
+
+/* The platform's first backend, and the variable that disables it. */
+#ifdef _WIN32
+#define FIRST_METHOD "win32"
+#define FIRST_METHOD_OFF "EVENT_NOWIN32"
+#else
+#define FIRST_METHOD "epoll"
+#define FIRST_METHOD_OFF "EVENT_NOEPOLL"
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Recording helpers. */
@@ -219,6 +241,24 @@ base_avoiding(const char *const *avoid, int features)
     return base;
 }
 
+#ifdef _WIN32
+/* Windows has one backend, win32 (select over Winsock). */
+static void
+test_config_avoid_method(void **state)
+{
+    static const char *const none[] = { NULL };
+    static const char *const no_win32[] = { "win32", NULL };
+    struct event_base *base;
+
+    (void)state;
+    base = base_avoiding(none, 0);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "win32");
+    check_base_works(base);
+    event_base_free(base);
+    assert_null(base_avoiding(no_win32, 0));
+}
+#else
 /* Non-zero when this library has the io_uring backend and the kernel
  * can run it. */
 static int
@@ -274,6 +314,7 @@ test_config_avoid_method(void **state)
     }
     assert_null(base_avoiding(no_all4, 0));
 }
+#endif
 
 static void
 test_config_avoid_unknown_method(void **state)
@@ -284,10 +325,35 @@ test_config_avoid_unknown_method(void **state)
     (void)state;
     base = base_avoiding(bogus, 0);
     assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "epoll");
+    assert_string_equal(event_base_get_method(base), FIRST_METHOD);
     event_base_free(base);
 }
 
+#ifdef _WIN32
+/* win32, the only Windows backend, has none of the features. */
+static void
+test_config_require_features(void **state)
+{
+    static const int features[] = { EV_FEATURE_ET, EV_FEATURE_O1,
+        EV_FEATURE_FDS, EV_FEATURE_EARLY_CLOSE };
+    struct event_config *cfg;
+    struct event_base *base;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(features) / sizeof(features[0]); ++i)
+        assert_null(base_avoiding(NULL, features[i]));
+    base = base_avoiding(NULL, 0);
+    assert_non_null(base);
+    assert_int_equal(event_base_get_features(base), 0);
+    event_base_free(base);
+    /* Without IGNORE_ENV too. */
+    cfg = event_config_new();
+    assert_int_equal(event_config_require_features(cfg, EV_FEATURE_ET), 0);
+    assert_null(event_base_new_with_config(cfg));
+    event_config_free(cfg);
+}
+#else
 static void
 test_config_require_features(void **state)
 {
@@ -347,6 +413,7 @@ test_config_require_features(void **state)
         assert_null(base);
     }
 }
+#endif
 
 static void
 test_config_ignore_env(void **state)
@@ -357,10 +424,10 @@ test_config_ignore_env(void **state)
     char *saved = NULL;
 
     (void)state;
-    old = getenv("EVENT_NOEPOLL");
+    old = getenv(FIRST_METHOD_OFF);
     if (old != NULL)
         saved = strdup(old);
-    setenv("EVENT_NOEPOLL", "1", 1);
+    setenv(FIRST_METHOD_OFF, "1", 1);
     expected = tu_expected_method();
 
     base = event_base_new();
@@ -371,10 +438,10 @@ test_config_ignore_env(void **state)
 
     /* Restore the environment before any assertion can bail out. */
     if (saved != NULL) {
-        setenv("EVENT_NOEPOLL", saved, 1);
+        setenv(FIRST_METHOD_OFF, saved, 1);
         free(saved);
     } else {
-        unsetenv("EVENT_NOEPOLL");
+        unsetenv(FIRST_METHOD_OFF);
     }
 
     if (expected == NULL) {
@@ -392,7 +459,7 @@ test_config_ignore_env(void **state)
             EVTEST_SHIM_METHOD);
     else
 #endif
-        assert_string_equal(event_base_get_method(ignoring), "epoll");
+        assert_string_equal(event_base_get_method(ignoring), FIRST_METHOD);
     event_base_free(ignoring);
 }
 
@@ -581,11 +648,28 @@ test_base_features(void **state)
         assert_int_equal(features, EV_FEATURE_FDS | EV_FEATURE_O1);
     } else if (strcmp(method, "evport") == 0) {
         assert_int_equal(features, EV_FEATURE_O1);
+    } else if (strcmp(method, "win32") == 0) {
+        /* select() over sockets only, level-triggered. */
+        assert_int_equal(features, 0);
     } else {
         fail_msg("unexpected method %s", method);
     }
 }
 
+#ifdef _WIN32
+static void
+test_supported_methods(void **state)
+{
+    const char **methods;
+
+    (void)state;
+    methods = event_get_supported_methods();
+    assert_non_null(methods);
+    assert_non_null(methods[0]);
+    assert_string_equal(methods[0], "win32");
+    assert_null(methods[1]);
+}
+#else
 static void
 test_supported_methods(void **state)
 {
@@ -621,6 +705,7 @@ test_supported_methods(void **state)
     /* The list does not depend on the environment. */
     assert_true(event_get_supported_methods()[0] != NULL);
 }
+#endif
 
 static void
 test_version(void **state)
@@ -677,9 +762,9 @@ test_event_getters(void **state)
     assert_int_equal(event_get_events(et), 0);
     assert_null(event_get_callback_arg(et));
 
-    es = evsignal_new(base, SIGUSR1, noop_cb, NULL);
-    assert_int_equal(event_get_fd(es), SIGUSR1);
-    assert_int_equal(event_get_signal(es), SIGUSR1);
+    es = evsignal_new(base, TEST_SIG1, noop_cb, NULL);
+    assert_int_equal(event_get_fd(es), TEST_SIG1);
+    assert_int_equal(event_get_signal(es), TEST_SIG1);
     assert_int_equal(event_get_events(es), EV_SIGNAL | EV_PERSIST);
 
     event_free(ev);
@@ -753,7 +838,13 @@ static void
 test_event_struct_size(void **state)
 {
     (void)state;
+#ifdef _WIN32
+    /* 64-bit Windows: an 8-byte SOCKET, and a struct timeval of two
+     * 4-byte longs in ev_io and ev_timeout. */
+    assert_int_equal(event_get_struct_event_size(), 120);
+#else
     assert_int_equal(event_get_struct_event_size(), 128);
+#endif
     assert_int_equal(event_get_struct_event_size(), sizeof(struct event));
 }
 
@@ -976,14 +1067,14 @@ test_event_signal_with_io_rejected(void **state)
     struct event *ev, *raw;
 
     tu_log_clear();
-    ev = event_new(base, SIGUSR1, EV_SIGNAL | EV_READ, noop_cb, NULL);
+    ev = event_new(base, TEST_SIG1, EV_SIGNAL | EV_READ, noop_cb, NULL);
     assert_null(ev);
     tu_assert_logged_error();
 
     raw = calloc(1, event_get_struct_event_size());
     assert_non_null(raw);
     tu_log_clear();
-    assert_int_equal(event_assign(raw, base, SIGUSR1, EV_SIGNAL | EV_WRITE,
+    assert_int_equal(event_assign(raw, base, TEST_SIG1, EV_SIGNAL | EV_WRITE,
         noop_cb, NULL), -1);
     tu_assert_logged_error();
     free(raw);
@@ -1375,7 +1466,13 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)what;
     /* Debug mode insists that watched sockets are nonblocking. */
+#ifdef _WIN32
+    a->accepted = accept(fd, NULL, NULL);
+    if (a->accepted >= 0 && evutil_make_socket_nonblocking(a->accepted))
+        tu_close(&a->accepted);
+#else
     a->accepted = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#endif
     event_base_loopexit(a->base, NULL);
 }
 
@@ -1401,7 +1498,11 @@ run_tcp_case(struct event_base *base, int family)
     assert_true(cfd >= 0);
     assert_int_equal(evutil_make_socket_nonblocking(cfd), 0);
     rv = connect(cfd, (struct sockaddr *)&ss, len);
+#ifdef _WIN32
+    assert_true(rv == 0 || WSAGetLastError() == WSAEWOULDBLOCK);
+#else
     assert_true(rv == 0 || errno == EINPROGRESS);
+#endif
     assert_int_equal(tu_run(base, 3000), 0);
     assert_true(acc.accepted >= 0);
 
@@ -1508,7 +1609,7 @@ test_base_once_rejects(void **state)
     struct event_base *base = *state;
     struct timeval tv;
 
-    assert_int_equal(event_base_once(base, SIGUSR1, EV_SIGNAL, noop_cb,
+    assert_int_equal(event_base_once(base, TEST_SIG1, EV_SIGNAL, noop_cb,
         NULL, NULL), -1);
     assert_int_equal(event_base_once(base, -1, EV_TIMEOUT | EV_PERSIST,
         noop_cb, NULL, tu_tv(&tv, 10)), -1);
@@ -2002,6 +2103,34 @@ test_foreach_event(void **state)
     tu_close_pair(fds);
 }
 
+#ifdef _WIN32
+/* No open_memstream: dump to a temporary file and read it back. */
+static char *
+dump_to_string(struct event_base *base)
+{
+    char dir[MAX_PATH], path[MAX_PATH];
+    char *buf;
+    long len;
+    FILE *f;
+
+    assert_true(GetTempPathA(sizeof(dir), dir) > 0);
+    assert_true(GetTempFileNameA(dir, "tev", 0, path) != 0);
+    f = fopen(path, "w+b");
+    assert_non_null(f);
+    event_base_dump_events(base, f);
+    assert_int_equal(fflush(f), 0);
+    len = ftell(f);
+    assert_true(len >= 0);
+    buf = malloc((size_t)len + 1);
+    assert_non_null(buf);
+    rewind(f);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), len);
+    buf[len] = '\0';
+    fclose(f);
+    DeleteFileA(path);
+    return buf;
+}
+#else
 static char *
 dump_to_string(struct event_base *base)
 {
@@ -2016,6 +2145,7 @@ dump_to_string(struct event_base *base)
     assert_non_null(buf);
     return buf;
 }
+#endif
 
 static void
 test_dump_events(void **state)
@@ -2218,13 +2348,13 @@ test_active_by_signal(void **state)
     struct rec r;
 
     rec_init(&r, base);
-    es = evsignal_new(base, SIGUSR2, rec_cb, &r);
+    es = evsignal_new(base, TEST_SIG2, rec_cb, &r);
     assert_int_equal(evsignal_add(es, NULL), 0);
-    event_base_active_by_signal(base, SIGUSR2);
+    event_base_active_by_signal(base, TEST_SIG2);
     assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 0);
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.what[0], EV_SIGNAL);
-    assert_int_equal(r.fd[0], SIGUSR2);
+    assert_int_equal(r.fd[0], TEST_SIG2);
     event_free(es);
 }
 
@@ -2414,13 +2544,13 @@ test_reinit_without_fork(void **state)
     rio.drain = 1;
     eio = event_new(base, fds[0], EV_READ | EV_PERSIST, rec_cb, &rio);
     et = evtimer_new(base, rec_cb, &rt);
-    es = evsignal_new(base, SIGUSR1, rec_cb, &rs);
+    es = evsignal_new(base, TEST_SIG1, rec_cb, &rs);
     assert_int_equal(event_add(eio, NULL), 0);
     assert_int_equal(evtimer_add(et, tu_tv(&tv, 30)), 0);
     assert_int_equal(evsignal_add(es, NULL), 0);
     assert_int_equal(event_reinit(base), 0);
     tu_write_str(fds[1], "x");
-    raise(SIGUSR1);
+    raise(TEST_SIG1);
     assert_int_equal(tu_run(base, 300), 1);
     assert_int_equal(rio.calls, 1);
     assert_int_equal(rt.calls, 1);

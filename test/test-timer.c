@@ -254,7 +254,11 @@ test_timer_huge_intervals(void **state)
     assert_int_equal(c.rearmed, 2);
     assert_int_equal(hits_n, 0);
     assert_far_pending(a);
-    assert_far_pending(b);
+    /* LONG_MAX microseconds is only 2147 s where long is 32 bits. */
+    if (LONG_MAX > 2147483647L)
+        assert_far_pending(b);
+    else
+        assert_true(event_pending(b, EV_TIMEOUT, NULL));
     assert_far_pending(c.timer);
     assert_far_pending(c.io);
     assert_far_pending(cev);

@@ -52,6 +52,16 @@ tu_init_ex(int force_debug)
     if (tu_inited)
         return;
     tu_inited = 1;
+#ifdef _WIN32
+    {
+        /* Winsock, for every test that makes a socket (counted: a test
+         * that starts it itself too is fine). */
+        WSADATA wsa;
+
+        if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+            fprintf(stderr, "tu_init: WSAStartup failed\n");
+    }
+#endif
     env = getenv("EVTEST_DEBUG_MODE");
     if (force_debug || (env != NULL && strcmp(env, "1") == 0)) {
         event_enable_debug_mode();
@@ -296,8 +306,27 @@ tu_socketpair(evutil_socket_t fds[2])
     int r;
 
     r = evutil_socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+#ifdef _WIN32
+    if (r != 0)
+        fail_msg("socketpair: %s",
+            evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    {
+        /* Here a TCP loopback pair, whose buffers (the host's, under
+         * Wine) grow to megabytes; fixed ones make the pair fill up
+         * after some 100 KB, as an AF_UNIX pair does on Linux. */
+        int i, size = 65536;
+
+        for (i = 0; i < 2; ++i) {
+            setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, (const char *)&size,
+                sizeof(size));
+            setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, (const char *)&size,
+                sizeof(size));
+        }
+    }
+#else
     if (r != 0)
         fail_msg("socketpair: %s", strerror(errno));
+#endif
     tu_prepare_fd(fds[0]);
     tu_prepare_fd(fds[1]);
 }

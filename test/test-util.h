@@ -45,7 +45,8 @@
  * evthread_use_pthreads() in threaded tests).  Honours EVTEST_DEBUG_MODE=1
  * by calling event_enable_debug_mode() exactly once, which libevent
  * requires to happen before any event or event_base exists.  Calling it
- * again is harmless.  The fixtures call it too, lazily.
+ * again is harmless.  The fixtures call it too, lazily.  On Windows it
+ * also starts Winsock (WSAStartup).
  */
 void tu_init(void);
 
@@ -99,7 +100,9 @@ int tu_base_has_features(struct event_base *base, int features);
 /* Sockets. */
 
 /*
- * An AF_UNIX stream socketpair, both ends nonblocking and close-on-exec.
+ * An AF_UNIX stream socketpair, both ends nonblocking and close-on-exec
+ * (on Windows a TCP loopback pair from evutil_socketpair(), with 64 KB
+ * socket buffers).
  * Fails the test when it cannot be made.
  */
 void tu_socketpair(evutil_socket_t fds[2]);
