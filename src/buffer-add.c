@@ -118,6 +118,9 @@ evbuffer_add(struct evbuffer *buf, const void *data, size_t datlen)
 {
     int result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
+    if (datlen > 0)
+        EV_REFUSE_NULL_(data, -1);
     EVBUFFER_LOCK(buf);
     if (buf->freeze_end)
         goto done;
@@ -139,6 +142,9 @@ evbuffer_prepend(struct evbuffer *buf, const void *data_in, size_t datlen)
     size_t part = 0;
     int result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
+    if (datlen > 0)
+        EV_REFUSE_NULL_(data, -1);
     EVBUFFER_LOCK(buf);
     if (buf->freeze_start)
         goto done;
@@ -147,7 +153,7 @@ evbuffer_prepend(struct evbuffer *buf, const void *data_in, size_t datlen)
         result = 0;
         goto done;
     }
-    if (data == NULL || !FITS(buf, datlen))
+    if (!FITS(buf, datlen))
         goto done;
 
     chain = buf->first;
@@ -209,6 +215,7 @@ evbuffer_expand(struct evbuffer *buf, size_t datlen)
 {
     struct evbuffer_chain *chain;
 
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     chain = evbuffer_expand_singlechain_(buf, datlen, datlen);
     EVBUFFER_CHECK(buf);
@@ -305,8 +312,11 @@ evbuffer_reserve_space(struct evbuffer *buf, ev_ssize_t size,
     struct evbuffer_chain *chain, **chainp;
     int n = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
+    if (n_vecs > 0)
+        EV_REFUSE_NULL_(vec, -1);
     EVBUFFER_LOCK(buf);
-    if (buf->freeze_end || n_vecs < 1 || size < 0 || vec == NULL)
+    if (buf->freeze_end || n_vecs < 1 || size < 0)
         goto done;
     if (n_vecs == 1) {
         chain = evbuffer_expand_singlechain_(buf, (size_t)size, (size_t)size);
@@ -345,6 +355,9 @@ evbuffer_commit_space(struct evbuffer *buf, struct evbuffer_iovec *vec,
     size_t added = 0;
     int i, result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
+    if (n_vecs > 0)
+        EV_REFUSE_NULL_(vec, -1);
     EVBUFFER_LOCK(buf);
     if (buf->freeze_end || n_vecs < 0)
         goto done;
@@ -352,8 +365,6 @@ evbuffer_commit_space(struct evbuffer *buf, struct evbuffer_iovec *vec,
         result = 0;
         goto done;
     }
-    if (vec == NULL)
-        goto done;
 
     /* The extents start at the last chain with data (if it had room) or
      * at the chain after it, as reserve_space handed them out. */
@@ -424,6 +435,9 @@ evbuffer_add_reference(struct evbuffer *outbuf, const void *data,
     struct evbuffer_chain_reference *info;
     int result = -1;
 
+    EV_REFUSE_NULL_(outbuf, -1);
+    if (datlen > 0)
+        EV_REFUSE_NULL_(data, -1);
     chain = evbuffer_chain_new_special_(
         sizeof(struct evbuffer_chain_reference));
     if (chain == NULL)
@@ -437,8 +451,7 @@ evbuffer_add_reference(struct evbuffer *outbuf, const void *data,
     info->extra = extra;
 
     EVBUFFER_LOCK(outbuf);
-    if (outbuf->freeze_end || !FITS(outbuf, datlen) ||
-        (data == NULL && datlen > 0)) {
+    if (outbuf->freeze_end || !FITS(outbuf, datlen)) {
         /* Failure: the caller keeps the memory; no cleanup call. */
         mm_free(chain);
         goto done;
@@ -464,8 +477,10 @@ evbuffer_add_vprintf(struct evbuffer *buf, const char *fmt, va_list ap)
     int sz, result = -1;
     va_list aq;
 
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(fmt, -1);
     EVBUFFER_LOCK(buf);
-    if (buf->freeze_end || fmt == NULL)
+    if (buf->freeze_end)
         goto done;
 
     for (;;) {
@@ -507,6 +522,8 @@ evbuffer_add_printf(struct evbuffer *buf, const char *fmt, ...)
     int res;
     va_list ap;
 
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(fmt, -1);
     va_start(ap, fmt);
     res = evbuffer_add_vprintf(buf, fmt, ap);
     va_end(ap);
@@ -520,8 +537,10 @@ evbuffer_add_iovec(struct evbuffer *buf, struct evbuffer_iovec *vec,
     size_t to_add = 0, res = 0;
     int i;
 
-    if (vec == NULL || n_vec <= 0)
+    EV_REFUSE_NULL_(buf, 0);
+    if (n_vec <= 0)
         return 0;
+    EV_REFUSE_NULL_(vec, 0);
 
     EVBUFFER_LOCK(buf);
     if (buf->freeze_end)

@@ -13,6 +13,7 @@
 char *
 evbuffer_readline(struct evbuffer *buf)
 {
+    EV_REFUSE_NULL_(buf, NULL);
     return evbuffer_readln(buf, NULL, EVBUFFER_EOL_ANY);
 }
 
@@ -22,6 +23,9 @@ evbuffer_find(struct evbuffer *buf, const unsigned char *what, size_t len)
     struct evbuffer_ptr ptr;
     unsigned char *data = NULL;
 
+    EV_REFUSE_NULL_(buf, NULL);
+    if (len > 0)
+        EV_REFUSE_NULL_(what, NULL);
     EVBUFFER_LOCK(buf);
     ptr = evbuffer_search(buf, (const char *)what, len, NULL);
     if (ptr.pos >= 0) {

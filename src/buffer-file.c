@@ -206,6 +206,7 @@ void
 evbuffer_file_segment_add_cleanup_cb(struct evbuffer_file_segment *seg,
     evbuffer_file_segment_cleanup_cb cb, void *arg)
 {
+    EV_REFUSE_NULL_VOID_(seg);
     EVLOCK_LOCK(seg->lock, 0);
     EVUTIL_ASSERT(seg->refcnt > 0);
     seg->cleanup_cb = cb;
@@ -221,7 +222,9 @@ evbuffer_add_file_segment(struct evbuffer *buf,
     struct evbuffer_chain_file_segment *info;
     int sendfile_ok, result = -1;
 
-    if (seg == NULL || offset < 0 || length < -1 || offset > seg->length)
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(seg, -1);
+    if (offset < 0 || length < -1 || offset > seg->length)
         return -1;
     if (length == -1)
         length = seg->length - offset;
@@ -286,6 +289,8 @@ evbuffer_add_file(struct evbuffer *buf, int fd, ev_off_t offset,
     struct evbuffer_file_segment *seg;
     int r;
 
+    /* Like any failure, this leaves fd open and the caller's. */
+    EV_REFUSE_NULL_(buf, -1);
     seg = evbuffer_file_segment_new(fd, offset, length,
         EVBUF_FS_CLOSE_ON_FREE);
     if (seg == NULL)

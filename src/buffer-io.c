@@ -78,6 +78,7 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
     ssize_t got;
     int nvecs, i, result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     if (buf->freeze_end)
         goto done;
@@ -226,6 +227,7 @@ evbuffer_write_atmost(struct evbuffer *buf, evutil_socket_t fd,
 {
     ev_ssize_t n = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     if (buf->freeze_start)
         goto done;
@@ -250,5 +252,6 @@ done:
 int
 evbuffer_write(struct evbuffer *buf, evutil_socket_t fd)
 {
+    EV_REFUSE_NULL_(buf, -1);
     return evbuffer_write_atmost(buf, fd, -1);
 }

@@ -59,6 +59,8 @@ evbuffer_add_buffer(struct evbuffer *outbuf, struct evbuffer *inbuf)
 {
     int result = -1;
 
+    EV_REFUSE_NULL_(outbuf, -1);
+    EV_REFUSE_NULL_(inbuf, -1);
     EVBUFFER_LOCK2(inbuf, outbuf);
     /* As libevent 2.1: moving nothing succeeds even when frozen. */
     if (inbuf->total_len == 0 || outbuf == inbuf) {
@@ -88,6 +90,8 @@ evbuffer_prepend_buffer(struct evbuffer *outbuf, struct evbuffer *inbuf)
     size_t len;
     int result = -1;
 
+    EV_REFUSE_NULL_(outbuf, -1);
+    EV_REFUSE_NULL_(inbuf, -1);
     EVBUFFER_LOCK2(inbuf, outbuf);
     /* As libevent 2.1: moving nothing succeeds even when frozen. */
     len = inbuf->total_len;
@@ -136,6 +140,8 @@ evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
     size_t nread = 0, rest;
     int result = -1;
 
+    EV_REFUSE_NULL_(src, -1);
+    EV_REFUSE_NULL_(dst, -1);
     EVBUFFER_LOCK2(src, dst);
     if (datlen == 0 || dst == src) {
         result = 0;
@@ -225,6 +231,8 @@ evbuffer_add_buffer_reference(struct evbuffer *outbuf, struct evbuffer *inbuf)
     size_t len;
     int result = -1;
 
+    EV_REFUSE_NULL_(outbuf, -1);
+    EV_REFUSE_NULL_(inbuf, -1);
     if (outbuf == inbuf)
         return -1;
     EVBUFFER_LOCK2(inbuf, outbuf);

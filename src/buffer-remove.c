@@ -60,6 +60,7 @@ evbuffer_drain(struct evbuffer *buf, size_t len)
 {
     int result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     /* As libevent 2.1: draining an empty buffer succeeds, frozen or not. */
     if (buf->freeze_start && buf->total_len > 0)
@@ -104,6 +105,9 @@ evbuffer_copyout_from(struct evbuffer *buf, const struct evbuffer_ptr *pos,
     size_t pos_in_chain, avail;
     ev_ssize_t result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
+    if (datlen > 0)
+        EV_REFUSE_NULL_(data_out, -1);
     EVBUFFER_LOCK(buf);
     if (evbuffer_ptr_resolve_(buf, pos, &chain, &pos_in_chain) < 0)
         goto done;
@@ -117,7 +121,7 @@ evbuffer_copyout_from(struct evbuffer *buf, const struct evbuffer_ptr *pos,
         result = 0;
         goto done;
     }
-    if (buf->freeze_start || data_out == NULL)
+    if (buf->freeze_start)
         goto done;
     if (EVBUFFER_MATERIALIZE(buf) < 0)
         goto done;
@@ -131,6 +135,9 @@ done:
 ev_ssize_t
 evbuffer_copyout(struct evbuffer *buf, void *data_out, size_t datlen)
 {
+    EV_REFUSE_NULL_(buf, -1);
+    if (datlen > 0)
+        EV_REFUSE_NULL_(data_out, -1);
     return evbuffer_copyout_from(buf, NULL, data_out, datlen);
 }
 
@@ -139,6 +146,9 @@ evbuffer_remove(struct evbuffer *buf, void *data_out, size_t datlen)
 {
     ev_ssize_t n;
 
+    EV_REFUSE_NULL_(buf, -1);
+    if (datlen > 0)
+        EV_REFUSE_NULL_(data_out, -1);
     /* The count is returned as an int. */
     if (datlen > (size_t)EV_INT32_MAX)
         datlen = (size_t)EV_INT32_MAX;
@@ -160,6 +170,7 @@ evbuffer_pullup(struct evbuffer *buf, ev_ssize_t size)
     size_t need, n;
     int lwd_consumed = 0;
 
+    EV_REFUSE_NULL_(buf, NULL);
     EVBUFFER_LOCK(buf);
     if (size < 0)
         size = (ev_ssize_t)buf->total_len;
@@ -241,6 +252,7 @@ evbuffer_peek(struct evbuffer *buf, ev_ssize_t len,
     size_t pos_in_chain = 0, so_far = 0;
     int idx = 0;
 
+    EV_REFUSE_NULL_(buf, -1);
     if (start_at && start_at->internal_.chain == NULL)
         return 0;
     if (vec == NULL || n_vec < 0)

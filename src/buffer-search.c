@@ -115,8 +115,8 @@ evbuffer_ptr_set(struct evbuffer *buf, struct evbuffer_ptr *ptr,
     struct cursor c;
     int result = -1;
 
-    if (ptr == NULL)
-        return -1;
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(ptr, -1);
     EVBUFFER_LOCK(buf);
     switch (how) {
     case EVBUFFER_PTR_SET:
@@ -228,7 +228,10 @@ evbuffer_search_range(struct evbuffer *buf, const char *what, size_t len,
     size_t limit;
 
     ptr_not_found(&result);
-    if ((what == NULL && len > 0) || len > (size_t)EV_SSIZE_MAX)
+    EV_REFUSE_NULL_(buf, result);
+    if (len > 0)
+        EV_REFUSE_NULL_(what, result);
+    if (len > (size_t)EV_SSIZE_MAX)
         return result;
     EVBUFFER_LOCK(buf);
     if (end) {
@@ -248,6 +251,12 @@ struct evbuffer_ptr
 evbuffer_search(struct evbuffer *buf, const char *what, size_t len,
     const struct evbuffer_ptr *start)
 {
+    struct evbuffer_ptr result;
+
+    ptr_not_found(&result);
+    EV_REFUSE_NULL_(buf, result);
+    if (len > 0)
+        EV_REFUSE_NULL_(what, result);
     return evbuffer_search_range(buf, what, len, start, NULL);
 }
 
@@ -342,6 +351,7 @@ evbuffer_search_eol(struct evbuffer *buf, struct evbuffer_ptr *start,
     size_t eol_len = 0;
 
     ptr_not_found(&result);
+    EV_REFUSE_NULL_(buf, result);
     EVBUFFER_LOCK(buf);
     if (cursor_start(buf, start, &c) < 0)
         goto done;
@@ -367,6 +377,7 @@ evbuffer_readln(struct evbuffer *buf, size_t *n_read_out,
     size_t n = 0, eol_len = 0;
     char *line = NULL;
 
+    EV_REFUSE_NULL_(buf, NULL);
     EVBUFFER_LOCK(buf);
     if (buf->freeze_start)
         goto done;

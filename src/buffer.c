@@ -393,6 +393,7 @@ evbuffer_free(struct evbuffer *buf)
 int
 evbuffer_enable_locking(struct evbuffer *buf, void *lock)
 {
+    EV_REFUSE_NULL_(buf, -1);
     if (buf->lock)
         return -1;
     if (lock == NULL) {
@@ -411,12 +412,14 @@ evbuffer_enable_locking(struct evbuffer *buf, void *lock)
 void
 evbuffer_lock(struct evbuffer *buf)
 {
+    EV_REFUSE_NULL_VOID_(buf);
     EVBUFFER_LOCK(buf);
 }
 
 void
 evbuffer_unlock(struct evbuffer *buf)
 {
+    EV_REFUSE_NULL_VOID_(buf);
     EVBUFFER_UNLOCK(buf);
 }
 
@@ -453,6 +456,7 @@ evbuffer_get_max_read(struct evbuffer *buf)
 int
 evbuffer_set_flags(struct evbuffer *buf, ev_uint64_t flags)
 {
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     buf->flags |= (ev_uint32_t)flags;
     EVBUFFER_UNLOCK(buf);
@@ -462,6 +466,7 @@ evbuffer_set_flags(struct evbuffer *buf, ev_uint64_t flags)
 int
 evbuffer_clear_flags(struct evbuffer *buf, ev_uint64_t flags)
 {
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     buf->flags &= ~(ev_uint32_t)flags;
     EVBUFFER_UNLOCK(buf);
@@ -471,6 +476,7 @@ evbuffer_clear_flags(struct evbuffer *buf, ev_uint64_t flags)
 int
 evbuffer_freeze(struct evbuffer *buf, int at_front)
 {
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     if (at_front)
         buf->freeze_start = 1;
@@ -483,6 +489,7 @@ evbuffer_freeze(struct evbuffer *buf, int at_front)
 int
 evbuffer_unfreeze(struct evbuffer *buf, int at_front)
 {
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     if (at_front)
         buf->freeze_start = 0;
@@ -497,6 +504,7 @@ evbuffer_get_length(const struct evbuffer *buf)
 {
     size_t len;
 
+    EV_REFUSE_NULL_(buf, 0);
     EVBUFFER_LOCK(buf);
     len = buf->total_len;
     EVBUFFER_UNLOCK(buf);
@@ -508,6 +516,7 @@ evbuffer_get_contiguous_space(const struct evbuffer *buf)
 {
     size_t len;
 
+    EV_REFUSE_NULL_(buf, 0);
     EVBUFFER_LOCK(buf);
     /* No empty chain precedes data, so the first chain is the one. */
     len = buf->total_len && buf->first ? buf->first->off : 0;
@@ -628,8 +637,8 @@ evbuffer_get_callbacks_(struct evbuffer *buf, struct event_callback **cbs,
 int
 evbuffer_defer_callbacks(struct evbuffer *buf, struct event_base *base)
 {
-    if (base == NULL)
-        return -1;
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(base, -1);
     EVBUFFER_LOCK(buf);
     buf->cb_queue = base;
     buf->deferred_cbs = 1;
@@ -645,6 +654,7 @@ evbuffer_add_cb(struct evbuffer *buf, evbuffer_cb_func cb, void *cbarg)
 {
     struct evbuffer_cb_entry *e;
 
+    EV_REFUSE_NULL_(buf, NULL);
     e = mm_calloc(1, sizeof(struct evbuffer_cb_entry));
     if (e == NULL)
         return NULL;
@@ -660,8 +670,8 @@ evbuffer_add_cb(struct evbuffer *buf, evbuffer_cb_func cb, void *cbarg)
 int
 evbuffer_remove_cb_entry(struct evbuffer *buf, struct evbuffer_cb_entry *ent)
 {
-    if (ent == NULL)
-        return -1;
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(ent, -1);
     EVBUFFER_LOCK(buf);
     LIST_REMOVE(ent, next);
     EVBUFFER_UNLOCK(buf);
@@ -675,6 +685,7 @@ evbuffer_remove_cb(struct evbuffer *buf, evbuffer_cb_func cb, void *cbarg)
     struct evbuffer_cb_entry *cbent;
     int result = -1;
 
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     LIST_FOREACH(cbent, &buf->callbacks, next)
     {
@@ -692,8 +703,8 @@ int
 evbuffer_cb_set_flags(struct evbuffer *buf, struct evbuffer_cb_entry *cb,
     ev_uint32_t flags)
 {
-    if (cb == NULL)
-        return -1;
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(cb, -1);
     /* The library's own flags are not the user's to change. */
     flags &= ~EVBUFFER_CB_INTERNAL_FLAGS;
     EVBUFFER_LOCK(buf);
@@ -706,8 +717,8 @@ int
 evbuffer_cb_clear_flags(struct evbuffer *buf, struct evbuffer_cb_entry *cb,
     ev_uint32_t flags)
 {
-    if (cb == NULL)
-        return -1;
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(cb, -1);
     flags &= ~EVBUFFER_CB_INTERNAL_FLAGS;
     EVBUFFER_LOCK(buf);
     cb->flags &= ~flags;
@@ -721,6 +732,7 @@ evbuffer_setcb(struct evbuffer *buf, evbuffer_cb cb, void *cbarg)
     struct evbuffer_cb_entry *ent;
     int result = 0;
 
+    EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
     remove_all_callbacks(buf);
     if (cb) {

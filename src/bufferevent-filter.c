@@ -274,8 +274,7 @@ bufferevent_filter_new(struct bufferevent *underlying,
     struct bufferevent_filtered *bevf;
     struct bufferevent *bev;
 
-    if (!underlying)
-        return NULL;
+    EV_REFUSE_NULL_(underlying, NULL);
     if ((bevf = mm_calloc(1, sizeof(*bevf))) == NULL)
         return NULL;
     /* The lock comes below, once we know the underlying. */

@@ -30,6 +30,7 @@
 #include "event2/util.h"
 
 #include "bufferevent-internal.h"
+#include "event-internal.h"
 #include "mm-internal.h"
 #include "util-internal.h"
 
@@ -161,6 +162,13 @@ bufferevent_pair_new(struct event_base *base, int options,
 {
     struct bufferevent_pair *bufev1, *bufev2;
 
+    EV_REFUSE_NULL_(pair, -1);
+    /* A pair's callbacks always go through its base's loop: without a
+     * base (nor a current one from event_init) the first callback would
+     * have nowhere to run. */
+    if (base == NULL)
+        base = event_global_current_base_;
+    EV_REFUSE_NULL_(base, -1);
     options |= BEV_OPT_DEFER_CALLBACKS;
     if ((bufev1 = pair_elt_new(base, options)) == NULL)
         return -1;
@@ -287,6 +295,7 @@ bufferevent_pair_get_partner(struct bufferevent *bev)
     struct bufferevent_pair *bev_p;
     struct bufferevent *partner = NULL;
 
+    EV_REFUSE_NULL_(bev, NULL);
     if ((bev_p = upcast(bev)) == NULL)
         return NULL;
     bufferevent_incref_and_lock_(bev);

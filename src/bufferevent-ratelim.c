@@ -159,6 +159,9 @@ ev_token_bucket_cfg_new(size_t read_rate, size_t read_burst,
 void
 ev_token_bucket_cfg_free(struct ev_token_bucket_cfg *cfg)
 {
+    /* NULL is accepted silently, as free(NULL) is. */
+    if (cfg == NULL)
+        return;
     mm_free(cfg);
 }
 
@@ -185,8 +188,10 @@ bufferevent_ratelim_init_(struct bufferevent_private *bev)
 int
 bufferevent_set_max_single_read(struct bufferevent *bev, size_t size)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bev);
+    struct bufferevent_private *p;
 
+    EV_REFUSE_NULL_(bev, -1);
+    p = BEV_UPCAST(bev);
     BEV_LOCK(bev);
     if (size == 0 || size > EV_SSIZE_MAX)
         p->max_single_read = MAX_SINGLE_READ_DEFAULT;
@@ -199,8 +204,10 @@ bufferevent_set_max_single_read(struct bufferevent *bev, size_t size)
 int
 bufferevent_set_max_single_write(struct bufferevent *bev, size_t size)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bev);
+    struct bufferevent_private *p;
 
+    EV_REFUSE_NULL_(bev, -1);
+    p = BEV_UPCAST(bev);
     BEV_LOCK(bev);
     if (size == 0 || size > EV_SSIZE_MAX)
         p->max_single_write = MAX_SINGLE_WRITE_DEFAULT;
@@ -215,6 +222,7 @@ bufferevent_get_max_single_read(struct bufferevent *bev)
 {
     ev_ssize_t r;
 
+    EV_REFUSE_NULL_(bev, 0);
     BEV_LOCK(bev);
     r = BEV_UPCAST(bev)->max_single_read;
     BEV_UNLOCK(bev);
@@ -226,6 +234,7 @@ bufferevent_get_max_single_write(struct bufferevent *bev)
 {
     ev_ssize_t r;
 
+    EV_REFUSE_NULL_(bev, 0);
     BEV_LOCK(bev);
     r = BEV_UPCAST(bev)->max_single_write;
     BEV_UNLOCK(bev);
@@ -445,10 +454,12 @@ int
 bufferevent_set_rate_limit(struct bufferevent *bev,
     struct ev_token_bucket_cfg *cfg)
 {
-    struct bufferevent_private *bevp = BEV_UPCAST(bev);
+    struct bufferevent_private *bevp;
     struct bufferevent_rate_limit *rl;
     int reinit, r = -1;
 
+    EV_REFUSE_NULL_(bev, -1);
+    bevp = BEV_UPCAST(bev);
     BEV_LOCK(bev);
     if (cfg == NULL) {
         if ((rl = bevp->rate_limiting) != NULL) {
@@ -491,9 +502,11 @@ done:
 const struct ev_token_bucket_cfg *
 bufferevent_get_token_bucket_cfg(const struct bufferevent *bev)
 {
-    struct bufferevent_private *bevp = BEV_UPCAST(bev);
+    struct bufferevent_private *bevp;
     const struct ev_token_bucket_cfg *cfg = NULL;
 
+    EV_REFUSE_NULL_(bev, NULL);
+    bevp = BEV_UPCAST(bev);
     BEV_LOCK(bev);
     if (bevp->rate_limiting)
         cfg = bevp->rate_limiting->cfg;
@@ -520,12 +533,14 @@ get_limit(struct bufferevent *bev, int is_write)
 ev_ssize_t
 bufferevent_get_read_limit(struct bufferevent *bev)
 {
+    EV_REFUSE_NULL_(bev, 0);
     return get_limit(bev, 0);
 }
 
 ev_ssize_t
 bufferevent_get_write_limit(struct bufferevent *bev)
 {
+    EV_REFUSE_NULL_(bev, 0);
     return get_limit(bev, 1);
 }
 
@@ -534,6 +549,7 @@ bufferevent_get_max_to_read(struct bufferevent *bev)
 {
     ev_ssize_t r;
 
+    EV_REFUSE_NULL_(bev, 0);
     BEV_LOCK(bev);
     r = bufferevent_get_read_max_(BEV_UPCAST(bev));
     BEV_UNLOCK(bev);
@@ -545,6 +561,7 @@ bufferevent_get_max_to_write(struct bufferevent *bev)
 {
     ev_ssize_t r;
 
+    EV_REFUSE_NULL_(bev, 0);
     BEV_LOCK(bev);
     r = bufferevent_get_write_max_(BEV_UPCAST(bev));
     BEV_UNLOCK(bev);
@@ -579,12 +596,14 @@ decrement_limit(struct bufferevent *bev, ev_ssize_t decr, int is_write)
 int
 bufferevent_decrement_read_limit(struct bufferevent *bev, ev_ssize_t decr)
 {
+    EV_REFUSE_NULL_(bev, -1);
     return decrement_limit(bev, decr, 0);
 }
 
 int
 bufferevent_decrement_write_limit(struct bufferevent *bev, ev_ssize_t decr)
 {
+    EV_REFUSE_NULL_(bev, -1);
     return decrement_limit(bev, decr, 1);
 }
 
@@ -718,10 +737,11 @@ bufferevent_rate_limit_group_new(struct event_base *base,
     struct bufferevent_rate_limit_group *g;
     struct timeval now;
 
-    if (!cfg)
-        return NULL;
+    EV_REFUSE_NULL_(cfg, NULL);
+    /* As event_assign(): no base means the current one (event_init). */
     if (!base)
         base = event_global_current_base_;
+    EV_REFUSE_NULL_(base, NULL);
     if ((g = mm_calloc(1, sizeof(*g))) == NULL)
         return NULL;
     g->rate_limit_cfg = *cfg;
@@ -757,8 +777,8 @@ bufferevent_rate_limit_group_set_cfg(struct bufferevent_rate_limit_group *g,
 {
     int same_tick;
 
-    if (!g || !cfg)
-        return -1;
+    EV_REFUSE_NULL_(g, -1);
+    EV_REFUSE_NULL_(cfg, -1);
     LOCK_GROUP(g);
     same_tick = evutil_timercmp(&g->rate_limit_cfg.tick_timeout,
         &cfg->tick_timeout, ==);
@@ -779,6 +799,7 @@ int
 bufferevent_rate_limit_group_set_min_share(
     struct bufferevent_rate_limit_group *g, size_t share)
 {
+    EV_REFUSE_NULL_(g, -1);
     if (share > EV_SSIZE_MAX)
         return -1;
     LOCK_GROUP(g);
@@ -826,10 +847,13 @@ int
 bufferevent_add_to_rate_limit_group(struct bufferevent *bev,
     struct bufferevent_rate_limit_group *g)
 {
-    struct bufferevent_private *bevp = BEV_UPCAST(bev);
+    struct bufferevent_private *bevp;
     struct bufferevent_rate_limit *rl;
     int rsuspend, wsuspend;
 
+    EV_REFUSE_NULL_(bev, -1);
+    EV_REFUSE_NULL_(g, -1);
+    bevp = BEV_UPCAST(bev);
     BEV_LOCK(bev);
     if ((rl = get_rlim(bevp)) == NULL) {
         BEV_UNLOCK(bev);
@@ -861,6 +885,7 @@ bufferevent_add_to_rate_limit_group(struct bufferevent *bev,
 int
 bufferevent_remove_from_rate_limit_group(struct bufferevent *bev)
 {
+    EV_REFUSE_NULL_(bev, -1);
     return bufferevent_remove_from_rate_limit_group_internal_(bev, 1);
 }
 
@@ -893,6 +918,7 @@ bufferevent_rate_limit_group_get_read_limit(
 {
     ev_ssize_t r;
 
+    EV_REFUSE_NULL_(grp, 0);
     LOCK_GROUP(grp);
     r = grp->rate_limit.read_limit;
     UNLOCK_GROUP(grp);
@@ -905,6 +931,7 @@ bufferevent_rate_limit_group_get_write_limit(
 {
     ev_ssize_t r;
 
+    EV_REFUSE_NULL_(grp, 0);
     LOCK_GROUP(grp);
     r = grp->rate_limit.write_limit;
     UNLOCK_GROUP(grp);
@@ -915,6 +942,7 @@ int
 bufferevent_rate_limit_group_decrement_read(
     struct bufferevent_rate_limit_group *grp, ev_ssize_t decr)
 {
+    EV_REFUSE_NULL_(grp, -1);
     return group_decrement(grp, decr, 0, 0);
 }
 
@@ -922,6 +950,7 @@ int
 bufferevent_rate_limit_group_decrement_write(
     struct bufferevent_rate_limit_group *grp, ev_ssize_t decr)
 {
+    EV_REFUSE_NULL_(grp, -1);
     return group_decrement(grp, decr, 1, 0);
 }
 
@@ -930,7 +959,7 @@ bufferevent_rate_limit_group_get_totals(
     struct bufferevent_rate_limit_group *grp, ev_uint64_t *total_read_out,
     ev_uint64_t *total_written_out)
 {
-    EVUTIL_ASSERT(grp != NULL);
+    EV_REFUSE_NULL_VOID_(grp);
     LOCK_GROUP(grp);
     if (total_read_out)
         *total_read_out = grp->total_read;
@@ -943,6 +972,7 @@ void
 bufferevent_rate_limit_group_reset_totals(
     struct bufferevent_rate_limit_group *grp)
 {
+    EV_REFUSE_NULL_VOID_(grp);
     LOCK_GROUP(grp);
     grp->total_read = grp->total_written = 0;
     UNLOCK_GROUP(grp);

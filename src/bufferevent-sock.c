@@ -496,9 +496,11 @@ be_socket_ctrl(struct bufferevent *bev, enum bufferevent_ctrl_op op,
 int
 bufferevent_priority_set(struct bufferevent *bufev, int priority)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bufev);
+    struct bufferevent_private *p;
     int r = -1;
 
+    EV_REFUSE_NULL_(bufev, -1);
+    p = BEV_UPCAST(bufev);
     BEV_LOCK(bufev);
     if (!BEV_IS_SOCKET(bufev))
         goto done;
@@ -518,6 +520,10 @@ bufferevent_base_set(struct event_base *base, struct bufferevent *bufev)
 {
     int r = -1;
 
+    /* Checked before anything changes: a NULL base would be stored in
+     * bufev before event_base_set() refused it. */
+    EV_REFUSE_NULL_(base, -1);
+    EV_REFUSE_NULL_(bufev, -1);
     BEV_LOCK(bufev);
     if (!BEV_IS_SOCKET(bufev))
         goto done;
@@ -549,10 +555,14 @@ int
 bufferevent_socket_connect(struct bufferevent *bev, const struct sockaddr *sa,
     int socklen)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bev);
+    struct bufferevent_private *p;
     evutil_socket_t fd;
     int r = 0, result = -1, ownfd = 0, err;
 
+    /* sa may be NULL when bev has an fd already connected or
+     * connecting: then only the write event is armed. */
+    EV_REFUSE_NULL_(bev, -1);
+    p = BEV_UPCAST(bev);
 #ifdef _WIN32
     if (BEV_IS_ASYNC(bev))
         return bufferevent_async_connect_(bev, sa, socklen);
@@ -563,8 +573,10 @@ bufferevent_socket_connect(struct bufferevent *bev, const struct sockaddr *sa,
     bufferevent_incref_and_lock_(bev);
     fd = bufferevent_getfd(bev);
     if (fd < 0) {
-        if (!sa)
+        if (!sa) {
+            evutil_refuse_null_(__func__, "sa");
             goto done;
+        }
         fd = evutil_socket_(sa->sa_family, SOCK_STREAM | EVUTIL_SOCK_NONBLOCK,
             0);
         if (fd < 0)
@@ -657,11 +669,15 @@ int
 bufferevent_socket_connect_hostname(struct bufferevent *bev,
     struct evdns_base *evdns_base, int family, const char *hostname, int port)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bev);
+    struct bufferevent_private *p;
     struct evutil_addrinfo hint;
     struct evdns_getaddrinfo_request *req;
     char portbuf[16];
 
+    /* A NULL hostname is getaddrinfo's: the loopback address, as with
+     * libevent; evdns_base is optional (NULL: a blocking lookup). */
+    EV_REFUSE_NULL_(bev, -1);
+    p = BEV_UPCAST(bev);
 #ifdef _WIN32
     if (!BEV_IS_SOCKET(bev) && !BEV_IS_ASYNC(bev))
         return -1;
@@ -700,6 +716,7 @@ bufferevent_socket_get_dns_error(struct bufferevent *bev)
 {
     int r;
 
+    EV_REFUSE_NULL_(bev, -1);
     BEV_LOCK(bev);
     r = BEV_UPCAST(bev)->dns_error;
     BEV_UNLOCK(bev);

@@ -265,6 +265,7 @@ bufferevent_trigger_nolock_(struct bufferevent *bufev, short iotype,
 void
 bufferevent_trigger(struct bufferevent *bufev, short iotype, int options)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     bufferevent_incref_and_lock_(bufev);
     bufferevent_trigger_nolock_(bufev, iotype, options);
     bufferevent_decref_and_unlock_(bufev);
@@ -273,6 +274,7 @@ bufferevent_trigger(struct bufferevent *bufev, short iotype, int options)
 void
 bufferevent_trigger_event(struct bufferevent *bufev, short what, int options)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     bufferevent_incref_and_lock_(bufev);
     bufferevent_run_eventcb_(bufev, what, options & BEV_TRIG_DEFER_CALLBACKS);
     bufferevent_decref_and_unlock_(bufev);
@@ -503,24 +505,28 @@ bufferevent_decref_(struct bufferevent *bufev)
 void
 bufferevent_incref(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     bufferevent_incref_(bufev);
 }
 
 int
 bufferevent_decref(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_(bufev, -1);
     return bufferevent_decref_(bufev);
 }
 
 void
 bufferevent_lock(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     bufferevent_incref_and_lock_(bufev);
 }
 
 void
 bufferevent_unlock(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     bufferevent_decref_and_unlock_(bufev);
 }
 
@@ -537,6 +543,9 @@ bufferevent_cancel_all_(struct bufferevent *bufev)
 void
 bufferevent_free(struct bufferevent *bufev)
 {
+    /* NULL is accepted silently, as free(NULL) is. */
+    if (bufev == NULL)
+        return;
     BEV_LOCK(bufev);
     bufferevent_setcb(bufev, NULL, NULL, NULL, NULL);
     bufferevent_cancel_all_(bufev);
@@ -561,6 +570,7 @@ void
 bufferevent_setcb(struct bufferevent *bufev, bufferevent_data_cb readcb,
     bufferevent_data_cb writecb, bufferevent_event_cb eventcb, void *cbarg)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     BEV_LOCK(bufev);
     bufev->readcb = readcb;
     bufev->writecb = writecb;
@@ -574,6 +584,7 @@ bufferevent_getcb(struct bufferevent *bufev, bufferevent_data_cb *readcb_ptr,
     bufferevent_data_cb *writecb_ptr, bufferevent_event_cb *eventcb_ptr,
     void **cbarg_ptr)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     BEV_LOCK(bufev);
     if (readcb_ptr)
         *readcb_ptr = bufev->readcb;
@@ -589,24 +600,28 @@ bufferevent_getcb(struct bufferevent *bufev, bufferevent_data_cb *readcb_ptr,
 struct evbuffer *
 bufferevent_get_input(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_(bufev, NULL);
     return bufev->input;
 }
 
 struct evbuffer *
 bufferevent_get_output(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_(bufev, NULL);
     return bufev->output;
 }
 
 struct event_base *
 bufferevent_get_base(struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_(bufev, NULL);
     return bufev->ev_base;
 }
 
 int
 bufferevent_get_priority(const struct bufferevent *bufev)
 {
+    EV_REFUSE_NULL_(bufev, -1);
     if (event_initialized(&bufev->ev_read))
         return event_get_priority(&bufev->ev_read);
     return bufev->ev_base ? event_base_get_npriorities(bufev->ev_base) / 2
@@ -616,6 +631,9 @@ bufferevent_get_priority(const struct bufferevent *bufev)
 int
 bufferevent_write(struct bufferevent *bufev, const void *data, size_t size)
 {
+    EV_REFUSE_NULL_(bufev, -1);
+    if (size > 0)
+        EV_REFUSE_NULL_(data, -1);
     if (evbuffer_add(bufev->output, data, size) == -1)
         return -1;
     return 0;
@@ -624,6 +642,8 @@ bufferevent_write(struct bufferevent *bufev, const void *data, size_t size)
 int
 bufferevent_write_buffer(struct bufferevent *bufev, struct evbuffer *buf)
 {
+    EV_REFUSE_NULL_(bufev, -1);
+    EV_REFUSE_NULL_(buf, -1);
     if (evbuffer_add_buffer(bufev->output, buf) == -1)
         return -1;
     return 0;
@@ -632,6 +652,9 @@ bufferevent_write_buffer(struct bufferevent *bufev, struct evbuffer *buf)
 size_t
 bufferevent_read(struct bufferevent *bufev, void *data, size_t size)
 {
+    EV_REFUSE_NULL_(bufev, 0);
+    if (size > 0)
+        EV_REFUSE_NULL_(data, 0);
     /* As in libevent, a failure (-1) comes back as (size_t)-1. */
     return (size_t)evbuffer_remove(bufev->input, data, size);
 }
@@ -639,6 +662,8 @@ bufferevent_read(struct bufferevent *bufev, void *data, size_t size)
 int
 bufferevent_read_buffer(struct bufferevent *bufev, struct evbuffer *buf)
 {
+    EV_REFUSE_NULL_(bufev, -1);
+    EV_REFUSE_NULL_(buf, -1);
     return evbuffer_add_buffer(buf, bufev->input);
 }
 
@@ -648,10 +673,12 @@ bufferevent_read_buffer(struct bufferevent *bufev, struct evbuffer *buf)
 int
 bufferevent_enable(struct bufferevent *bufev, short event)
 {
-    struct bufferevent_private *p = BEV_UPCAST(bufev);
+    struct bufferevent_private *p;
     short impl_events = event;
     int r = 0;
 
+    EV_REFUSE_NULL_(bufev, -1);
+    p = BEV_UPCAST(bufev);
     bufferevent_incref_and_lock_(bufev);
     if (p->read_suspended)
         impl_events &= ~EV_READ;
@@ -672,6 +699,7 @@ bufferevent_disable(struct bufferevent *bufev, short event)
 {
     int r = 0;
 
+    EV_REFUSE_NULL_(bufev, -1);
     BEV_LOCK(bufev);
     bufev->enabled &= ~event;
     if (bufev->be_ops->disable(bufev, event) < 0)
@@ -703,6 +731,7 @@ bufferevent_get_enabled(struct bufferevent *bufev)
 {
     short r;
 
+    EV_REFUSE_NULL_(bufev, 0);
     BEV_LOCK(bufev);
     r = bufev->enabled;
     BEV_UNLOCK(bufev);
@@ -835,6 +864,7 @@ void
 bufferevent_setwatermark(struct bufferevent *bufev, short events,
     size_t lowmark, size_t highmark)
 {
+    EV_REFUSE_NULL_VOID_(bufev);
     BEV_LOCK(bufev);
     if (events & EV_WRITE) {
         bufev->wm_write.low = lowmark;
@@ -866,6 +896,7 @@ bufferevent_getwatermark(struct bufferevent *bufev, short events,
 {
     const struct event_watermark *wm;
 
+    EV_REFUSE_NULL_(bufev, -1);
     if (events == EV_WRITE)
         wm = &bufev->wm_write;
     else if (events == EV_READ)
@@ -898,6 +929,7 @@ bufferevent_set_timeouts(struct bufferevent *bufev,
 {
     int r = 0;
 
+    EV_REFUSE_NULL_(bufev, -1);
     BEV_LOCK(bufev);
     if (tv_read)
         bufev->timeout_read = *tv_read;
@@ -919,6 +951,7 @@ bufferevent_settimeout(struct bufferevent *bufev, int timeout_read,
 {
     struct timeval tv_read, tv_write;
 
+    EV_REFUSE_NULL_VOID_(bufev);
     memset(&tv_read, 0, sizeof(tv_read));
     memset(&tv_write, 0, sizeof(tv_write));
     tv_read.tv_sec = timeout_read;
@@ -1018,6 +1051,7 @@ bufferevent_flush(struct bufferevent *bufev, short iotype,
 {
     int r = -1;
 
+    EV_REFUSE_NULL_(bufev, -1);
     BEV_LOCK(bufev);
     if (bufev->be_ops->flush)
         r = bufev->be_ops->flush(bufev, iotype, mode);
@@ -1031,6 +1065,7 @@ bufferevent_setfd(struct bufferevent *bufev, evutil_socket_t fd)
     union bufferevent_ctrl_data d;
     int r = -1;
 
+    EV_REFUSE_NULL_(bufev, -1);
     d.fd = fd;
     BEV_LOCK(bufev);
     if (bufev->be_ops->ctrl)
@@ -1048,6 +1083,7 @@ bufferevent_getfd(struct bufferevent *bufev)
     union bufferevent_ctrl_data d;
     int r = -1;
 
+    EV_REFUSE_NULL_(bufev, EVUTIL_INVALID_SOCKET);
     d.fd = -1;
     BEV_LOCK(bufev);
     if (bufev->be_ops->ctrl)
@@ -1062,6 +1098,7 @@ bufferevent_get_underlying(struct bufferevent *bufev)
     union bufferevent_ctrl_data d;
     int r = -1;
 
+    EV_REFUSE_NULL_(bufev, NULL);
     d.ptr = NULL;
     BEV_LOCK(bufev);
     if (bufev->be_ops->ctrl)

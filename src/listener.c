@@ -43,6 +43,7 @@
 #include "event2/thread.h"
 #include "event2/util.h"
 
+#include "event-internal.h"
 #include "evthread-internal.h"
 #include "log-internal.h"
 #include "mm-internal.h"
@@ -277,6 +278,10 @@ evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
 {
     struct evconnlistener *lev;
 
+    /* As event_assign(): no base means the current one (event_init). */
+    if (base == NULL)
+        base = event_global_current_base_;
+    EV_REFUSE_NULL_(base, NULL);
     if (backlog > 0) {
         if (listen(fd, backlog) < 0)
             return NULL;
@@ -351,16 +356,21 @@ evconnlistener_new_bind(struct event_base *base, evconnlistener_cb cb,
     struct evconnlistener *listener;
     evutil_socket_t fd;
     int on = 1;
-    int family = sa ? sa->sa_family : AF_UNSPEC;
+    int family;
     int socktype = SOCK_STREAM | EVUTIL_SOCK_NONBLOCK;
     int err;
 
+    if (base == NULL)
+        base = event_global_current_base_;
+    EV_REFUSE_NULL_(base, NULL);
+    EV_REFUSE_NULL_(sa, NULL);
     /* We must call listen() ourselves. */
     if (backlog == 0)
         return NULL;
     if (flags & LEV_OPT_CLOSE_ON_EXEC)
         socktype |= EVUTIL_SOCK_CLOEXEC;
 
+    family = sa->sa_family;
     if ((fd = evutil_socket_(family, socktype, 0)) < 0)
         return NULL;
     if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, (void *)&on, sizeof(on)) < 0)
@@ -377,7 +387,7 @@ evconnlistener_new_bind(struct event_base *base, evconnlistener_cb cb,
     if ((flags & LEV_OPT_BIND_IPV6ONLY) &&
         evutil_make_listen_socket_ipv6only(fd) < 0)
         goto err;
-    if (sa && bind(fd, sa, (ev_socklen_t)socklen) < 0)
+    if (bind(fd, sa, (ev_socklen_t)socklen) < 0)
         goto err;
 
     listener = evconnlistener_new(base, cb, ptr, flags, backlog, fd);
@@ -395,6 +405,9 @@ err:
 void
 evconnlistener_free(struct evconnlistener *lev)
 {
+    /* NULL is accepted silently, as free(NULL) is. */
+    if (lev == NULL)
+        return;
     LOCK(lev);
     lev->cb = NULL;
     lev->errorcb = NULL;
@@ -414,6 +427,7 @@ evconnlistener_enable(struct evconnlistener *lev)
 {
     int r;
 
+    EV_REFUSE_NULL_(lev, -1);
     LOCK(lev);
     lev->enabled = 1;
     r = listener_arm(lev);
@@ -426,6 +440,7 @@ evconnlistener_disable(struct evconnlistener *lev)
 {
     int r;
 
+    EV_REFUSE_NULL_(lev, -1);
     LOCK(lev);
     lev->enabled = 0;
     lev->backing_off = 0;
@@ -448,6 +463,7 @@ evconnlistener_get_base(struct evconnlistener *lev)
 {
     struct event_base *base;
 
+    EV_REFUSE_NULL_(lev, NULL);
     LOCK(lev);
     base = event_get_base(&lev->listener);
     UNLOCK(lev);
@@ -459,6 +475,7 @@ evconnlistener_get_fd(struct evconnlistener *lev)
 {
     evutil_socket_t fd;
 
+    EV_REFUSE_NULL_(lev, EVUTIL_INVALID_SOCKET);
     LOCK(lev);
     fd = event_get_fd(&lev->listener);
     UNLOCK(lev);
@@ -471,6 +488,7 @@ evconnlistener_set_cb(struct evconnlistener *lev, evconnlistener_cb cb,
 {
     int arm;
 
+    EV_REFUSE_NULL_VOID_(lev);
     LOCK(lev);
     /* An enabled listener without a callback was not accepting. */
     arm = lev->enabled && !lev->cb;
@@ -485,6 +503,7 @@ void
 evconnlistener_set_error_cb(struct evconnlistener *lev,
     evconnlistener_errorcb errorcb)
 {
+    EV_REFUSE_NULL_VOID_(lev);
     LOCK(lev);
     lev->errorcb = errorcb;
     UNLOCK(lev);

@@ -67,6 +67,32 @@ extern "C" {
 /* Marks a condition that is true only on failure (allocation, syscalls). */
 #define EVUTIL_FAILURE_CHECK(cond) EVUTIL_UNLIKELY(cond)
 
+/* Report a NULL argument of a public function: "func: NULL what" through
+ * the log callback, then errno = EINVAL.  Cold (kept out of line and out
+ * of the hot code), so the check below costs its caller one predicted
+ * branch; a file that never uses it gets no copy. */
+#ifdef __GNUC__
+__attribute__((cold, unused))
+#endif
+static void
+evutil_refuse_null_(const char *func, const char *what)
+{
+    event_warnx("%s: NULL %s", func, what);
+    errno = EINVAL;
+}
+
+/* In a public function, refuse a NULL ptr (a pointer argument the
+ * function would dereference): report it and return retval, the
+ * function's failure value.  Void functions use EV_REFUSE_NULL_VOID_. */
+#define EV_REFUSE_NULL_(ptr, retval)                                          \
+    do {                                                                      \
+        if (EVUTIL_UNLIKELY((ptr) == NULL)) {                                 \
+            evutil_refuse_null_(__func__, #ptr);                              \
+            return retval;                                                    \
+        }                                                                     \
+    } while (0)
+#define EV_REFUSE_NULL_VOID_(ptr) EV_REFUSE_NULL_(ptr, )
+
 /* Given a pointer to field of a struct_type, the enclosing struct. */
 #define EVUTIL_UPCAST(ptr, struct_type, field)                                \
     ((struct_type *)(((char *)(ptr)) - evutil_offsetof(struct_type, field)))

@@ -225,8 +225,9 @@ int evbuffer_add_reference(struct evbuffer *outbuf, const void *data,
 
 /**
  * Append @p length bytes of file @p fd from @p offset (-1 length: to the
- * end), using sendfile() or mmap() when possible.  The buffer takes
- * ownership of @p fd and closes it, also on failure.  Returns 0 or -1.
+ * end), using sendfile() or mmap() when possible.  On success the buffer
+ * takes ownership of @p fd and closes it when the data is gone; on failure
+ * (-1) the caller still owns it.  Returns 0 or -1.
  */
 EVENT2_EXPORT_SYMBOL
 int evbuffer_add_file(struct evbuffer *outbuf, int fd, ev_off_t offset,
