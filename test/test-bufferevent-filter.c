@@ -185,12 +185,6 @@ st_eventcb(struct bufferevent *bev, short what, void *arg)
         event_base_loopexit(s->base, NULL);
 }
 
-static int
-fd_is_closed(evutil_socket_t fd)
-{
-    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
-}
-
 /* Read what fd has (within ms), NUL-terminated. */
 static size_t
 recv_some(evutil_socket_t fd, char *buf, size_t len, long ms)
@@ -253,7 +247,7 @@ test_rot13_upper(void **state)
     bufferevent_free(filt);
     tu_loop(base, EVLOOP_NONBLOCK);
     /* CLOSE_ON_FREE on the filter freed the underlying and its fd. */
-    assert_true(fd_is_closed(fds[0]));
+    assert_true(tu_fd_is_closed(fds[0]));
     tu_close(&fds[1]);
 }
 
@@ -442,7 +436,7 @@ test_underlying_survives(void **state)
     bufferevent_free(filt);
     tu_loop(base, EVLOOP_NONBLOCK);
     assert_int_equal(context_freed, 1);
-    assert_false(fd_is_closed(fds[0]));
+    assert_false(tu_fd_is_closed(fds[0]));
     assert_null(under->readcb);
     assert_null(under->errorcb);
 

@@ -128,21 +128,6 @@ st_init(struct st *s, struct event_base *base)
     s->base = base;
 }
 
-/* The fd was closed (by us or by the library). */
-static int
-fd_is_closed(evutil_socket_t fd)
-{
-#ifdef _WIN32
-    int type;
-    int len = sizeof(type);
-
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0 &&
-           WSAGetLastError() == WSAENOTSOCK;
-#else
-    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
-#endif
-}
-
 /* Fill fd's socket buffer until it would block; returns bytes written. */
 static size_t
 fill_socket(evutil_socket_t fd)
@@ -965,7 +950,7 @@ test_close_on_free(void **state)
     bufferevent_free(bev);
     /* Released from the loop (libevent 2.1 finalizes bufferevents). */
     tu_loop(base, EVLOOP_NONBLOCK);
-    assert_true(fd_is_closed(fds[0]));
+    assert_true(tu_fd_is_closed(fds[0]));
     tu_close(&fds[1]);
 
     /* Without the option the fd stays the caller's. */
@@ -974,7 +959,7 @@ test_close_on_free(void **state)
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     bufferevent_free(bev);
     tu_loop(base, EVLOOP_NONBLOCK);
-    assert_false(fd_is_closed(fds[0]));
+    assert_false(tu_fd_is_closed(fds[0]));
     tu_close_pair(fds);
 }
 
@@ -998,7 +983,7 @@ test_free_in_callback(void **state)
     assert_int_equal(tu_run(base, 200), 1);
     assert_int_equal(s.reads, 1);
     assert_null(s.bev);
-    assert_true(fd_is_closed(fds[0]));
+    assert_true(tu_fd_is_closed(fds[0]));
     tu_close(&fds[1]);
 }
 
@@ -1017,11 +1002,11 @@ test_refcount(void **state)
     bufferevent_free(bev);
     tu_loop(base, EVLOOP_NONBLOCK);
     /* Still alive: our reference holds it. */
-    assert_false(fd_is_closed(fds[0]));
+    assert_false(tu_fd_is_closed(fds[0]));
     assert_int_equal(bufferevent_getfd(bev), fds[0]);
     assert_int_equal(bufferevent_decref(bev), 1);
     tu_loop(base, EVLOOP_NONBLOCK);
-    assert_true(fd_is_closed(fds[0]));
+    assert_true(tu_fd_is_closed(fds[0]));
     tu_close(&fds[1]);
 }
 

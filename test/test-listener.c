@@ -124,20 +124,6 @@ connect_to(const struct sockaddr_in *sin)
     return fd;
 }
 
-static int
-fd_is_closed(evutil_socket_t fd)
-{
-#ifdef _WIN32
-    int type;
-    int len = sizeof(type);
-
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0 &&
-           WSAGetLastError() == WSAENOTSOCK;
-#else
-    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
-#endif
-}
-
 /* ------------------------------------------------------------------ */
 
 #define STORM 300
@@ -296,12 +282,12 @@ test_close_on_free(void **state)
     lev = listen_loopback(base, &a, LEV_OPT_CLOSE_ON_FREE, &sin);
     fd = evconnlistener_get_fd(lev);
     evconnlistener_free(lev);
-    assert_true(fd_is_closed(fd));
+    assert_true(tu_fd_is_closed(fd));
 
     lev = listen_loopback(base, &a, 0, &sin);
     fd = evconnlistener_get_fd(lev);
     evconnlistener_free(lev);
-    assert_false(fd_is_closed(fd));
+    assert_false(tu_fd_is_closed(fd));
     tu_close(&fd);
 }
 
@@ -330,7 +316,7 @@ test_new_on_fd(void **state)
     assert_int_equal(a.accepted, 1);
     tu_close(&c);
     evconnlistener_free(lev);
-    assert_true(fd_is_closed(lfd));
+    assert_true(tu_fd_is_closed(lfd));
 }
 
 static void

@@ -346,6 +346,20 @@ tu_close_pair(evutil_socket_t fds[2])
     tu_close(&fds[1]);
 }
 
+int
+tu_fd_is_closed(evutil_socket_t fd)
+{
+#ifdef _WIN32
+    int type;
+    int len = sizeof(type);
+
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0 &&
+           WSAGetLastError() == WSAENOTSOCK;
+#else
+    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+#endif
+}
+
 static void
 tu_loopback(int family, struct sockaddr_storage *ss, ev_socklen_t *len)
 {

@@ -113,6 +113,10 @@ void tu_close(evutil_socket_t *fd);
 /* Closes both ends of a pair. */
 void tu_close_pair(evutil_socket_t fds[2]);
 
+/* Non-zero when fd is no longer open (closed by the test or the
+ * library). */
+int tu_fd_is_closed(evutil_socket_t fd);
+
 /* Non-zero when an IPv6 socket can be bound to ::1. */
 int tu_have_ipv6(void);
 
