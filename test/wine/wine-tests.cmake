@@ -50,6 +50,7 @@ set(EVENT_WINE_TESTS
     test-event
     test-bufferevent
     test-evbuffer
+    test-null-args
 )
 
 # Single tests whose assertions encode Linux-only facts, skipped by name
