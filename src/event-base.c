@@ -128,6 +128,7 @@ event_base_get_method(const struct event_base *base)
 int
 event_base_get_features(const struct event_base *base)
 {
+    EV_REFUSE_NULL_(base, 0);
     return base->evsel->features;
 }
 

@@ -528,6 +528,7 @@ event_free(struct event *ev)
 void
 event_debug_unassign(struct event *ev)
 {
+    EV_REFUSE_NULL_VOID_(ev);
     if (event_debug_on_()) {
         event_debug_assert_not_added_(ev);
         event_debug_note_teardown_(ev);
@@ -553,6 +554,7 @@ event_base_set(struct event_base *base, struct event *ev)
 int
 event_priority_set(struct event *ev, int pri)
 {
+    EV_REFUSE_NULL_(ev, -1);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     if (ev->ev_flags & EVLIST_ACTIVE)
@@ -566,6 +568,7 @@ event_priority_set(struct event *ev, int pri)
 int
 event_initialized(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, 0);
     return (ev->ev_flags & EVLIST_INIT) ? 1 : 0;
 }
 
@@ -574,6 +577,7 @@ event_get_assignment(const struct event *event,
     struct event_base **base_out, evutil_socket_t *fd_out,
     short *events_out, event_callback_fn *callback_out, void **arg_out)
 {
+    EV_REFUSE_NULL_VOID_(event);
     if (event_debug_on_())
         event_debug_assert_is_setup_(event);
     if (base_out)
@@ -597,6 +601,7 @@ event_get_struct_event_size(void)
 evutil_socket_t
 event_get_fd(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, -1);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     return ev->ev_fd;
@@ -605,6 +610,7 @@ event_get_fd(const struct event *ev)
 struct event_base *
 event_get_base(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, NULL);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     return ev->ev_base;
@@ -613,6 +619,7 @@ event_get_base(const struct event *ev)
 short
 event_get_events(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, 0);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     return ev->ev_events;
@@ -621,6 +628,7 @@ event_get_events(const struct event *ev)
 event_callback_fn
 event_get_callback(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, NULL);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     return ev->ev_callback;
@@ -629,6 +637,7 @@ event_get_callback(const struct event *ev)
 void *
 event_get_callback_arg(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, NULL);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     return ev->ev_arg;
@@ -637,6 +646,7 @@ event_get_callback_arg(const struct event *ev)
 int
 event_get_priority(const struct event *ev)
 {
+    EV_REFUSE_NULL_(ev, -1);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
     return ev->ev_pri;
@@ -1087,6 +1097,14 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         event_warnx("%s: event %p is not initialized", __func__, (void *)ev);
         return -1;
     }
+    /* Bad input: it would be called when the event fires (libevent
+     * crashes then). */
+    if (EVUTIL_UNLIKELY(ev->ev_callback == NULL)) {
+        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+        event_warnx("%s: event %p has no callback", __func__, (void *)ev);
+        errno = EINVAL;
+        return -1;
+    }
     /* A common-timeout tv passes this check too: its tv_usec carries
      * positive magic bits. */
     if (tv && check_timeout_arg(&tv, &tv_buf, ev->ev_base)) {
@@ -1341,6 +1359,10 @@ event_active(struct event *ev, int res, short ncalls)
 {
     if (EVUTIL_UNLIKELY(!ev || !ev->ev_base)) {
         event_warnx("%s: event has no event_base set.", __func__);
+        return;
+    }
+    if (EVUTIL_UNLIKELY(ev->ev_callback == NULL)) {
+        event_warnx("%s: event %p has no callback", __func__, (void *)ev);
         return;
     }
     EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);

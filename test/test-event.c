@@ -2747,6 +2747,54 @@ test_bad_too_many_events_on_fd(void **state)
     tu_close_pair(fds);
 }
 
+/* The event accessors with a NULL event: a failure value and a message
+ * each, no crash (libevent dereferences NULL). */
+static void
+test_bad_null_event_accessors(void **state)
+{
+    struct event_base *base = *state;
+
+    tu_log_clear();
+    assert_int_equal(event_base_get_features(NULL), 0);
+    assert_int_equal(event_initialized(NULL), 0);
+    assert_int_equal(event_get_fd(NULL), -1);
+    assert_null(event_get_base(NULL));
+    assert_int_equal(event_get_events(NULL), 0);
+    assert_null(event_get_callback(NULL));
+    assert_null(event_get_callback_arg(NULL));
+    assert_int_equal(event_get_priority(NULL), -1);
+    assert_int_equal(event_priority_set(NULL, 0), -1);
+    event_debug_unassign(NULL);
+    event_get_assignment(NULL, NULL, NULL, NULL, NULL, NULL);
+    assert_true(tu_log_count(EVENT_LOG_WARN) >= 11);
+    /* The base is untouched. */
+    assert_true(event_base_get_features(base) >= 0);
+}
+
+/* An event without a callback cannot be added or activated: it would be
+ * called when it fires (libevent crashes then). */
+static void
+test_bad_no_callback(void **state)
+{
+    struct event_base *base = *state;
+    struct event *ev = event_new(base, -1, 0, NULL, NULL);
+    struct timeval tv;
+
+    assert_non_null(ev);
+    tu_log_clear();
+    errno = 0;
+    assert_int_equal(event_add(ev, tu_tv(&tv, 1)), -1);
+    assert_int_equal(errno, EINVAL);
+    tu_assert_logged_error();
+    assert_false(event_pending(ev, EV_TIMEOUT, NULL));
+    tu_log_clear();
+    event_active(ev, EV_TIMEOUT, 1);
+    tu_assert_logged_error();
+    assert_false(event_pending(ev, EV_TIMEOUT, NULL));
+    assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 1);
+    event_free(ev);
+}
+
 int
 main(void)
 {
@@ -2914,6 +2962,10 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_negative_timeout,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_null_event_accessors,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_no_callback, tu_setup,
+            tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_too_many_events_on_fd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_closed_fd,
