@@ -42,6 +42,8 @@
 const char *
 evutil_inet_ntop(int af, const void *src, char *dst, size_t len)
 {
+    EV_REFUSE_NULL_(src, NULL);
+    EV_REFUSE_NULL_(dst, NULL);
     return inet_ntop(af, src, dst, (socklen_t)(len > INT_MAX ? INT_MAX : len));
 }
 
@@ -76,6 +78,8 @@ parse_ipv4(const char *src, struct in_addr *dst)
 int
 evutil_inet_pton(int af, const char *src, void *dst)
 {
+    EV_REFUSE_NULL_(src, -1);
+    EV_REFUSE_NULL_(dst, -1);
     if (af == AF_INET)
         return parse_ipv4(src, dst);
     return inet_pton(af, src, dst);
@@ -706,6 +710,8 @@ evutil_getaddrinfo(const char *nodename, const char *servname,
     const struct evutil_addrinfo *hints_in, struct evutil_addrinfo **res)
 {
     struct evutil_addrinfo hints;
+
+    EV_REFUSE_NULL_(res, EVUTIL_EAI_FAIL);
 
     if (hints_in) {
         hints = *hints_in;

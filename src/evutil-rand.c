@@ -200,6 +200,7 @@ evutil_secure_rng_get_bytes(void *buf, size_t n)
 
     if (n == 0)
         return;
+    EV_REFUSE_NULL_VOID_(buf);
     if (kernel_random(p, n) == 0)
         return;
     if (read_device(device_file(), p, n) == 0)

@@ -228,6 +228,8 @@ evutil_date_rfc1123(char *date, const size_t datelen, const struct tm *tm)
         "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     struct tm now;
 
+    if (datelen > 0)
+        EV_REFUSE_NULL_(date, -1);
     if (!tm) {
         time_t t = time(NULL);
 #ifdef _WIN32

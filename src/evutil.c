@@ -469,6 +469,7 @@ evutil_socket_finished_connecting_(evutil_socket_t fd)
 ev_int64_t
 evutil_strtoll(const char *s, char **endptr, int base)
 {
+    EV_REFUSE_NULL_(s, 0);
     return (ev_int64_t)strtoll(s, endptr, base);
 }
 
@@ -479,6 +480,8 @@ evutil_vsnprintf(char *buf, size_t buflen, const char *format, va_list ap)
 
     if (buflen == 0)
         return 0;
+    EV_REFUSE_NULL_(buf, -1);
+    EV_REFUSE_NULL_(format, -1);
     r = vsnprintf(buf, buflen, format, ap);
     buf[buflen - 1] = '\0';
     return r;
@@ -589,6 +592,12 @@ int
 evutil_ascii_strncasecmp(const char *s1, const char *s2, size_t n)
 {
     size_t i;
+
+    if (EVUTIL_UNLIKELY(!s1 || !s2)) {
+        /* Bad input: NULL sorts first, with a message. */
+        event_warnx("%s: NULL string", __func__);
+        return (s1 != NULL) - (s2 != NULL);
+    }
 
     for (i = 0; i < n; i++) {
         char c1 = EVUTIL_TOLOWER_(s1[i]);

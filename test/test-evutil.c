@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <event2/util.h>
 
 #include "mm-internal.h"
@@ -642,10 +643,70 @@ test_getenv(void **state)
     assert_null(evutil_getenv_("EVTEST_UTIL_VAR"));
 }
 
+/* NULL where a pointer is required: a failure value, EINVAL and one
+ * message each, no crash (libevent and libc crash on most of these). */
+static int null_warnings;
+
+static void
+count_null_warnings(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_WARN && strstr(msg, ": NULL "))
+        ++null_warnings;
+}
+
+static void
+test_null_arguments(void **state)
+{
+    char buf[64];
+    struct in_addr a;
+    int before;
+
+    (void)state;
+    a.s_addr = htonl(0x01020304);
+    null_warnings = 0;
+    event_set_log_callback(count_null_warnings);
+#define EXPECT_REFUSED(expr, failure)                                         \
+    do {                                                                      \
+        before = null_warnings;                                               \
+        errno = 0;                                                            \
+        assert_true((expr) == (failure));                                     \
+        assert_int_equal(null_warnings, before + 1);                          \
+    } while (0)
+    EXPECT_REFUSED(evutil_inet_pton(AF_INET, NULL, buf), -1);
+    assert_int_equal(errno, EINVAL);
+    EXPECT_REFUSED(evutil_inet_pton(AF_INET, "1.2.3.4", NULL), -1);
+    EXPECT_REFUSED(evutil_inet_ntop(AF_INET, NULL, buf, sizeof(buf)), NULL);
+    EXPECT_REFUSED(evutil_inet_ntop(AF_INET, &a, NULL, 16), NULL);
+    EXPECT_REFUSED(evutil_getaddrinfo("127.0.0.1", "80", NULL, NULL),
+        EVUTIL_EAI_FAIL);
+    EXPECT_REFUSED(evutil_ascii_strcasecmp(NULL, NULL), 0);
+    EXPECT_REFUSED(evutil_ascii_strcasecmp(NULL, "a") < 0, 1);
+    EXPECT_REFUSED(evutil_ascii_strncasecmp("a", NULL, 1) > 0, 1);
+    EXPECT_REFUSED(evutil_strtoll(NULL, NULL, 10), 0);
+    assert_int_equal(errno, EINVAL);
+    EXPECT_REFUSED(evutil_snprintf(NULL, 10, "%d", 5), -1);
+    EXPECT_REFUSED(evutil_date_rfc1123(NULL, 10, NULL), -1);
+    before = null_warnings;
+    evutil_secure_rng_get_bytes(NULL, 10);
+    assert_int_equal(null_warnings, before + 1);
+#undef EXPECT_REFUSED
+    /* Still legal and quiet: no room to write into. */
+    before = null_warnings;
+    assert_int_equal(evutil_snprintf(NULL, 0, "%d", 5), 0);
+    evutil_secure_rng_get_bytes(NULL, 0);
+    assert_int_equal(null_warnings, before);
+    /* Valid input still works. */
+    assert_non_null(evutil_inet_ntop(AF_INET, &a, buf, sizeof(buf)));
+    assert_string_equal(buf, "1.2.3.4");
+    assert_int_equal(evutil_ascii_strcasecmp("AbC", "abc"), 0);
+    event_set_log_callback(NULL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_strtoll),
         cmocka_unit_test(test_snprintf),
         cmocka_unit_test(test_ascii_case),
