@@ -220,14 +220,7 @@ event_config_set_max_dispatch_interval(struct event_config *cfg,
             return -1;
         }
         /* Normalized and kept short enough to add to the clock. */
-        if (t.tv_usec >= 1000000) {
-            long extra = t.tv_usec / 1000000;
-            t.tv_usec %= 1000000;
-            t.tv_sec = t.tv_sec > EVENT_MAX_TIMEOUT_SEC_ - extra ?
-                EVENT_MAX_TIMEOUT_SEC_ : t.tv_sec + extra;
-        }
-        if (t.tv_sec > EVENT_MAX_TIMEOUT_SEC_)
-            t.tv_sec = EVENT_MAX_TIMEOUT_SEC_;
+        event_interval_cap_(&t);
         cfg->max_dispatch_interval = t;
     } else {
         cfg->max_dispatch_interval.tv_sec = -1;

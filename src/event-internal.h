@@ -165,6 +165,17 @@ struct common_timeout_list {
 #else
 #define EVENT_MAX_TIMEOUT_SEC_ 1000000000L
 #endif
+
+/* A non-negative interval *t normalized (tv_usec < 1000000) and capped at
+ * EVENT_MAX_TIMEOUT_SEC_, without overflowing on the way. */
+static inline void
+event_interval_cap_(struct timeval *t)
+{
+    long extra = (long)(t->tv_usec / 1000000);
+    t->tv_usec %= 1000000;
+    t->tv_sec = t->tv_sec > EVENT_MAX_TIMEOUT_SEC_ - extra ?
+        EVENT_MAX_TIMEOUT_SEC_ : t->tv_sec + extra;
+}
 #define COMMON_TIMEOUT_MICROSECONDS_MASK 0x000fffff
 #define COMMON_TIMEOUT_IDX_MASK 0x0ff00000
 #define COMMON_TIMEOUT_IDX_SHIFT 20

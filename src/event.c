@@ -966,14 +966,8 @@ check_timeout_arg(const struct timeval **tvp, struct timeval *buf,
     if (EVUTIL_UNLIKELY(tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
                         tv->tv_usec >= 1000000) &&
         !is_common_timeout(tv, base)) {
-        buf->tv_sec = tv->tv_sec;
-        buf->tv_usec = tv->tv_usec % 1000000;
-        if (tv->tv_usec / 1000000 > EVENT_MAX_TIMEOUT_SEC_ - buf->tv_sec)
-            buf->tv_sec = EVENT_MAX_TIMEOUT_SEC_;
-        else
-            buf->tv_sec += tv->tv_usec / 1000000;
-        if (buf->tv_sec > EVENT_MAX_TIMEOUT_SEC_)
-            buf->tv_sec = EVENT_MAX_TIMEOUT_SEC_;
+        *buf = *tv;
+        event_interval_cap_(buf);
         *tvp = buf;
     }
     return 0;
