@@ -973,6 +973,29 @@ check_timeout_arg(const struct timeval **tvp, struct timeval *buf,
     return 0;
 }
 
+/* Whether event_add(ev, tv) may only move ev's deadline in the heap: ev
+ * waits there for an ordinary timeout (not a common one), is registered
+ * already if it has an fd, is neither active, finalizing nor a signal;
+ * tv_sec is in [0, EVENT_MAX_TIMEOUT_SEC_] and tv_usec in [0, 1000000)
+ * (one unsigned test each; a common-timeout tv or deadline carries magic
+ * bits above 1000000 in tv_usec); debug mode is off. */
+static inline int
+event_rearm_eligible_(const struct event *ev, const struct timeval *tv)
+{
+    ev_uint16_t flags = ev->ev_flags;
+    if ((flags & (EVLIST_INIT | EVLIST_TIMEOUT | EVLIST_ACTIVE |
+                  EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
+        (EVLIST_INIT | EVLIST_TIMEOUT))
+        return 0;
+    if ((unsigned long)tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
+        (unsigned long)tv->tv_usec >= 1000000 ||
+        (unsigned long)ev->ev_timeout.tv_usec >= 1000000 ||
+        EVUTIL_UNLIKELY(event_debug_on_()) || (ev->ev_events & EV_SIGNAL))
+        return 0;
+    return (flags & EVLIST_INSERTED) ||
+           !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED));
+}
+
 /* event_add(ev, tv) of an event that waits in the heap for an ordinary
  * timeout, with an ordinary interval (0 <= tv_usec < 1000000): the
  * re-arm of an idle timeout from a callback, done before any of the
@@ -983,19 +1006,7 @@ static inline int
 event_rearm_heap_timeout_(struct event_base *base, struct event *ev,
     const struct timeval *tv)
 {
-    ev_uint16_t flags = ev->ev_flags;
-    if ((flags & (EVLIST_INIT | EVLIST_TIMEOUT | EVLIST_ACTIVE |
-                  EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
-        (EVLIST_INIT | EVLIST_TIMEOUT))
-        return 0;
-    if ((unsigned long)tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
-        (unsigned long)tv->tv_usec >= 1000000 ||
-        (unsigned long)ev->ev_timeout.tv_usec >= 1000000)
-        return 0;
-    if (EVUTIL_UNLIKELY(event_debug_on_()) || (ev->ev_events & EV_SIGNAL))
-        return 0;
-    if (!(flags & EVLIST_INSERTED) &&
-        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
+    if (!event_rearm_eligible_(ev, tv))
         return 0;
     readd_heap_timeout(base, ev, tv, 0);
     return 1;
@@ -1011,23 +1022,9 @@ event_rearm_try_(struct event_base *base, struct event *ev,
     const struct timeval *tv)
 {
     struct min_heap *h = &base->timeheap;
-    ev_uint16_t flags = ev->ev_flags;
     struct timeval when;
 
-    if (!base->tv_cache.tv_sec ||
-        (flags & (EVLIST_INIT | EVLIST_TIMEOUT | EVLIST_ACTIVE |
-                  EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
-        (EVLIST_INIT | EVLIST_TIMEOUT))
-        return 0;
-    /* One unsigned test each: tv_sec in [0, EVENT_MAX_TIMEOUT_SEC_],
-     * tv_usec in [0, 1000000). */
-    if ((unsigned long)tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
-        (unsigned long)tv->tv_usec >= 1000000 ||
-        (unsigned long)ev->ev_timeout.tv_usec >= 1000000 ||
-        event_debug_on_() || (ev->ev_events & EV_SIGNAL))
-        return 0;
-    if (!(flags & EVLIST_INSERTED) &&
-        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
+    if (!base->tv_cache.tv_sec || !event_rearm_eligible_(ev, tv))
         return 0;
     when.tv_sec = base->tv_cache.tv_sec + tv->tv_sec;
     when.tv_usec = base->tv_cache.tv_usec + tv->tv_usec;
