@@ -93,6 +93,8 @@ static int epoll_add(struct event_base *, evutil_socket_t, short, short,
 static int epoll_del(struct event_base *, evutil_socket_t, short, short,
     void *);
 static int epoll_dispatch(struct event_base *, struct timeval *);
+static int epoll_run_ready(struct event_base *, int *);
+static void epoll_flush_ready(struct event_base *);
 static void epoll_dealloc(struct event_base *);
 
 const struct eventop epollops = {
@@ -482,17 +484,8 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
     event_debug(("%s: epoll_wait reports %d", __func__, res));
     EVUTIL_ASSERT(res <= ep->nevents);
 
-    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl),
-     * or NULL for the timerfd, which only ends the wait. */
-    for (i = 0; i < res; ++i) {
-        short ev = translate(events[i].events);
-        void *info = events[i].data.ptr;
-        if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
-                1);
-    }
-
-    /* A full array suggests more were ready: make room for next time. */
+    /* A full array suggests more were ready: make room for next time
+     * (realloc keeps the results, which may still be run from it). */
     if (res == ep->nevents && ep->nevents < MAX_NEVENT) {
         int n = ep->nevents * 2;
         struct epoll_event *grown =
@@ -502,7 +495,82 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
             ep->nevents = n;
         }
     }
+
+    /* Leave the results for event_base_loop to run in place when it can
+     * (see event_ready_defer_ok_). */
+    if (res > 0 && event_ready_defer_ok_(base)) {
+        base->ready_next = 0;
+        base->ready_end = res;
+        base->ready_fd = -1;
+        base->ready_run = epoll_run_ready;
+        base->ready_flush = epoll_flush_ready;
+        return 0;
+    }
+
+    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl),
+     * or NULL for the timerfd, which only ends the wait. */
+    events = ep->events;
+    for (i = 0; i < res; ++i) {
+        short ev = translate(events[i].events);
+        void *info = events[i].data.ptr;
+        if (EVUTIL_LIKELY(ev && info))
+            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
+                1);
+    }
     return 0;
+}
+
+/* Activate the results not run yet, the way dispatch does otherwise,
+ * and end the run. */
+static void
+epoll_flush_ready(struct event_base *base)
+{
+    struct epollop *ep = base->evbase;
+    int i, end = base->ready_end;
+
+    /* First, so that nothing below comes back here. */
+    base->ready_end = 0;
+    for (i = base->ready_next; i < end; ++i) {
+        short ev = translate(ep->events[i].events);
+        void *info = ep->events[i].data.ptr;
+        if (EVUTIL_LIKELY(ev && info))
+            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
+                1);
+    }
+    base->ready_next = end;
+    event_base_note_count_max_(base);
+}
+
+/* Run the callbacks of the results in order; a break or continue
+ * request queues the rest.  Returns how many results there were; sets
+ * *nuser to how many non-internal callbacks ran. */
+static int
+epoll_run_ready(struct event_base *base, int *nuser)
+{
+    struct epollop *ep = base->evbase;
+    int ran = 0, n = base->ready_end - base->ready_next;
+
+    /* The maxima count them as active at once, as when dispatch
+     * activates them all (one event per ready fd, the usual case). */
+    base->event_count_active += n;
+    base->event_count += n;
+    event_base_note_count_max_(base);
+    base->event_count_active -= n;
+    base->event_count -= n;
+
+    while (base->ready_next < base->ready_end) {
+        const struct epoll_event *e = &ep->events[base->ready_next++];
+        short ev = translate(e->events);
+        void *info = e->data.ptr;
+        if (EVUTIL_LIKELY(ev && info))
+            ran += evmap_io_ctx_run_ready_(base, evmap_io_from_fdinfo_(info),
+                ev);
+        if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
+            epoll_flush_ready(base);
+    }
+    base->ready_next = base->ready_end = 0;
+    *nuser = ran;
+    return n;
 }
 
 static void

@@ -665,6 +665,9 @@ event_reinit(struct event_base *base)
     if (!base)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    /* From a callback: readiness not run yet becomes active events, as
+     * in libevent, before the backend it points into goes away. */
+    event_ready_flush_all_(base);
     evsel = base->evsel;
 
     /* The kernel object of a need_reinit backend (an epoll fd) is still
@@ -783,6 +786,7 @@ event_base_foreach_event(struct event_base *base,
     if (!fn || !base)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    event_ready_flush_all_(base);
     r = foreach_nolock(base, fn, arg);
     EVBASE_RELEASE_LOCK(base, th_base_lock);
     return r;
@@ -844,6 +848,7 @@ event_base_dump_events(struct event_base *base, FILE *output)
     if (!base || !output)
         return;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    event_ready_flush_all_(base);
     fprintf(output, "Inserted events:\n");
     foreach_nolock(base, dump_inserted_event_fn, output);
     fprintf(output, "Active events:\n");
@@ -858,6 +863,8 @@ event_base_get_num_events(struct event_base *base, unsigned int type)
     if (!base)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    /* The counts include the events the backend found ready. */
+    event_ready_flush_all_(base);
     if (type & EVENT_BASE_COUNT_ACTIVE)
         r += base->event_count_active;
     if (type & EVENT_BASE_COUNT_VIRTUAL)

@@ -258,6 +258,20 @@ struct event_base {
     struct event th_notify;
     int (*th_notify_fn)(struct event_base *base);
 
+    /* Readiness a backend has reported but not yet turned into
+     * callbacks (see event_ready_defer_ok_): entries [ready_next,
+     * ready_end) of the backend's own result array.  ready_run runs them
+     * straight from that array; ready_flush activates the rest the usual
+     * way.  ready_fd is the fd whose callback runs now (-1 before the
+     * first). */
+    int ready_next;
+    int ready_end;
+    evutil_socket_t ready_fd;
+    /* ready_run returns how many events it handled (ran or queued) and
+     * sets *nuser to how many non-internal callbacks it ran. */
+    int (*ready_run)(struct event_base *base, int *nuser);
+    void (*ready_flush)(struct event_base *base);
+
     struct evutil_weakrand_state weakrand_seed;
     struct event_once_list once_events;
 #ifdef _WIN32
@@ -284,6 +298,7 @@ struct event_config {
 
 #define N_ACTIVE_CALLBACKS(base) \
     ((base)->event_count_active)
+
 
 /* Internal entry points shared between core files. */
 int evsig_set_handler_(struct event_base *base, int evsignal,
@@ -424,6 +439,57 @@ void event_debug_assert_socket_nonblocking_(evutil_socket_t fd);
 void event_debug_map_free_(void);
 int event_debug_global_setup_locks_(const int enable_locks);
 #define event_debug_on_() (EVUTIL_UNLIKELY(event_debug_mode_on_))
+
+/* Running callbacks straight from the backend's result array.
+ *
+ * libevent activates every ready event when the wait returns, then runs
+ * the queue.  A backend may instead leave its results in place (setting
+ * the ready_* fields) when event_ready_defer_ok_ holds: one priority, no
+ * locks, no debug mode, no callback limits, nothing active yet.  After
+ * the timers are processed, event_base_loop calls ready_run, which runs
+ * each ready event's callback without the queue round trip.  What makes
+ * that the same as activating everything first:
+ *  - an fd appears once in a result, so changing the map of the fd whose
+ *    callback runs now cannot touch a later entry;
+ *  - any other change of the fd map (an event added or deleted, the fd
+ *    closed and its number reused) first calls ready_flush, which
+ *    activates the remaining entries as libevent would have at the
+ *    start, so a deleted event is not run and a new one not run early;
+ *  - an event already active (activated by a callback, or by a timeout)
+ *    or with several ready events on its fd goes through the queue;
+ *  - a break or continue request flushes the rest into the queue.
+ * Timers expired in this iteration are queued before the direct
+ * callbacks run, so they still run after the I/O callbacks, as in
+ * libevent. */
+static inline int
+event_ready_defer_ok_(const struct event_base *base)
+{
+    return base->th_base_lock == NULL && base->nactivequeues == 1 &&
+        base->event_count_active == 0 &&
+        base->limit_callbacks_after_prio == INT_MAX &&
+        !event_debug_mode_on_;
+}
+
+/* The timeout re-arm of a persistent event before its callback (the
+ * queue's runner does it too). */
+void event_persist_closure_(struct event_base *base, struct event *ev);
+
+/* Called before the fd map of fd changes: see above. */
+static inline void
+event_ready_note_change_(struct event_base *base, evutil_socket_t fd)
+{
+    if (EVUTIL_UNLIKELY(base->ready_end != 0) && fd != base->ready_fd)
+        base->ready_flush(base);
+}
+
+/* Activate what the backend reported and has not run yet (before the
+ * base is reinitialized or inspected). */
+static inline void
+event_ready_flush_all_(struct event_base *base)
+{
+    if (EVUTIL_UNLIKELY(base->ready_end != 0))
+        base->ready_flush(base);
+}
 
 #ifdef __cplusplus
 }

@@ -557,6 +557,9 @@ event_priority_set(struct event *ev, int pri)
     EV_REFUSE_NULL_(ev, -1);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
+    /* An event found ready but not run yet counts as active. */
+    if (ev->ev_base)
+        event_ready_flush_all_(ev->ev_base);
     if (ev->ev_flags & EVLIST_ACTIVE)
         return -1;
     if (pri < 0 || !ev->ev_base || pri >= ev->ev_base->nactivequeues)
@@ -1164,6 +1167,13 @@ event_del_nolock_inl_(struct event *ev, int blocking)
         (ev->ev_flags & EVLIST_FINALIZING))
         return 0;
 
+    /* Readiness of ev's fd that the backend found but the loop has not
+     * run yet becomes activations first, so that ev, deleted, does not
+     * run (see event_ready_defer_ok_). */
+    if ((ev->ev_flags & EVLIST_INSERTED) &&
+        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
+        event_ready_note_change_(base, ev->ev_fd);
+
     /* Wait for the callback of ev running in another thread, unless the
      * caller asked not to or the event is finalizable. */
     if (blocking != EVENT_DEL_NOBLOCK &&
@@ -1760,6 +1770,20 @@ event_persist_closure(struct event_base *base, struct event *ev)
     struct timeval run_at, relative_to, delay, now;
     ev_uint32_t usec_mask = 0;
 
+    /* The usual case, I/O woke an event whose timeout is in the heap:
+     * the next deadline is now + delay. */
+    if (EVUTIL_LIKELY(!(ev->ev_res & EV_TIMEOUT) && base->tv_cache.tv_sec &&
+                      !is_common_timeout(&ev->ev_timeout, base) &&
+                      !event_debug_on_() && readd_heap_flags_ok(ev))) {
+        run_at.tv_sec = base->tv_cache.tv_sec + ev->ev_io_timeout.tv_sec;
+        run_at.tv_usec = base->tv_cache.tv_usec + ev->ev_io_timeout.tv_usec;
+        if (run_at.tv_usec >= 1000000) {
+            run_at.tv_sec++;
+            run_at.tv_usec -= 1000000;
+        }
+        readd_heap_timeout(base, ev, &run_at, 1);
+        return;
+    }
     gettime_(base, &now);
     delay = ev->ev_io_timeout;
     if (EVUTIL_LIKELY(!is_common_timeout(&ev->ev_timeout, base) &&
@@ -1789,6 +1813,12 @@ event_persist_closure(struct event_base *base, struct event *ev)
         evutil_timeradd(&now, &delay, &run_at);
     run_at.tv_usec |= usec_mask;
     event_add_nolock_(ev, &run_at, 1);
+}
+
+void
+event_persist_closure_(struct event_base *base, struct event *ev)
+{
+    event_persist_closure(base, ev);
 }
 
 /* Run a signal callback once per delivery, stopping early if the event
@@ -2000,7 +2030,7 @@ event_base_loop(struct event_base *base, int flags)
 {
     struct timeval tv;
     struct timeval *tv_p;
-    int res, done = 0, retval = 0;
+    int res, ran, nuser, done = 0, retval = 0;
 
     if (EVUTIL_UNLIKELY(!base)) {
         base = event_global_current_base_;
@@ -2055,10 +2085,18 @@ event_base_loop(struct event_base *base, int flags)
         update_time_cache(base);
         timeout_process(base);
 
-        if (N_ACTIVE_CALLBACKS(base)) {
-            int n = event_process_active(base);
+        /* Readiness the backend left in its result array (see
+         * event_ready_defer_ok_): run it now, after the timers were
+         * queued, before the queue. */
+        nuser = 0;
+        ran = base->ready_end != 0 ? base->ready_run(base, &nuser) : 0;
+        if (ran || N_ACTIVE_CALLBACKS(base)) {
+            int n = 0;
+            if (N_ACTIVE_CALLBACKS(base) && !base->event_break &&
+                !base->event_continue)
+                n = event_process_active(base);
             if ((flags & EVLOOP_ONCE) && N_ACTIVE_CALLBACKS(base) == 0 &&
-                n != 0)
+                (n != 0 || nuser != 0))
                 done = 1;
         } else if (flags & EVLOOP_NONBLOCK) {
             done = 1;

@@ -77,6 +77,7 @@ evmap_io_add_inl_(struct event_base *base, evutil_socket_t fd,
 
     if (fd < 0)
         return 0;
+    event_ready_note_change_(base, fd);
     if (EVUTIL_UNLIKELY(fd >= base->io.nentries) ||
         EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL)) {
         if ((ctx = evmap_io_new_slot_(base, fd)) == NULL)
@@ -110,6 +111,7 @@ evmap_io_del_inl_(struct event_base *base, evutil_socket_t fd,
 
     if (fd < 0)
         return 0;
+    /* event_del_nolock_ called event_ready_note_change_ already. */
     if (EVUTIL_UNLIKELY(fd >= base->io.nentries) ||
         EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL))
         return -1;
@@ -163,6 +165,69 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
     if (EVUTIL_UNLIKELY(ctx == NULL))
         return;
     evmap_io_ctx_active_inl_(base, ctx, events, from_dispatch);
+}
+
+/* Run the callback of the one event of ctx that wants events, straight
+ * from a backend's result (see event_ready_defer_ok_); the queue takes
+ * it instead when it is already active, finalizing or not a plain I/O
+ * event, and takes all of them when several want events.  Returns 1 if
+ * a non-internal callback ran. */
+static inline int
+evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
+    short events)
+{
+    struct event *ev, *hit = NULL;
+    event_callback_fn cb;
+    evutil_socket_t fd;
+    void *arg;
+    ev_uint16_t flags;
+    ev_uint8_t closure;
+    short res;
+
+    ev = LIST_FIRST(&ctx->events);
+    if (EVUTIL_LIKELY(ev != NULL && LIST_NEXT(ev, ev_io_next) == NULL)) {
+        /* One event on the fd: the usual case. */
+        if (!(res = ev->ev_events & events & EVMAP_IO_KINDS))
+            return 0;
+    } else {
+        for (; ev != NULL; ev = LIST_NEXT(ev, ev_io_next)) {
+            if (ev->ev_events & events & EVMAP_IO_KINDS) {
+                if (hit != NULL) {
+                    evmap_io_ctx_active_inl_(base, ctx, events, 1);
+                    event_base_note_count_max_(base);
+                    return 0;
+                }
+                hit = ev;
+            }
+        }
+        if (hit == NULL)
+            return 0;
+        ev = hit;
+        res = ev->ev_events & events & EVMAP_IO_KINDS;
+    }
+    flags = ev->ev_flags;
+    closure = ev->ev_closure;
+    if (EVUTIL_UNLIKELY(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                                    EVLIST_FINALIZING)) ||
+        EVUTIL_UNLIKELY(closure != EV_CLOSURE_EVENT_PERSIST &&
+                        closure != EV_CLOSURE_EVENT)) {
+        event_active_io_in_loop_(base, ev, res, 1);
+        event_base_note_count_max_(base);
+        return 0;
+    }
+    fd = ev->ev_fd;
+    base->ready_fd = fd;
+    ev->ev_res = res;
+    if (closure == EV_CLOSURE_EVENT)
+        event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+    else if (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec)
+        event_persist_closure_(base, ev);
+    cb = ev->ev_callback;
+    arg = ev->ev_arg;
+    base->current_event = &ev->ev_evcallback;
+    (*cb)(fd, res, arg);
+    base->current_event = NULL;
+    return !(flags & EVLIST_INTERNAL);
 }
 
 /* The entry whose backend bytes (the fdinfo argument of the backend's

@@ -2795,6 +2795,379 @@ test_bad_no_callback(void **state)
     event_free(ev);
 }
 
+/* ------------------------------------------------------------------ */
+/* Several fds ready in one dispatch.  libevent activates all of them
+ * before the first callback runs; whatever a callback then does to the
+ * others (delete them, reuse an fd number, break, activate, count) must
+ * give the same result as that. */
+
+#define BATCH_N 3
+
+struct batch {
+    struct event_base *base;
+    evutil_socket_t fds[BATCH_N][2];
+    struct event *ev[BATCH_N];
+    int calls[BATCH_N];
+    short what[BATCH_N];
+    int ncalls;
+    int first;
+    /* What the first callback to run does to the others. */
+    int action;
+    int seen_active;
+    int seen_prio;
+    struct event *fresh;
+    int fresh_calls;
+};
+
+enum {
+    BATCH_NOTHING,
+    BATCH_DEL_OTHERS,
+    BATCH_REUSE_FD,
+    BATCH_BREAK,
+    BATCH_COUNT,
+    BATCH_ACTIVATE_OTHERS,
+    BATCH_REINIT,
+};
+
+static struct batch B;
+
+#ifndef _WIN32
+static void
+batch_fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    B.fresh_calls++;
+}
+#endif
+
+static void
+batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int i = (int)(intptr_t)arg, j;
+    char c;
+
+    B.calls[i]++;
+    B.what[i] |= what;
+    if (what & EV_READ)
+        (void)recv(fd, &c, 1, 0);
+    if (B.ncalls++ != 0)
+        return;
+    B.first = i;
+    switch (B.action) {
+    case BATCH_DEL_OTHERS:
+        for (j = 0; j < BATCH_N; j++)
+            if (j != i)
+                event_del(B.ev[j]);
+        break;
+#ifndef _WIN32
+    case BATCH_REUSE_FD: {
+        /* Another ready fd goes away and its number comes back as a
+         * socket with nothing to read, watched by a new event. */
+        evutil_socket_t pair[2];
+        j = (i + 1) % BATCH_N;
+        event_del(B.ev[j]);
+        tu_socketpair(pair);
+        assert_int_equal(dup2(pair[0], B.fds[j][0]), B.fds[j][0]);
+        evutil_closesocket(pair[0]);
+        evutil_closesocket(B.fds[j][1]);
+        B.fds[j][1] = pair[1];
+        B.fresh = event_new(B.base, B.fds[j][0], EV_READ | EV_PERSIST,
+            batch_fresh_cb, NULL);
+        assert_int_equal(event_add(B.fresh, NULL), 0);
+        break;
+    }
+#endif
+    case BATCH_BREAK:
+        event_base_loopbreak(B.base);
+        break;
+    case BATCH_COUNT:
+        B.seen_active = event_base_get_num_events(B.base,
+            EVENT_BASE_COUNT_ACTIVE);
+        B.seen_prio = event_priority_set(B.ev[(i + 1) % BATCH_N], 0);
+        break;
+    case BATCH_ACTIVATE_OTHERS:
+        for (j = 0; j < BATCH_N; j++)
+            if (j != i)
+                event_active(B.ev[j], EV_WRITE, 0);
+        break;
+    case BATCH_REINIT:
+        assert_int_equal(event_reinit(B.base), 0);
+        break;
+    default:
+        break;
+    }
+}
+
+/* BATCH_N pairs with a read event each (persistent or not), every one
+ * readable, so that one dispatch reports them all. */
+static void
+batch_setup(struct event_base *base, int action, short flags)
+{
+    int i;
+
+    memset(&B, 0, sizeof(B));
+    B.base = base;
+    B.action = action;
+    B.first = -1;
+    for (i = 0; i < BATCH_N; i++) {
+        tu_socketpair(B.fds[i]);
+        B.ev[i] = event_new(base, B.fds[i][0], EV_READ | flags, batch_cb,
+            (void *)(intptr_t)i);
+        assert_non_null(B.ev[i]);
+        assert_int_equal(event_add(B.ev[i], NULL), 0);
+    }
+    for (i = 0; i < BATCH_N; i++)
+        tu_write_str(B.fds[i][1], "x");
+}
+
+static void
+batch_teardown(void)
+{
+    int i;
+
+    if (B.fresh)
+        event_free(B.fresh);
+    for (i = 0; i < BATCH_N; i++) {
+        event_free(B.ev[i]);
+        tu_close_pair(B.fds[i]);
+    }
+}
+
+static void
+test_batch_all_run(void **state)
+{
+    int i;
+
+    batch_setup(*state, BATCH_NOTHING, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    for (i = 0; i < BATCH_N; i++) {
+        assert_int_equal(B.calls[i], 1);
+        assert_int_equal(B.what[i], EV_READ);
+    }
+    /* Drained: nothing more. */
+    assert_int_equal(tu_loop(*state, EVLOOP_NONBLOCK), 0);
+    assert_int_equal(B.ncalls, BATCH_N);
+    batch_teardown();
+}
+
+static void
+test_batch_nonpersist(void **state)
+{
+    int i;
+
+    batch_setup(*state, BATCH_NOTHING, 0);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    for (i = 0; i < BATCH_N; i++) {
+        assert_int_equal(B.calls[i], 1);
+        assert_false(event_pending(B.ev[i], EV_READ, NULL));
+    }
+    /* Nothing left: the loop finds the base empty. */
+    assert_int_equal(tu_loop(*state, 0), 1);
+    batch_teardown();
+}
+
+static void
+test_batch_del_others(void **state)
+{
+    int i;
+
+    batch_setup(*state, BATCH_DEL_OTHERS, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    assert_int_equal(B.ncalls, 1);
+    for (i = 0; i < BATCH_N; i++)
+        assert_int_equal(B.calls[i], i == B.first);
+    batch_teardown();
+}
+
+#ifndef _WIN32
+static void
+test_batch_fd_reused(void **state)
+{
+    int j;
+
+    batch_setup(*state, BATCH_REUSE_FD, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    j = (B.first + 1) % BATCH_N;
+    /* The deleted event did not run; the new one, on the same fd
+     * number, had nothing to read and did not run either. */
+    assert_int_equal(B.calls[j], 0);
+    assert_int_equal(B.fresh_calls, 0);
+    assert_int_equal(B.ncalls, BATCH_N - 1);
+    assert_int_equal(tu_loop(*state, EVLOOP_NONBLOCK), 0);
+    assert_int_equal(B.fresh_calls, 0);
+    /* Now it has something to read. */
+    tu_write_str(B.fds[j][1], "y");
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    assert_int_equal(B.fresh_calls, 1);
+    assert_int_equal(B.calls[j], 0);
+    batch_teardown();
+}
+#endif
+
+static void
+test_batch_break(void **state)
+{
+    struct event_base *base = *state;
+    int i;
+
+    batch_setup(base, BATCH_BREAK, EV_PERSIST);
+    assert_int_equal(tu_loop(base, 0), 0);
+    assert_int_equal(B.ncalls, 1);
+    assert_true(event_base_got_break(base));
+    /* The others stay active for the next run of the loop. */
+    assert_int_equal(event_base_get_num_events(base,
+                         EVENT_BASE_COUNT_ACTIVE), BATCH_N - 1);
+    B.action = BATCH_NOTHING;
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    for (i = 0; i < BATCH_N; i++)
+        assert_int_equal(B.calls[i], 1);
+    batch_teardown();
+}
+
+static void
+test_batch_count_active(void **state)
+{
+    batch_setup(*state, BATCH_COUNT, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    /* From the first callback the others count as active, and an
+     * active event's priority cannot change. */
+    assert_int_equal(B.seen_active, BATCH_N - 1);
+    assert_int_equal(B.seen_prio, -1);
+    assert_int_equal(B.ncalls, BATCH_N);
+    batch_teardown();
+}
+
+static void
+test_batch_activate_others(void **state)
+{
+    int i;
+
+    batch_setup(*state, BATCH_ACTIVATE_OTHERS, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    /* Active already: one callback each, with both reasons. */
+    for (i = 0; i < BATCH_N; i++) {
+        assert_int_equal(B.calls[i], 1);
+        assert_int_equal(B.what[i],
+            i == B.first ? EV_READ : (EV_READ | EV_WRITE));
+    }
+    batch_teardown();
+}
+
+static void
+test_batch_reinit(void **state)
+{
+    int i;
+
+    batch_setup(*state, BATCH_REINIT, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    for (i = 0; i < BATCH_N; i++)
+        assert_int_equal(B.calls[i], 1);
+    /* The events still work on the new backend state. */
+    for (i = 0; i < BATCH_N; i++)
+        tu_write_str(B.fds[i][1], "z");
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    for (i = 0; i < BATCH_N; i++)
+        assert_int_equal(B.calls[i], 2);
+    batch_teardown();
+}
+
+static int io_timer_order[2], io_timer_n;
+static struct event *io_timer_tm;
+
+static void
+io_then_timer_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+    char c;
+    (void)what;
+    (void)arg;
+    (void)recv(fd, &c, 1, 0);
+    if (io_timer_n < 2)
+        io_timer_order[io_timer_n++] = 1;
+    /* Data came: cancel the timeout, as a 1.4-style program does. */
+    event_del(io_timer_tm);
+}
+
+static void
+io_then_timer_tm_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (io_timer_n < 2)
+        io_timer_order[io_timer_n++] = 2;
+}
+
+static void
+test_batch_io_before_timer(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct event *rd;
+    struct timeval tv;
+
+    /* A read event and a separate timeout, both due when the loop
+     * wakes: the I/O callback runs first and cancels the timer. */
+    io_timer_n = 0;
+    tu_socketpair(fds);
+    rd = event_new(base, fds[0], EV_READ, io_then_timer_io_cb, NULL);
+    io_timer_tm = evtimer_new(base, io_then_timer_tm_cb, NULL);
+    assert_int_equal(event_add(rd, NULL), 0);
+    assert_int_equal(evtimer_add(io_timer_tm, tu_tv(&tv, 1)), 0);
+    tu_write_str(fds[1], "x");
+    tu_sleep_ms(20);
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(io_timer_n, 1);
+    assert_int_equal(io_timer_order[0], 1);
+    assert_false(evtimer_pending(io_timer_tm, NULL));
+    event_free(rd);
+    event_free(io_timer_tm);
+    tu_close_pair(fds);
+}
+
+static evutil_socket_t relay_to;
+static int relay_calls[2];
+
+static void
+relay_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    char c;
+    (void)what;
+    (void)recv(fd, &c, 1, 0);
+    relay_calls[i]++;
+    if (i == 0)
+        tu_write_str(relay_to, "r");
+}
+
+static void
+test_batch_nonblock_goes_on(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t a[2], b[2];
+    struct event *ea, *eb;
+
+    /* EVLOOP_NONBLOCK keeps iterating while callbacks run: what the
+     * first callback makes ready runs in the same call. */
+    relay_calls[0] = relay_calls[1] = 0;
+    tu_socketpair(a);
+    tu_socketpair(b);
+    relay_to = b[1];
+    ea = event_new(base, a[0], EV_READ | EV_PERSIST, relay_cb, (void *)0);
+    eb = event_new(base, b[0], EV_READ | EV_PERSIST, relay_cb, (void *)1);
+    assert_int_equal(event_add(ea, NULL), 0);
+    assert_int_equal(event_add(eb, NULL), 0);
+    tu_write_str(a[1], "s");
+    assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 0);
+    assert_int_equal(relay_calls[0], 1);
+    assert_int_equal(relay_calls[1], 1);
+    event_free(ea);
+    event_free(eb);
+    tu_close_pair(a);
+    tu_close_pair(b);
+}
+
 int
 main(void)
 {
@@ -2910,6 +3283,29 @@ main(void)
         cmocka_unit_test_setup_teardown(test_loopcontinue,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_loop_reentrant_rejected,
+            tu_setup, tu_teardown),
+
+        cmocka_unit_test_setup_teardown(test_batch_all_run,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_nonpersist,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_del_others,
+            tu_setup, tu_teardown),
+#ifndef _WIN32
+        cmocka_unit_test_setup_teardown(test_batch_fd_reused,
+            tu_setup, tu_teardown),
+#endif
+        cmocka_unit_test_setup_teardown(test_batch_break,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_count_active,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_activate_others,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_reinit,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_io_before_timer,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_nonblock_goes_on,
             tu_setup, tu_teardown),
 
         cmocka_unit_test_setup_teardown(test_priority_order,
