@@ -738,6 +738,10 @@ foreach_nolock(struct event_base *base, event_base_foreach_event_cb fn,
     unsigned u;
     struct event *ev;
 
+    /* A callback's own timeout re-arm, if it waits (see
+     * event_ready_rearm_note_). */
+    if (base->ready_rearm != NULL)
+        event_ready_rearm_(base);
     /* Events with an fd or signal. */
     if ((r = evmap_foreach_event_(base,
              (event_base_foreach_event_cb_)fn, arg)))

@@ -271,6 +271,10 @@ struct event_base {
      * sets *nuser to how many non-internal callbacks it ran. */
     int (*ready_run)(struct event_base *base, int *nuser);
     void (*ready_flush)(struct event_base *base);
+    /* The persistent event whose timeout re-arm (event_persist_closure)
+     * waits until its callback returns, or NULL: see
+     * event_ready_rearm_note_. */
+    struct event *ready_rearm;
 
     struct evutil_weakrand_state weakrand_seed;
     struct event_once_list once_events;
@@ -470,9 +474,26 @@ event_ready_defer_ok_(const struct event_base *base)
         !event_debug_mode_on_;
 }
 
-/* The timeout re-arm of a persistent event before its callback (the
- * queue's runner does it too). */
-void event_persist_closure_(struct event_base *base, struct event *ev);
+/* A callback run from the result array re-arms its persistent event's
+ * timeout after it returns rather than before (libevent's order), since
+ * most such callbacks set a new timeout themselves or delete the event.
+ * Nothing can tell the difference: each call that changes or reads the
+ * event's timeout first settles the pending re-arm, by dropping it when
+ * it sets the timeout anew (event_add with a timeout, event_del,
+ * event_remove_timer) or by doing it now (event_add without one,
+ * event_pending, event_base_foreach_event, event_base_dump_events). */
+void event_ready_rearm_(struct event_base *base);
+static inline void
+event_ready_rearm_note_(struct event_base *base, const struct event *ev,
+    int superseded)
+{
+    if (EVUTIL_UNLIKELY(base->ready_rearm == ev)) {
+        if (superseded)
+            base->ready_rearm = NULL;
+        else
+            event_ready_rearm_(base);
+    }
+}
 
 /* Called before the fd map of fd changes: see above. */
 static inline void

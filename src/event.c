@@ -670,6 +670,7 @@ event_pending(const struct event *ev, short event, struct timeval *tv)
     EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
+    event_ready_rearm_note_(ev->ev_base, ev, 0);
     if (ev->ev_flags & EVLIST_INSERTED)
         flags |= ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL);
     if (ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER))
@@ -809,6 +810,7 @@ static inline int
 event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
     int tv_is_absolute)
 {
+    event_ready_rearm_note_(ev->ev_base, ev, tv != NULL);
     if (EVUTIL_UNLIKELY(event_debug_on_()) ||
         (ev->ev_flags & EVLIST_FINALIZING))
         return event_add_nolock_full_(ev, tv, tv_is_absolute);
@@ -1060,8 +1062,11 @@ event_add(struct event *ev, const struct timeval *tv)
 {
     struct event_base *base;
     if (EVUTIL_LIKELY(ev && tv) && (base = ev->ev_base) != NULL &&
-        !base->th_base_lock && event_rearm_try_(base, ev, tv))
-        return 0;
+        !base->th_base_lock) {
+        event_ready_rearm_note_(base, ev, 1);
+        if (event_rearm_try_(base, ev, tv))
+            return 0;
+    }
     return event_add_general_(ev, tv);
 }
 
@@ -1079,6 +1084,7 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         return -1;
     }
     EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
+    event_ready_rearm_note_(ev->ev_base, ev, tv != NULL);
     if (tv && event_rearm_heap_timeout_(ev->ev_base, ev, tv)) {
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         return 0;
@@ -1124,6 +1130,7 @@ event_remove_timer_nolock_(struct event *ev)
     struct event_base *base = ev->ev_base;
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
+    event_ready_rearm_note_(base, ev, 1);
     if (ev->ev_flags & EVLIST_TIMEOUT) {
         event_queue_remove_timeout(base, ev);
         /* The persist interval shares memory with the signal counters. */
@@ -1166,6 +1173,8 @@ event_del_nolock_inl_(struct event *ev, int blocking)
     if (blocking != EVENT_DEL_EVEN_IF_FINALIZING &&
         (ev->ev_flags & EVLIST_FINALIZING))
         return 0;
+
+    event_ready_rearm_note_(base, ev, 1);
 
     /* Readiness of ev's fd that the backend found but the loop has not
      * run yet becomes activations first, so that ev, deleted, does not
@@ -1816,9 +1825,15 @@ event_persist_closure(struct event_base *base, struct event *ev)
 }
 
 void
-event_persist_closure_(struct event_base *base, struct event *ev)
+event_ready_rearm_(struct event_base *base)
 {
-    event_persist_closure(base, ev);
+    struct event *ev = base->ready_rearm;
+
+    base->ready_rearm = NULL;
+    /* Every way out of the heap clears ready_rearm; this is a guard. */
+    if ((ev->ev_flags & (EVLIST_TIMEOUT | EVLIST_FINALIZING)) ==
+        EVLIST_TIMEOUT)
+        event_persist_closure(base, ev);
 }
 
 /* Run a signal callback once per delivery, stopping early if the event

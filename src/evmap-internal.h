@@ -221,12 +221,14 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     if (closure == EV_CLOSURE_EVENT)
         event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
     else if (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec)
-        event_persist_closure_(base, ev);
+        base->ready_rearm = ev; /* see event_ready_rearm_note_ */
     cb = ev->ev_callback;
     arg = ev->ev_arg;
     base->current_event = &ev->ev_evcallback;
     (*cb)(fd, res, arg);
     base->current_event = NULL;
+    if (EVUTIL_UNLIKELY(base->ready_rearm != NULL))
+        event_ready_rearm_(base);
     return !(flags & EVLIST_INTERNAL);
 }
 

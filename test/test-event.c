@@ -1413,6 +1413,138 @@ test_io_persist_timeout_rearms(void **state)
     tu_close_pair(fds);
 }
 
+/* A persistent event with a timeout woken by I/O: its timeout starts
+ * again before its callback runs.  Whatever the callback does with the
+ * event's timeout, or reads of it, sees that. */
+
+enum {
+    REARM_NOTHING,
+    REARM_PEEK,
+    REARM_ADD_NULL,
+    REARM_ADD_TV,
+    REARM_DEL,
+    REARM_REMOVE_TIMER,
+    REARM_FREE,
+};
+
+struct rearm_case {
+    struct event *ev;
+    int action;
+    int calls;
+    int peek_flags;
+    struct timeval peek;
+};
+
+static void
+rearm_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct rearm_case *rc = arg;
+    struct timeval tv;
+    char c;
+
+    (void)what;
+    (void)recv(fd, &c, 1, 0);
+    rc->calls++;
+    switch (rc->action) {
+    case REARM_PEEK:
+        rc->peek_flags = event_pending(rc->ev, EV_TIMEOUT | EV_READ,
+            &rc->peek);
+        break;
+    case REARM_ADD_NULL:
+        assert_int_equal(event_add(rc->ev, NULL), 0);
+        break;
+    case REARM_ADD_TV:
+        assert_int_equal(event_add(rc->ev, tu_tv(&tv, 1500)), 0);
+        break;
+    case REARM_DEL:
+        assert_int_equal(event_del(rc->ev), 0);
+        break;
+    case REARM_REMOVE_TIMER:
+        assert_int_equal(event_remove_timer(rc->ev), 0);
+        break;
+    case REARM_FREE:
+        event_free(rc->ev);
+        rc->ev = NULL;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Milliseconds from *from to the wall-clock deadline *tv. */
+static long
+ms_until(const struct timeval *from, const struct timeval *tv)
+{
+    return (long)(tv->tv_sec - from->tv_sec) * 1000 +
+           (long)(tv->tv_usec - from->tv_usec) / 1000;
+}
+
+/* Adds a 600 ms timeout at t0, makes the fd readable 200 ms later and
+ * runs one iteration; returns the event's pending flags afterwards and
+ * its deadline in ms after t0 through *deadline_ms. */
+static int
+rearm_run(struct event_base *base, struct rearm_case *rc, int action,
+    long *deadline_ms, struct timeval *t0)
+{
+    evutil_socket_t fds[2];
+    struct timeval tv, dl;
+    int flags = 0;
+
+    memset(rc, 0, sizeof(*rc));
+    rc->action = action;
+    tu_socketpair(fds);
+    rc->ev = event_new(base, fds[0], EV_READ | EV_PERSIST, rearm_cb, rc);
+    evutil_gettimeofday(t0, NULL);
+    assert_int_equal(event_add(rc->ev, tu_tv(&tv, 600)), 0);
+    tu_sleep_ms(200);
+    tu_write_str(fds[1], "x");
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(rc->calls, 1);
+    *deadline_ms = -1;
+    if (rc->ev != NULL) {
+        flags = event_pending(rc->ev, EV_TIMEOUT | EV_READ, &dl);
+        if (flags & EV_TIMEOUT)
+            *deadline_ms = ms_until(t0, &dl);
+        event_free(rc->ev);
+    }
+    tu_close_pair(fds);
+    return flags;
+}
+
+static void
+test_io_timeout_rearm_seen_in_callback(void **state)
+{
+    struct event_base *base = *state;
+    struct rearm_case rc;
+    struct timeval t0;
+    long ms;
+
+    /* Untouched: 600 ms from the read, not from the add. */
+    assert_int_equal(rearm_run(base, &rc, REARM_NOTHING, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms, 800);
+    /* Read from the callback: already the new deadline. */
+    assert_int_equal(rearm_run(base, &rc, REARM_PEEK, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    assert_int_equal(rc.peek_flags, EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms_until(&t0, &rc.peek), 800);
+    /* event_add(ev, NULL) keeps the restarted timeout. */
+    assert_int_equal(rearm_run(base, &rc, REARM_ADD_NULL, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms, 800);
+    /* A new timeout replaces it. */
+    assert_int_equal(rearm_run(base, &rc, REARM_ADD_TV, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms, 1700);
+    /* Deleted, or its timer removed, it stays so. */
+    assert_int_equal(rearm_run(base, &rc, REARM_DEL, &ms, &t0), 0);
+    assert_int_equal(rearm_run(base, &rc, REARM_REMOVE_TIMER, &ms, &t0),
+        EV_READ);
+    /* Freed by its own callback. */
+    assert_int_equal(rearm_run(base, &rc, REARM_FREE, &ms, &t0), 0);
+    assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 1);
+}
+
 static void
 test_io_several_events_one_fd(void **state)
 {
@@ -3249,6 +3381,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_io_read_timeout,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_io_persist_timeout_rearms,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_io_timeout_rearm_seen_in_callback,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_io_several_events_one_fd,
             tu_setup, tu_teardown),
