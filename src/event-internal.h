@@ -303,7 +303,6 @@ struct event_config {
 #define N_ACTIVE_CALLBACKS(base) \
     ((base)->event_count_active)
 
-
 /* Internal entry points shared between core files. */
 int evsig_set_handler_(struct event_base *base, int evsignal,
     void (*fn)(int));
