@@ -94,6 +94,7 @@ static int epoll_del(struct event_base *, evutil_socket_t, short, short,
     void *);
 static int epoll_dispatch(struct event_base *, struct timeval *);
 static int epoll_run_ready(struct event_base *, int *);
+static int epoll_run_ready_locked(struct event_base *, int *);
 static void epoll_flush_ready(struct event_base *);
 static void epoll_dealloc(struct event_base *);
 
@@ -502,7 +503,8 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         base->ready_next = 0;
         base->ready_end = res;
         base->ready_fd = -1;
-        base->ready_run = epoll_run_ready;
+        base->ready_run = base->th_base_lock ? epoll_run_ready_locked :
+                                               epoll_run_ready;
         base->ready_flush = epoll_flush_ready;
         return 0;
     }
@@ -543,9 +545,11 @@ epoll_flush_ready(struct event_base *base)
 
 /* Run the callbacks of the results in order; a break or continue
  * request queues the rest.  Returns how many results there were; sets
- * *nuser to how many non-internal callbacks ran. */
-static int
-epoll_run_ready(struct event_base *base, int *nuser)
+ * *nuser to how many non-internal callbacks ran.  The callbacks of a
+ * base with a lock run without it, so another thread may flush the
+ * rest meanwhile (ready_end becomes 0). */
+static inline int
+epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
     int ran = 0, n = base->ready_end - base->ready_next;
@@ -564,13 +568,25 @@ epoll_run_ready(struct event_base *base, int *nuser)
         void *info = e->data.ptr;
         if (EVUTIL_LIKELY(ev && info))
             ran += evmap_io_ctx_run_ready_(base, evmap_io_from_fdinfo_(info),
-                ev);
+                ev, locked);
         if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
             epoll_flush_ready(base);
     }
     base->ready_next = base->ready_end = 0;
     *nuser = ran;
     return n;
+}
+
+static int
+epoll_run_ready(struct event_base *base, int *nuser)
+{
+    return epoll_run_ready_inl(base, nuser, 0);
+}
+
+static int
+epoll_run_ready_locked(struct event_base *base, int *nuser)
+{
+    return epoll_run_ready_inl(base, nuser, 1);
 }
 
 static void

@@ -448,7 +448,7 @@ int event_debug_global_setup_locks_(const int enable_locks);
  * libevent activates every ready event when the wait returns, then runs
  * the queue.  A backend may instead leave its results in place (setting
  * the ready_* fields) when event_ready_defer_ok_ holds: one priority, no
- * locks, no debug mode, no callback limits, nothing active yet.  After
+ * debug mode, no callback limits, nothing active yet.  After
  * the timers are processed, event_base_loop calls ready_run, which runs
  * each ready event's callback without the queue round trip.  What makes
  * that the same as activating everything first:
@@ -467,7 +467,7 @@ int event_debug_global_setup_locks_(const int enable_locks);
 static inline int
 event_ready_defer_ok_(const struct event_base *base)
 {
-    return base->th_base_lock == NULL && base->nactivequeues == 1 &&
+    return base->nactivequeues == 1 &&
         base->event_count_active == 0 &&
         base->limit_callbacks_after_prio == INT_MAX &&
         !event_debug_mode_on_;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "event-internal.h"
+#include "evthread-internal.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -170,11 +171,13 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
 /* Run the callback of the one event of ctx that wants events, straight
  * from a backend's result (see event_ready_defer_ok_); the queue takes
  * it instead when it is already active, finalizing or not a plain I/O
- * event, and takes all of them when several want events.  Returns 1 if
- * a non-internal callback ran. */
+ * event, and takes all of them when several want events.  locked (a
+ * constant) says the base has a lock, held by the caller: the callback
+ * runs without it, and a thread waiting in event_del for this callback
+ * is woken after.  Returns 1 if a non-internal callback ran. */
 static inline int
 evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
-    short events)
+    short events, const int locked)
 {
     struct event *ev, *hit = NULL;
     event_callback_fn cb;
@@ -225,8 +228,20 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     cb = ev->ev_callback;
     arg = ev->ev_arg;
     base->current_event = &ev->ev_evcallback;
-    (*cb)(fd, res, arg);
-    base->current_event = NULL;
+    if (locked) {
+        base->current_event_waiters = 0;
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
+        (*cb)(fd, res, arg);
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+        base->current_event = NULL;
+        if (base->current_event_waiters) {
+            base->current_event_waiters = 0;
+            EVTHREAD_COND_BROADCAST(base->current_event_cond);
+        }
+    } else {
+        (*cb)(fd, res, arg);
+        base->current_event = NULL;
+    }
     if (EVUTIL_UNLIKELY(base->ready_rearm != NULL))
         event_ready_rearm_(base);
     return !(flags & EVLIST_INTERNAL);

@@ -381,6 +381,15 @@ looper_main(void *arg)
     return NULL;
 }
 
+static void *
+looper_once_main(void *arg)
+{
+    struct looper *l = arg;
+
+    l->rv = event_base_loop(l->base, EVLOOP_ONCE);
+    return NULL;
+}
+
 enum del_kind { DEL_PLAIN, DEL_BLOCK, DEL_NOBLOCK };
 
 /*
@@ -389,19 +398,31 @@ enum del_kind { DEL_PLAIN, DEL_BLOCK, DEL_NOBLOCK };
  * when the delete returned.
  */
 static int
-del_while_running(struct event_base *base, short events, enum del_kind kind)
+del_while_running_ex(struct event_base *base, short events,
+    enum del_kind kind, int io)
 {
     struct looper l;
     struct slow s;
     struct event *ev;
+    evutil_socket_t fds[2] = { -1, -1 };
     pthread_t th;
     int finished_at_return, rv = -1;
 
     memset(&s, 0, sizeof(s));
     s.sleep_ms = 200;
-    ev = event_new(base, -1, events, slow_cb, &s);
-    assert_non_null(ev);
-    event_active(ev, EV_TIMEOUT, 0);
+    if (io) {
+        /* A readable fd: the callback runs from the backend's results
+         * rather than from an activation. */
+        tu_socketpair(fds);
+        ev = event_new(base, fds[0], EV_READ | events, slow_cb, &s);
+        assert_non_null(ev);
+        assert_int_equal(event_add(ev, NULL), 0);
+        tu_write_str(fds[1], "x");
+    } else {
+        ev = event_new(base, -1, events, slow_cb, &s);
+        assert_non_null(ev);
+        event_active(ev, EV_TIMEOUT, 0);
+    }
     l.base = base;
     l.rv = 99;
     assert_int_equal(pthread_create(&th, NULL, looper_main, &l), 0);
@@ -423,7 +444,16 @@ del_while_running(struct event_base *base, short events, enum del_kind kind)
     assert_int_equal(l.rv, 1);
     assert_int_equal(aload(&s.finished), 1);
     event_free(ev);
+    if (io)
+        tu_close_pair(fds);
     return finished_at_return;
+}
+
+static int
+del_while_running(struct event_base *base, short events, enum del_kind kind)
+{
+    return del_while_running_ex(base, events, kind, 0) +
+           2 * del_while_running_ex(base, events, kind, 1);
 }
 
 static void
@@ -432,8 +462,8 @@ test_thread_del_waits_for_callback(void **state)
     struct event_base *base = *state;
 
     /* event_del() from another thread waits for the running callback. */
-    assert_true(del_while_running(base, 0, DEL_PLAIN));
-    assert_true(del_while_running(base, 0, DEL_BLOCK));
+    assert_int_equal(del_while_running(base, 0, DEL_PLAIN), 3);
+    assert_int_equal(del_while_running(base, 0, DEL_BLOCK), 3);
 }
 
 static void
@@ -441,7 +471,7 @@ test_thread_del_noblock(void **state)
 {
     struct event_base *base = *state;
 
-    assert_false(del_while_running(base, 0, DEL_NOBLOCK));
+    assert_int_equal(del_while_running(base, 0, DEL_NOBLOCK), 0);
 }
 
 static void
@@ -451,8 +481,76 @@ test_thread_del_finalize_flag(void **state)
 
     /* With EV_FINALIZE, event_del() does not wait (that is the point of
      * the flag); event_del_block() still does. */
-    assert_false(del_while_running(base, EV_FINALIZE, DEL_PLAIN));
-    assert_true(del_while_running(base, EV_FINALIZE, DEL_BLOCK));
+    assert_int_equal(del_while_running(base, EV_FINALIZE, DEL_PLAIN), 0);
+    assert_int_equal(del_while_running(base, EV_FINALIZE, DEL_BLOCK), 3);
+}
+
+/* Two fds ready in one dispatch; while the first callback runs (in the
+ * loop thread, without the base lock), this thread deletes the other
+ * event: it must not run afterwards, as with libevent, where both were
+ * activated before the first callback and the delete dequeues it. */
+struct ready_pair {
+    struct event *ev[2];
+    int calls[2];
+    int first;
+    int started;
+    int go;
+};
+
+static void
+ready_pair_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ready_pair *rp;
+    int i = (int)((intptr_t)arg & 1);
+    char c;
+
+    rp = (struct ready_pair *)((intptr_t)arg & ~(intptr_t)1);
+    (void)what;
+    (void)recv(fd, &c, 1, 0);
+    ainc(&rp->calls[i]);
+    if (aload(&rp->started))
+        return;
+    astore(&rp->first, i);
+    astore(&rp->started, 1);
+    (void)wait_flag(&rp->go, 5000);
+}
+
+static void
+test_thread_del_ready_event(void **state)
+{
+    struct event_base *base = *state;
+    struct ready_pair *rp;
+    evutil_socket_t fds[2][2];
+    struct looper l;
+    pthread_t th;
+    int i, other;
+
+    /* Aligned, so the low bit of its address can carry the index. */
+    rp = calloc(1, sizeof(*rp));
+    assert_non_null(rp);
+    for (i = 0; i < 2; i++) {
+        tu_socketpair(fds[i]);
+        rp->ev[i] = event_new(base, fds[i][0], EV_READ | EV_PERSIST,
+            ready_pair_cb, (void *)((intptr_t)rp | i));
+        assert_int_equal(event_add(rp->ev[i], NULL), 0);
+        tu_write_str(fds[i][1], "x");
+    }
+    l.base = base;
+    l.rv = 99;
+    assert_int_equal(pthread_create(&th, NULL, looper_once_main, &l), 0);
+    assert_int_equal(wait_flag(&rp->started, 5000), 0);
+    other = 1 - aload(&rp->first);
+    assert_int_equal(event_del(rp->ev[other]), 0);
+    astore(&rp->go, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(l.rv, 0);
+    assert_int_equal(aload(&rp->calls[1 - other]), 1);
+    assert_int_equal(aload(&rp->calls[other]), 0);
+    for (i = 0; i < 2; i++) {
+        event_free(rp->ev[i]);
+        tu_close_pair(fds[i]);
+    }
+    free(rp);
 }
 
 static int fin_calls;
@@ -653,6 +751,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_thread_make_base_notifiable,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_thread_del_waits_for_callback,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_thread_del_ready_event,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_thread_del_noblock,
             tu_setup, tu_teardown),
