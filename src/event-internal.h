@@ -477,10 +477,11 @@ event_ready_defer_ok_(const struct event_base *base)
  * timeout after it returns rather than before (libevent's order), since
  * most such callbacks set a new timeout themselves or delete the event.
  * Nothing can tell the difference: each call that changes or reads the
- * event's timeout first settles the pending re-arm, by dropping it when
- * it sets the timeout anew (event_add with a timeout, event_del,
- * event_remove_timer) or by doing it now (event_add without one,
- * event_pending, event_base_foreach_event, event_base_dump_events). */
+ * event's timeout settles the pending re-arm, by dropping it once it
+ * has set the timeout anew (event_add's lock-free re-arm, event_del,
+ * event_remove_timer) or by doing it first (any other event_add, which
+ * may fail, event_pending, event_base_foreach_event,
+ * event_base_dump_events). */
 void event_ready_rearm_(struct event_base *base);
 static inline void
 event_ready_rearm_note_(struct event_base *base, const struct event *ev,

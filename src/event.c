@@ -810,7 +810,7 @@ static inline int
 event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
     int tv_is_absolute)
 {
-    event_ready_rearm_note_(ev->ev_base, ev, tv != NULL);
+    event_ready_rearm_note_(ev->ev_base, ev, 0);
     if (EVUTIL_UNLIKELY(event_debug_on_()) ||
         (ev->ev_flags & EVLIST_FINALIZING))
         return event_add_nolock_full_(ev, tv, tv_is_absolute);
@@ -1062,10 +1062,11 @@ event_add(struct event *ev, const struct timeval *tv)
 {
     struct event_base *base;
     if (EVUTIL_LIKELY(ev && tv) && (base = ev->ev_base) != NULL &&
-        !base->th_base_lock) {
+        !base->th_base_lock && event_rearm_try_(base, ev, tv)) {
+        /* The new timeout is set: a re-arm left pending by ev's running
+         * callback is void (see event_ready_rearm_note_). */
         event_ready_rearm_note_(base, ev, 1);
-        if (event_rearm_try_(base, ev, tv))
-            return 0;
+        return 0;
     }
     return event_add_general_(ev, tv);
 }
@@ -1084,7 +1085,8 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         return -1;
     }
     EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
-    event_ready_rearm_note_(ev->ev_base, ev, tv != NULL);
+    /* The add may yet fail: do a pending re-arm first. */
+    event_ready_rearm_note_(ev->ev_base, ev, 0);
     if (tv && event_rearm_heap_timeout_(ev->ev_base, ev, tv)) {
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         return 0;

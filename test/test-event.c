@@ -1425,6 +1425,7 @@ enum {
     REARM_DEL,
     REARM_REMOVE_TIMER,
     REARM_FREE,
+    REARM_ADD_BAD,
 };
 
 struct rearm_case {
@@ -1465,6 +1466,13 @@ rearm_cb(evutil_socket_t fd, short what, void *arg)
     case REARM_FREE:
         event_free(rc->ev);
         rc->ev = NULL;
+        break;
+    case REARM_ADD_BAD:
+        tv.tv_sec = -1;
+        tv.tv_usec = 0;
+        tu_log_capture();
+        rc->peek_flags = event_add(rc->ev, &tv);
+        tu_log_release();
         break;
     default:
         break;
@@ -1540,6 +1548,11 @@ test_io_timeout_rearm_seen_in_callback(void **state)
     assert_int_equal(rearm_run(base, &rc, REARM_DEL, &ms, &t0), 0);
     assert_int_equal(rearm_run(base, &rc, REARM_REMOVE_TIMER, &ms, &t0),
         EV_READ);
+    /* A refused event_add leaves the restarted timeout. */
+    assert_int_equal(rearm_run(base, &rc, REARM_ADD_BAD, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    assert_int_equal(rc.peek_flags, -1);
+    tu_assert_ms(ms, 800);
     /* Freed by its own callback. */
     assert_int_equal(rearm_run(base, &rc, REARM_FREE, &ms, &t0), 0);
     assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 1);
