@@ -402,6 +402,8 @@ event_base_priority_init(struct event_base *base, int npriorities)
     if (!base)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    /* Events found ready but not run yet are active: it fails then. */
+    event_ready_flush_all_(base);
     r = priority_init_nolock(base, npriorities);
     EVBASE_RELEASE_LOCK(base, th_base_lock);
     return r;

@@ -2960,6 +2960,7 @@ struct batch {
     int action;
     int seen_active;
     int seen_prio;
+    int seen_prio_init;
     struct event *fresh;
     int fresh_calls;
 };
@@ -2970,6 +2971,8 @@ enum {
     BATCH_REUSE_FD,
     BATCH_BREAK,
     BATCH_COUNT,
+    BATCH_PRIO,
+    BATCH_PRIO_INIT,
     BATCH_ACTIVATE_OTHERS,
     BATCH_REINIT,
 };
@@ -3030,7 +3033,13 @@ batch_cb(evutil_socket_t fd, short what, void *arg)
     case BATCH_COUNT:
         B.seen_active = event_base_get_num_events(B.base,
             EVENT_BASE_COUNT_ACTIVE);
+        break;
+    case BATCH_PRIO:
         B.seen_prio = event_priority_set(B.ev[(i + 1) % BATCH_N], 0);
+        break;
+    case BATCH_PRIO_INIT:
+        /* Fails with events active (libevent 2.1). */
+        B.seen_prio_init = event_base_priority_init(B.base, 2);
         break;
     case BATCH_ACTIVATE_OTHERS:
         for (j = 0; j < BATCH_N; j++)
@@ -3174,12 +3183,22 @@ test_batch_break(void **state)
 static void
 test_batch_count_active(void **state)
 {
+    /* From the first callback the others count as active; an active
+     * event's priority cannot change, nor the number of priorities. */
     batch_setup(*state, BATCH_COUNT, EV_PERSIST);
     assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
-    /* From the first callback the others count as active, and an
-     * active event's priority cannot change. */
     assert_int_equal(B.seen_active, BATCH_N - 1);
+    assert_int_equal(B.ncalls, BATCH_N);
+    batch_teardown();
+    batch_setup(*state, BATCH_PRIO, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
     assert_int_equal(B.seen_prio, -1);
+    assert_int_equal(B.ncalls, BATCH_N);
+    batch_teardown();
+    batch_setup(*state, BATCH_PRIO_INIT, EV_PERSIST);
+    assert_int_equal(tu_loop(*state, EVLOOP_ONCE), 0);
+    assert_int_equal(B.seen_prio_init, -1);
+    assert_int_equal(event_base_get_npriorities(*state), 1);
     assert_int_equal(B.ncalls, BATCH_N);
     batch_teardown();
 }
