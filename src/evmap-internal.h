@@ -223,8 +223,13 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     ev->ev_res = res;
     if (closure == EV_CLOSURE_EVENT)
         event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
-    else if (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec)
+    else if (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec) {
         base->ready_rearm = ev; /* see event_ready_rearm_note_ */
+        /* Without a cached time (EVENT_BASE_FLAG_NO_CACHE_TIME) the
+         * re-arm reads the clock: now, before the callback. */
+        if (EVUTIL_UNLIKELY(!base->tv_cache.tv_sec))
+            event_ready_rearm_(base);
+    }
     cb = ev->ev_callback;
     arg = ev->ev_arg;
     base->current_event = &ev->ev_evcallback;

@@ -1559,6 +1559,37 @@ test_io_timeout_rearm_seen_in_callback(void **state)
 }
 
 static void
+test_io_timeout_rearm_no_cache_time(void **state)
+{
+    struct event_config *cfg;
+    struct event_base *base;
+    struct rearm_case rc;
+    struct timeval t0;
+    long ms;
+
+    (void)state;
+    cfg = event_config_new();
+    assert_non_null(cfg);
+    assert_int_equal(event_config_set_flag(cfg,
+                         EVENT_BASE_FLAG_NO_CACHE_TIME), 0);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    /* The same without a cached time: the clock is read for the new
+     * deadline. */
+    assert_int_equal(rearm_run(base, &rc, REARM_NOTHING, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms, 800);
+    assert_int_equal(rearm_run(base, &rc, REARM_PEEK, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms_until(&t0, &rc.peek), 800);
+    assert_int_equal(rearm_run(base, &rc, REARM_ADD_TV, &ms, &t0),
+        EV_READ | EV_TIMEOUT);
+    tu_assert_ms(ms, 1700);
+    event_base_free(base);
+}
+
+static void
 test_io_several_events_one_fd(void **state)
 {
     struct event_base *base = *state;
@@ -3416,6 +3447,8 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_io_timeout_rearm_seen_in_callback,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_io_timeout_rearm_no_cache_time,
+            tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_io_several_events_one_fd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_io_tcp_loopback,
