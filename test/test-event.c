@@ -3363,6 +3363,160 @@ test_batch_nonblock_goes_on(void **state)
     tu_close_pair(b);
 }
 
+#ifndef _WIN32
+/* Differential check of the direct run: the same random script of
+ * callbacks (drain or not, delete, re-add, close and reuse an fd number,
+ * wake another fd, break) on a default base and on one whose callback
+ * limit (never reached) keeps every callback going through the queue.
+ * The two must call the same callbacks in the same order. */
+
+#define DIFF_N 12
+#define DIFF_ROUNDS 60
+
+struct diff_run {
+    struct event_base *base;
+    evutil_socket_t fds[DIFF_N][2];
+    struct event *ev[DIFF_N];
+    unsigned rng;
+    char log[16384];
+    size_t len;
+    int calls;
+};
+
+static struct diff_run *D;
+
+static unsigned
+diff_rand(unsigned n)
+{
+    D->rng = D->rng * 1103515245u + 12345u;
+    return ((D->rng >> 16) & 0x7fff) % n;
+}
+
+static void
+diff_log(const char *fmt, int a, int b)
+{
+    int n;
+
+    if (D->len + 32 >= sizeof(D->log))
+        return;
+    n = snprintf(D->log + D->len, sizeof(D->log) - D->len, fmt, a, b);
+    if (n > 0)
+        D->len += (size_t)n;
+}
+
+static void
+diff_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    int j = (int)diff_rand(DIFF_N);
+    char buf[64];
+
+    D->calls++;
+    diff_log("%d:%d ", i, what);
+    switch (diff_rand(10)) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+        while (recv(fd, buf, sizeof(buf), 0) > 0)
+            ;
+        break;
+    case 4:
+        (void)recv(fd, buf, 1, 0); /* stays readable */
+        break;
+    case 5:
+        event_del(D->ev[j]);
+        break;
+    case 6:
+        event_add(D->ev[j], NULL);
+        break;
+    case 7:
+        if (j != i) {
+            /* fd j goes away; its number comes back as a new socket,
+             * watched again now or later. */
+            evutil_socket_t pair[2];
+            event_del(D->ev[j]);
+            tu_socketpair(pair);
+            assert_int_equal(dup2(pair[0], D->fds[j][0]), D->fds[j][0]);
+            evutil_closesocket(pair[0]);
+            evutil_closesocket(D->fds[j][1]);
+            D->fds[j][1] = pair[1];
+            if (diff_rand(2))
+                event_add(D->ev[j], NULL);
+        }
+        break;
+    case 8:
+        tu_write_str(D->fds[j][1], "w");
+        break;
+    default:
+        if (diff_rand(4) == 0)
+            event_base_loopbreak(D->base);
+        break;
+    }
+}
+
+static void
+diff_run_script(struct diff_run *d, struct event_base *base, unsigned seed)
+{
+    int i, round;
+
+    memset(d, 0, sizeof(*d));
+    D = d;
+    d->base = base;
+    d->rng = seed;
+    for (i = 0; i < DIFF_N; i++) {
+        tu_socketpair(d->fds[i]);
+        d->ev[i] = event_new(base, d->fds[i][0], EV_READ | EV_PERSIST,
+            diff_cb, (void *)(intptr_t)i);
+        assert_int_equal(event_add(d->ev[i], NULL), 0);
+    }
+    for (round = 0; round < DIFF_ROUNDS; round++) {
+        for (i = 0; i < DIFF_N; i++)
+            if (diff_rand(2))
+                tu_write_str(d->fds[i][1], "r");
+        diff_log("| ", 0, 0);
+        assert_true(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK) >=
+                    0);
+    }
+    for (i = 0; i < DIFF_N; i++) {
+        event_free(d->ev[i]);
+        tu_close_pair(d->fds[i]);
+    }
+    D = NULL;
+}
+
+static void
+test_batch_same_as_queue(void **state)
+{
+    static struct diff_run direct, queued;
+    struct event_base *qbase;
+    struct event_config *cfg;
+    unsigned seed;
+
+    cfg = event_config_new();
+    assert_non_null(cfg);
+    /* Any callback limit sends callbacks through the queue. */
+    assert_int_equal(event_config_set_max_dispatch_interval(cfg, NULL,
+                         1000000, 0), 0);
+    qbase = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(qbase);
+    assert_string_equal(event_base_get_method(qbase),
+        event_base_get_method(*state));
+    for (seed = 1; seed <= 20; seed++) {
+        diff_run_script(&direct, *state, seed);
+        diff_run_script(&queued, qbase, seed);
+        if (strcmp(direct.log, queued.log) != 0) {
+            print_message("seed %u\ndirect: %s\nqueued: %s\n", seed,
+                direct.log, queued.log);
+            fail();
+        }
+        assert_true(direct.calls > 50);
+    }
+    event_base_free(qbase);
+}
+#endif
+
 int
 main(void)
 {
@@ -3506,6 +3660,10 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_batch_nonblock_goes_on,
             tu_setup, tu_teardown),
+#ifndef _WIN32
+        cmocka_unit_test_setup_teardown(test_batch_same_as_queue,
+            tu_setup, tu_teardown),
+#endif
 
         cmocka_unit_test_setup_teardown(test_priority_order,
             tu_setup, tu_teardown),
