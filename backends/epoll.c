@@ -503,6 +503,7 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         base->ready_next = 0;
         base->ready_end = res;
         base->ready_fd = -1;
+        base->ready_last = NULL;
         base->ready_run = base->th_base_lock ? epoll_run_ready_locked :
                                                epoll_run_ready;
         base->ready_flush = epoll_flush_ready;
@@ -532,14 +533,16 @@ epoll_flush_ready(struct event_base *base)
 
     /* First, so that nothing below comes back here. */
     base->ready_end = 0;
+    base->ready_last = NULL;
     for (i = base->ready_next; i < end; ++i) {
         short ev = translate(ep->events[i].events);
         void *info = ep->events[i].data.ptr;
         if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
-                1);
+            evmap_io_ctx_active_batch_(base, evmap_io_from_fdinfo_(info),
+                ev);
     }
-    base->ready_next = end;
+    base->ready_last = NULL;
+    base->ready_next = 0;
     event_base_note_count_max_(base);
 }
 
@@ -566,9 +569,17 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
         const struct epoll_event *e = &ep->events[base->ready_next++];
         short ev = translate(e->events);
         void *info = e->data.ptr;
-        if (EVUTIL_LIKELY(ev && info))
-            ran += evmap_io_ctx_run_ready_(base, evmap_io_from_fdinfo_(info),
-                ev, locked);
+        if (EVUTIL_LIKELY(ev && info)) {
+            int r = evmap_io_ctx_run_ready_(base,
+                evmap_io_from_fdinfo_(info), ev, locked);
+            if (EVUTIL_UNLIKELY(r < 0)) {
+                /* The queue takes this entry and the rest, in order. */
+                base->ready_next--;
+                epoll_flush_ready(base);
+                break;
+            }
+            ran += r;
+        }
         if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
             epoll_flush_ready(base);
     }

@@ -275,6 +275,9 @@ struct event_base {
      * waits until its callback returns, or NULL: see
      * event_ready_rearm_note_. */
     struct event *ready_rearm;
+    /* While ready_flush runs: the last event it activated (the next goes
+     * after it), NULL before the first (the next goes first). */
+    struct event_callback *ready_last;
 
     struct evutil_weakrand_state weakrand_seed;
     struct event_once_list once_events;
@@ -458,12 +461,19 @@ int event_debug_global_setup_locks_(const int enable_locks);
  *    closed and its number reused) first calls ready_flush, which
  *    activates the remaining entries as libevent would have at the
  *    start, so a deleted event is not run and a new one not run early;
- *  - an event already active (activated by a callback, or by a timeout)
- *    or with several ready events on its fd goes through the queue;
- *  - a break or continue request flushes the rest into the queue.
+ *  - activating an I/O event (event_active, a timeout) flushes too, so
+ *    it is active already, at its place, as in libevent;
+ *  - an entry the runner cannot take (several ready events on its fd,
+ *    or one finalizing or not a plain I/O event), a break or a continue
+ *    request flushes it and the rest;
+ *  - a flush puts the remaining entries' events in the queue ahead of
+ *    the timers expired in this iteration and of what callbacks
+ *    activated, in the order of the results: where libevent's dispatch
+ *    put them.
  * Timers expired in this iteration are queued before the direct
- * callbacks run, so they still run after the I/O callbacks, as in
- * libevent. */
+ * callbacks run, so they still run after the I/O callbacks.  A test
+ * (test-event's test_batch_same_as_queue) runs random scripts both ways
+ * and compares the order of every callback. */
 static inline int
 event_ready_defer_ok_(const struct event_base *base)
 {

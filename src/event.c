@@ -1327,6 +1327,11 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
 {
     struct event_base *base = ev->ev_base;
 
+    /* Readiness found but not run yet is active first, at its place
+     * (see event_ready_defer_ok_). */
+    if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
+        event_ready_note_change_(base, ev->ev_fd);
+
     /* The common case: an idle, non-signal event becomes active. */
     if (EVUTIL_LIKELY(!(ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
                                           EVLIST_FINALIZING)) &&

@@ -168,18 +168,59 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
     evmap_io_ctx_active_inl_(base, ctx, events, from_dispatch);
 }
 
+/* For a backend's ready_flush: activate ctx's events that want events
+ * where the whole batch of results would be in the queue had it been
+ * activated when the wait returned (libevent's order): after the
+ * batch's earlier activations (base->ready_last), ahead of the timers
+ * expired in this iteration and of what callbacks activated since. */
+static inline void
+evmap_io_ctx_active_batch_(struct event_base *base, struct evmap_io *ctx,
+    short events)
+{
+    struct event *ev;
+
+    LIST_FOREACH(ev, &ctx->events, ev_io_next)
+    {
+        short what = ev->ev_events & events & EVMAP_IO_KINDS;
+        ev_uint16_t flags = ev->ev_flags;
+        struct event_callback *evcb = &ev->ev_evcallback;
+        struct evcallback_list *q;
+
+        if (!what)
+            continue;
+        if (flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                        EVLIST_FINALIZING)) {
+            event_active_nolock_(ev, what, 1);
+            continue;
+        }
+        if (EVUTIL_UNLIKELY(ev->ev_pri >= base->nactivequeues))
+            ev->ev_pri = (ev_uint8_t)(base->nactivequeues - 1);
+        q = &base->activequeues[ev->ev_pri];
+        ev->ev_res = what;
+        base->event_count += !(flags & EVLIST_INTERNAL);
+        base->event_count_active++;
+        ev->ev_flags = flags | EVLIST_ACTIVE;
+        if (base->ready_last != NULL)
+            TAILQ_INSERT_AFTER(q, base->ready_last, evcb, evcb_active_next);
+        else
+            TAILQ_INSERT_HEAD(q, evcb, evcb_active_next);
+        base->ready_last = evcb;
+    }
+}
+
 /* Run the callback of the one event of ctx that wants events, straight
- * from a backend's result (see event_ready_defer_ok_); the queue takes
- * it instead when it is already active, finalizing or not a plain I/O
- * event, and takes all of them when several want events.  locked (a
- * constant) says the base has a lock, held by the caller: the callback
- * runs without it, and a thread waiting in event_del for this callback
- * is woken after.  Returns 1 if a non-internal callback ran. */
+ * from a backend's result (see event_ready_defer_ok_).  Returns 1 if a
+ * non-internal callback ran, 0 if an internal one ran or none wants
+ * events, -1 (having done nothing) when the queue must take this entry
+ * and the rest: several events want events, or the one is active,
+ * finalizing or not a plain I/O event.  locked (a constant) says the
+ * base has a lock, held by the caller: the callback runs without it,
+ * and a thread waiting in event_del for this callback is woken after. */
 static inline int
 evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     short events, const int locked)
 {
-    struct event *ev, *hit = NULL;
+    struct event *ev;
     event_callback_fn cb;
     evutil_socket_t fd;
     void *arg;
@@ -188,36 +229,32 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     short res;
 
     ev = LIST_FIRST(&ctx->events);
-    if (EVUTIL_LIKELY(ev != NULL && LIST_NEXT(ev, ev_io_next) == NULL)) {
-        /* One event on the fd: the usual case. */
-        if (!(res = ev->ev_events & events & EVMAP_IO_KINDS))
-            return 0;
-    } else {
-        for (; ev != NULL; ev = LIST_NEXT(ev, ev_io_next)) {
-            if (ev->ev_events & events & EVMAP_IO_KINDS) {
-                if (hit != NULL) {
-                    evmap_io_ctx_active_inl_(base, ctx, events, 1);
-                    event_base_note_count_max_(base);
-                    return 0;
-                }
-                hit = ev;
+    if (EVUTIL_UNLIKELY(ev == NULL))
+        return 0;
+    if (EVUTIL_UNLIKELY(LIST_NEXT(ev, ev_io_next) != NULL)) {
+        /* Several events on the fd: the one that wants events, if only
+         * one does. */
+        struct event *e, *hit = NULL;
+        for (e = ev; e != NULL; e = LIST_NEXT(e, ev_io_next)) {
+            if (e->ev_events & events & EVMAP_IO_KINDS) {
+                if (hit != NULL)
+                    return -1;
+                hit = e;
             }
         }
         if (hit == NULL)
             return 0;
         ev = hit;
-        res = ev->ev_events & events & EVMAP_IO_KINDS;
     }
+    if (!(res = ev->ev_events & events & EVMAP_IO_KINDS))
+        return 0;
     flags = ev->ev_flags;
     closure = ev->ev_closure;
     if (EVUTIL_UNLIKELY(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
                                     EVLIST_FINALIZING)) ||
         EVUTIL_UNLIKELY(closure != EV_CLOSURE_EVENT_PERSIST &&
-                        closure != EV_CLOSURE_EVENT)) {
-        event_active_io_in_loop_(base, ev, res, 1);
-        event_base_note_count_max_(base);
-        return 0;
-    }
+                        closure != EV_CLOSURE_EVENT))
+        return -1;
     fd = ev->ev_fd;
     base->ready_fd = fd;
     ev->ev_res = res;

@@ -3366,7 +3366,8 @@ test_batch_nonblock_goes_on(void **state)
 #ifndef _WIN32
 /* Differential check of the direct run: the same random script of
  * callbacks (drain or not, delete, re-add, close and reuse an fd number,
- * wake another fd, break) on a default base and on one whose callback
+ * wake another fd, activate another event, timers and timeouts due in
+ * the next iteration, break) on a default base and on one whose callback
  * limit (never reached) keeps every callback going through the queue.
  * The two must call the same callbacks in the same order. */
 
@@ -3377,6 +3378,7 @@ struct diff_run {
     struct event_base *base;
     evutil_socket_t fds[DIFF_N][2];
     struct event *ev[DIFF_N];
+    struct event *tm[DIFF_N];
     unsigned rng;
     char log[16384];
     size_t len;
@@ -3404,25 +3406,65 @@ diff_log(const char *fmt, int a, int b)
         D->len += (size_t)n;
 }
 
+static void diff_act(int i, evutil_socket_t fd);
+
 static void
 diff_cb(evutil_socket_t fd, short what, void *arg)
 {
     int i = (int)(intptr_t)arg;
-    int j = (int)diff_rand(DIFF_N);
-    char buf[64];
 
     D->calls++;
     diff_log("%d:%d ", i, what);
-    switch (diff_rand(10)) {
+    diff_act(i, fd);
+}
+
+static void
+diff_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int i = (int)(intptr_t)arg;
+
+    (void)fd;
+    (void)what;
+    D->calls++;
+    diff_log("T%d ", i, 0);
+    diff_act(-1, -1);
+}
+
+/* One random action from callback i (-1: a timer) on fd. */
+static void
+diff_act(int i, evutil_socket_t fd)
+{
+    int j = (int)diff_rand(DIFF_N);
+    struct timeval zero = { 0, 0 };
+    char buf[64];
+
+    switch (diff_rand(14)) {
     case 0:
     case 1:
     case 2:
     case 3:
-        while (recv(fd, buf, sizeof(buf), 0) > 0)
-            ;
+        if (fd >= 0)
+            while (recv(fd, buf, sizeof(buf), 0) > 0)
+                ;
         break;
     case 4:
-        (void)recv(fd, buf, 1, 0); /* stays readable */
+        if (fd >= 0)
+            (void)recv(fd, buf, 1, 0); /* stays readable */
+        break;
+    case 10:
+        /* Runs in the next iteration, with that iteration's I/O. */
+        evtimer_add(D->tm[j], &zero);
+        break;
+    case 11:
+        event_active(D->ev[j], EV_WRITE, 0);
+        break;
+    case 12:
+        /* A timeout due at once: I/O and timeout in the same
+         * iteration, again and again until deleted. */
+        if (diff_rand(3) == 0)
+            event_add(D->ev[j], &zero);
+        else if (event_del(D->ev[j]) == 0)
+            event_add(D->ev[j], NULL);
         break;
     case 5:
         event_del(D->ev[j]);
@@ -3469,6 +3511,7 @@ diff_run_script(struct diff_run *d, struct event_base *base, unsigned seed)
         d->ev[i] = event_new(base, d->fds[i][0], EV_READ | EV_PERSIST,
             diff_cb, (void *)(intptr_t)i);
         assert_int_equal(event_add(d->ev[i], NULL), 0);
+        d->tm[i] = evtimer_new(base, diff_timer_cb, (void *)(intptr_t)i);
     }
     for (round = 0; round < DIFF_ROUNDS; round++) {
         for (i = 0; i < DIFF_N; i++)
@@ -3480,6 +3523,7 @@ diff_run_script(struct diff_run *d, struct event_base *base, unsigned seed)
     }
     for (i = 0; i < DIFF_N; i++) {
         event_free(d->ev[i]);
+        event_free(d->tm[i]);
         tu_close_pair(d->fds[i]);
     }
     D = NULL;
