@@ -96,6 +96,8 @@ static int epoll_dispatch(struct event_base *, struct timeval *);
 static int epoll_run_ready(struct event_base *, int *);
 static int epoll_run_ready_locked(struct event_base *, int *);
 static void epoll_flush_ready(struct event_base *);
+static int epoll_ready_priority(struct event_base *,
+    const struct epoll_event *, int);
 static void epoll_dealloc(struct event_base *);
 
 const struct eventop epollops = {
@@ -499,7 +501,9 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
 
     /* Leave the results for event_base_loop to run in place when it can
      * (see event_ready_defer_ok_). */
-    if (res > 0 && event_ready_defer_ok_(base)) {
+    if (res > 0 && event_ready_defer_ok_(base) &&
+        (base->ready_prio = epoll_ready_priority(base, ep->events, res)) >=
+            0) {
         base->ready_next = 0;
         base->ready_end = res;
         base->ready_fd = -1;
@@ -521,6 +525,39 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
                 1);
     }
     return 0;
+}
+
+/* The priority the events that results[0..n) make active share: 0 on a
+ * base with one priority; on others the common one, or -1 when they
+ * differ (or none is ready). */
+static int
+epoll_ready_priority(struct event_base *base,
+    const struct epoll_event *results, int n)
+{
+    int i, p = -1;
+
+    if (base->nactivequeues == 1)
+        return 0;
+    for (i = 0; i < n; ++i) {
+        short what = translate(results[i].events);
+        void *info = results[i].data.ptr;
+        struct event *ev;
+        if (!(what && info))
+            continue;
+        LIST_FOREACH(ev, &evmap_io_from_fdinfo_(info)->events, ev_io_next)
+        {
+            int pri;
+            if (!(ev->ev_events & what & EVMAP_IO_KINDS))
+                continue;
+            pri = ev->ev_pri < base->nactivequeues ? ev->ev_pri :
+                                                      base->nactivequeues - 1;
+            if (p < 0)
+                p = pri;
+            else if (p != pri)
+                return -1;
+        }
+    }
+    return p;
 }
 
 /* Activate the results not run yet, the way dispatch does otherwise,
@@ -555,7 +592,7 @@ static inline int
 epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
-    int ran = 0, n = base->ready_end - base->ready_next;
+    int i, ran = 0, n = base->ready_end - base->ready_next;
 
     /* The maxima count them as active at once, as when dispatch
      * activates them all (one event per ready fd, the usual case). */
@@ -564,6 +601,18 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
     event_base_note_count_max_(base);
     base->event_count_active -= n;
     base->event_count -= n;
+
+    /* A timer more urgent than the results expired: its priority runs
+     * first, alone, so all go through the queue. */
+    for (i = 0; i < base->ready_prio; ++i) {
+        if (TAILQ_FIRST(&base->activequeues[i]) != NULL) {
+            epoll_flush_ready(base);
+            *nuser = 0;
+            return n;
+        }
+    }
+    /* What callbacks activate more urgently asks to continue. */
+    base->event_running_priority = base->ready_prio;
 
     while (base->ready_next < base->ready_end) {
         const struct epoll_event *e = &ep->events[base->ready_next++];
@@ -584,6 +633,7 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
             epoll_flush_ready(base);
     }
     base->ready_next = base->ready_end = 0;
+    base->event_running_priority = -1;
     *nuser = ran;
     return n;
 }

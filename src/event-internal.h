@@ -278,6 +278,8 @@ struct event_base {
     /* While ready_flush runs: the last event it activated (the next goes
      * after it), NULL before the first (the next goes first). */
     struct event_callback *ready_last;
+    /* The priority of every event of the results (all share one). */
+    int ready_prio;
 
     struct evutil_weakrand_state weakrand_seed;
     struct event_once_list once_events;
@@ -450,8 +452,9 @@ int event_debug_global_setup_locks_(const int enable_locks);
  *
  * libevent activates every ready event when the wait returns, then runs
  * the queue.  A backend may instead leave its results in place (setting
- * the ready_* fields) when event_ready_defer_ok_ holds: one priority, no
- * debug mode, no callback limits, nothing active yet.  After
+ * the ready_* fields) when event_ready_defer_ok_ holds (no debug mode,
+ * no callback limits, nothing active yet) and the events of the results
+ * share one priority (always so on a base with one).  After
  * the timers are processed, event_base_loop calls ready_run, which runs
  * each ready event's callback without the queue round trip.  What makes
  * that the same as activating everything first:
@@ -471,14 +474,17 @@ int event_debug_global_setup_locks_(const int enable_locks);
  *    activated, in the order of the results: where libevent's dispatch
  *    put them.
  * Timers expired in this iteration are queued before the direct
- * callbacks run, so they still run after the I/O callbacks.  A test
+ * callbacks run, so they still run after the I/O callbacks; if one is
+ * more urgent than the results' priority, everything goes through the
+ * queue.  After user callbacks ran from the results, the loop runs no
+ * less urgent priority in that iteration (libevent runs one priority
+ * per iteration).  A test
  * (test-event's test_batch_same_as_queue) runs random scripts both ways
  * and compares the order of every callback. */
 static inline int
 event_ready_defer_ok_(const struct event_base *base)
 {
-    return base->nactivequeues == 1 &&
-        base->event_count_active == 0 &&
+    return base->event_count_active == 0 &&
         base->limit_callbacks_after_prio == INT_MAX &&
         !event_debug_mode_on_;
 }

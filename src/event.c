@@ -2012,9 +2012,10 @@ event_process_active_single_queue(struct event_base *base,
 }
 
 /* Run the callbacks of the most urgent priority that has any user
- * callback; lower priorities wait for a later iteration. */
+ * callback, among priorities 0 to last; lower priorities wait for a
+ * later iteration. */
 static int
-event_process_active(struct event_base *base)
+event_process_active(struct event_base *base, int last)
 {
     const struct timeval *endtime = NULL;
     struct timeval tv;
@@ -2028,7 +2029,7 @@ event_process_active(struct event_base *base)
         evutil_timeradd(&base->max_dispatch_time, &tv, &tv);
         endtime = &tv;
     }
-    for (i = 0; i < base->nactivequeues; ++i) {
+    for (i = 0; i < base->nactivequeues && i <= last; ++i) {
         if (TAILQ_FIRST(&base->activequeues[i]) != NULL) {
             base->event_running_priority = i;
             if (i < limit_after_prio)
@@ -2116,7 +2117,11 @@ event_base_loop(struct event_base *base, int flags)
             int n = 0;
             if (N_ACTIVE_CALLBACKS(base) && !base->event_break &&
                 !base->event_continue)
-                n = event_process_active(base);
+                /* User callbacks run from the results at priority
+                 * ready_prio were that priority's turn: lower ones
+                 * wait, as in libevent. */
+                n = event_process_active(base,
+                    nuser ? base->ready_prio : INT_MAX);
             if ((flags & EVLOOP_ONCE) && N_ACTIVE_CALLBACKS(base) == 0 &&
                 (n != 0 || nuser != 0))
                 done = 1;

@@ -3366,10 +3366,11 @@ test_batch_nonblock_goes_on(void **state)
 #ifndef _WIN32
 /* Differential check of the direct run: the same random script of
  * callbacks (drain or not, delete, re-add, close and reuse an fd number,
- * wake another fd, activate another event, timers and timeouts due in
- * the next iteration, break) on a default base and on one whose callback
- * limit (never reached) keeps every callback going through the queue.
- * The two must call the same callbacks in the same order. */
+ * wake another fd, activate another event, change a priority, timers
+ * and timeouts due in the next iteration, break; one priority or three)
+ * on a default base and on one whose callback limit (never reached)
+ * keeps every callback going through the queue.  The two must call the
+ * same callbacks in the same order. */
 
 #define DIFF_N 12
 #define DIFF_ROUNDS 60
@@ -3438,7 +3439,7 @@ diff_act(int i, evutil_socket_t fd)
     struct timeval zero = { 0, 0 };
     char buf[64];
 
-    switch (diff_rand(14)) {
+    switch (diff_rand(15)) {
     case 0:
     case 1:
     case 2:
@@ -3457,6 +3458,11 @@ diff_act(int i, evutil_socket_t fd)
         break;
     case 11:
         event_active(D->ev[j], EV_WRITE, 0);
+        break;
+    case 13:
+        /* Fails for an active event, and beyond the base's
+         * priorities. */
+        event_priority_set(D->ev[j], (int)diff_rand(3));
         break;
     case 12:
         /* A timeout due at once: I/O and timeout in the same
@@ -3497,21 +3503,29 @@ diff_act(int i, evutil_socket_t fd)
     }
 }
 
+/* Odd seeds use three priorities: the events one (the middle one, or
+ * the first for ev[0] one time in two), the timers any. */
 static void
 diff_run_script(struct diff_run *d, struct event_base *base, unsigned seed)
 {
-    int i, round;
+    int i, round, prios = seed % 2 ? 3 : 1;
 
     memset(d, 0, sizeof(*d));
     D = d;
     d->base = base;
     d->rng = seed;
+    assert_int_equal(event_base_priority_init(base, prios), 0);
     for (i = 0; i < DIFF_N; i++) {
         tu_socketpair(d->fds[i]);
         d->ev[i] = event_new(base, d->fds[i][0], EV_READ | EV_PERSIST,
             diff_cb, (void *)(intptr_t)i);
+        if (i == 0 && seed % 4 == 1)
+            assert_int_equal(event_priority_set(d->ev[i], 0), 0);
         assert_int_equal(event_add(d->ev[i], NULL), 0);
         d->tm[i] = evtimer_new(base, diff_timer_cb, (void *)(intptr_t)i);
+        if (prios > 1)
+            assert_int_equal(event_priority_set(d->tm[i],
+                                 (int)diff_rand((unsigned)prios)), 0);
     }
     for (round = 0; round < DIFF_ROUNDS; round++) {
         for (i = 0; i < DIFF_N; i++)
@@ -3526,6 +3540,9 @@ diff_run_script(struct diff_run *d, struct event_base *base, unsigned seed)
         event_free(d->tm[i]);
         tu_close_pair(d->fds[i]);
     }
+    /* Nothing may stay active for the next script's priority_init. */
+    while (event_base_get_num_events(base, EVENT_BASE_COUNT_ACTIVE) > 0)
+        assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
     D = NULL;
 }
 
@@ -3547,7 +3564,7 @@ test_batch_same_as_queue(void **state)
     assert_non_null(qbase);
     assert_string_equal(event_base_get_method(qbase),
         event_base_get_method(*state));
-    for (seed = 1; seed <= 20; seed++) {
+    for (seed = 1; seed <= 40; seed++) {
         diff_run_script(&direct, *state, seed);
         diff_run_script(&queued, qbase, seed);
         if (strcmp(direct.log, queued.log) != 0) {
