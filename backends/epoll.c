@@ -507,7 +507,6 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         base->ready_next = 0;
         base->ready_end = res;
         base->ready_fd = -1;
-        base->ready_last = NULL;
         base->ready_run = base->th_base_lock ? epoll_run_ready_locked :
                                                epoll_run_ready;
         base->ready_flush = epoll_flush_ready;
@@ -522,7 +521,7 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         void *info = events[i].data.ptr;
         if (EVUTIL_LIKELY(ev && info))
             evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
-                1);
+                1, NULL);
     }
     return 0;
 }
@@ -566,19 +565,20 @@ static void
 epoll_flush_ready(struct event_base *base)
 {
     struct epollop *ep = base->evbase;
+    /* Where libevent's dispatch put them: in order, ahead of the
+     * expired timers and of what callbacks activated since. */
+    struct event_callback *last = NULL;
     int i, end = base->ready_end;
 
     /* First, so that nothing below comes back here. */
     base->ready_end = 0;
-    base->ready_last = NULL;
     for (i = base->ready_next; i < end; ++i) {
         short ev = translate(ep->events[i].events);
         void *info = ep->events[i].data.ptr;
         if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_batch_(base, evmap_io_from_fdinfo_(info),
-                ev);
+            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
+                1, &last);
     }
-    base->ready_last = NULL;
     base->ready_next = 0;
     event_base_note_count_max_(base);
 }

@@ -275,9 +275,6 @@ struct event_base {
      * waits until its callback returns, or NULL: see
      * event_ready_rearm_note_. */
     struct event *ready_rearm;
-    /* While ready_flush runs: the last event it activated (the next goes
-     * after it), NULL before the first (the next goes first). */
-    struct event_callback *ready_last;
     /* The priority of every event of the results (all share one). */
     int ready_prio;
 
@@ -384,10 +381,14 @@ event_base_note_count_max_(struct event_base *base)
 /* Readiness of an I/O event reported from the loop thread (a backend's
  * dispatch): the common case inline, the rest in event_active_nolock_.
  * No wake-up is needed, the loop is the caller.  The callers of
- * evmap_io_active_ call event_base_note_count_max_ afterwards. */
+ * evmap_io_active_ call event_base_note_count_max_ afterwards.  after
+ * NULL puts an idle ev at the tail of its queue; otherwise after *after
+ * (first when *after is NULL), and *after becomes ev: a backend's
+ * ready_flush keeps its results in order ahead of what came later (see
+ * event_ready_defer_ok_). */
 static inline void
 event_active_io_in_loop_(struct event_base *base, struct event *ev,
-    short res, int from_dispatch)
+    short res, int from_dispatch, struct event_callback **after)
 {
     ev_uint16_t flags = ev->ev_flags;
     if (EVUTIL_LIKELY(!(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
@@ -405,7 +406,16 @@ event_active_io_in_loop_(struct event_base *base, struct event *ev,
         base->event_count_active++;
         ev->ev_flags = flags | EVLIST_ACTIVE;
         q = &base->activequeues[pri];
-        TAILQ_INSERT_TAIL(q, &ev->ev_evcallback, evcb_active_next);
+        if (after == NULL) {
+            TAILQ_INSERT_TAIL(q, &ev->ev_evcallback, evcb_active_next);
+        } else {
+            if (*after != NULL)
+                TAILQ_INSERT_AFTER(q, *after, &ev->ev_evcallback,
+                    evcb_active_next);
+            else
+                TAILQ_INSERT_HEAD(q, &ev->ev_evcallback, evcb_active_next);
+            *after = &ev->ev_evcallback;
+        }
     } else {
         event_active_nolock_(ev, res, 1);
     }

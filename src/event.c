@@ -1085,11 +1085,14 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         return -1;
     }
     EVBASE_ACQUIRE_LOCK(ev->ev_base, th_base_lock);
-    /* The add may yet fail: do a pending re-arm first. */
-    event_ready_rearm_note_(ev->ev_base, ev, 0);
-    if (tv && event_rearm_heap_timeout_(ev->ev_base, ev, tv)) {
-        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
-        return 0;
+    if (tv) {
+        /* This re-arm may yet fail: do a pending one first
+         * (event_add_nolock_inl_ does for the other paths). */
+        event_ready_rearm_note_(ev->ev_base, ev, 0);
+        if (event_rearm_heap_timeout_(ev->ev_base, ev, tv)) {
+            EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+            return 0;
+        }
     }
     /* The flags are written by the loop thread under the lock: read them
      * only while holding it. */
@@ -1786,32 +1789,33 @@ event_persist_closure(struct event_base *base, struct event *ev)
     struct timeval run_at, relative_to, delay, now;
     ev_uint32_t usec_mask = 0;
 
-    /* The usual case, I/O woke an event whose timeout is in the heap:
-     * the next deadline is now + delay. */
-    if (EVUTIL_LIKELY(!(ev->ev_res & EV_TIMEOUT) && base->tv_cache.tv_sec &&
-                      !is_common_timeout(&ev->ev_timeout, base) &&
+    if (EVUTIL_LIKELY(!is_common_timeout(&ev->ev_timeout, base) &&
                       !event_debug_on_() && readd_heap_flags_ok(ev))) {
-        run_at.tv_sec = base->tv_cache.tv_sec + ev->ev_io_timeout.tv_sec;
-        run_at.tv_usec = base->tv_cache.tv_usec + ev->ev_io_timeout.tv_usec;
-        if (run_at.tv_usec >= 1000000) {
-            run_at.tv_sec++;
-            run_at.tv_usec -= 1000000;
+        /* An ordinary timeout in the heap: just move the deadline. */
+        if (EVUTIL_LIKELY(!(ev->ev_res & EV_TIMEOUT) &&
+                          base->tv_cache.tv_sec)) {
+            /* I/O woke it (the usual case): now + delay, now being the
+             * cached time. */
+            run_at.tv_sec = base->tv_cache.tv_sec + ev->ev_io_timeout.tv_sec;
+            run_at.tv_usec =
+                base->tv_cache.tv_usec + ev->ev_io_timeout.tv_usec;
+            if (run_at.tv_usec >= 1000000) {
+                run_at.tv_sec++;
+                run_at.tv_usec -= 1000000;
+            }
+        } else {
+            gettime_(base, &now);
+            delay = ev->ev_io_timeout;
+            relative_to = (ev->ev_res & EV_TIMEOUT) ? ev->ev_timeout : now;
+            evutil_timeradd(&relative_to, &delay, &run_at);
+            if (evutil_timercmp(&run_at, &now, <))
+                evutil_timeradd(&now, &delay, &run_at);
         }
         readd_heap_timeout(base, ev, &run_at, 1);
         return;
     }
     gettime_(base, &now);
     delay = ev->ev_io_timeout;
-    if (EVUTIL_LIKELY(!is_common_timeout(&ev->ev_timeout, base) &&
-                      !event_debug_on_() && readd_heap_flags_ok(ev))) {
-        /* An ordinary timeout in the heap: just move the deadline. */
-        relative_to = (ev->ev_res & EV_TIMEOUT) ? ev->ev_timeout : now;
-        evutil_timeradd(&relative_to, &delay, &run_at);
-        if (evutil_timercmp(&run_at, &now, <))
-            evutil_timeradd(&now, &delay, &run_at);
-        readd_heap_timeout(base, ev, &run_at, 1);
-        return;
-    }
     if (is_common_timeout(&ev->ev_timeout, base)) {
         usec_mask = delay.tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK;
         delay.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;

@@ -137,11 +137,12 @@ evmap_io_del_inl_(struct event_base *base, evutil_socket_t fd,
 
 /* Activate ctx's events that want any of events.  from_dispatch is 1
  * when a backend's dispatch calls it (no callback priority is running
- * then).  The caller must call event_base_note_count_max_ afterwards
- * (event_base_loop does, after dispatch). */
+ * then); after as for event_active_io_in_loop_.  The caller must call
+ * event_base_note_count_max_ afterwards (event_base_loop does, after
+ * dispatch). */
 static inline void
 evmap_io_ctx_active_inl_(struct event_base *base, struct evmap_io *ctx,
-    short events, int from_dispatch)
+    short events, int from_dispatch, struct event_callback **after)
 {
     struct event *ev;
 
@@ -149,7 +150,7 @@ evmap_io_ctx_active_inl_(struct event_base *base, struct evmap_io *ctx,
     {
         short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
         if (what)
-            event_active_io_in_loop_(base, ev, what, from_dispatch);
+            event_active_io_in_loop_(base, ev, what, from_dispatch, after);
     }
 }
 
@@ -165,47 +166,7 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
     ctx = base->io.entries[fd];
     if (EVUTIL_UNLIKELY(ctx == NULL))
         return;
-    evmap_io_ctx_active_inl_(base, ctx, events, from_dispatch);
-}
-
-/* For a backend's ready_flush: activate ctx's events that want events
- * where the whole batch of results would be in the queue had it been
- * activated when the wait returned (libevent's order): after the
- * batch's earlier activations (base->ready_last), ahead of the timers
- * expired in this iteration and of what callbacks activated since. */
-static inline void
-evmap_io_ctx_active_batch_(struct event_base *base, struct evmap_io *ctx,
-    short events)
-{
-    struct event *ev;
-
-    LIST_FOREACH(ev, &ctx->events, ev_io_next)
-    {
-        short what = ev->ev_events & events & EVMAP_IO_KINDS;
-        ev_uint16_t flags = ev->ev_flags;
-        struct event_callback *evcb = &ev->ev_evcallback;
-        struct evcallback_list *q;
-
-        if (!what)
-            continue;
-        if (flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                        EVLIST_FINALIZING)) {
-            event_active_nolock_(ev, what, 1);
-            continue;
-        }
-        if (EVUTIL_UNLIKELY(ev->ev_pri >= base->nactivequeues))
-            ev->ev_pri = (ev_uint8_t)(base->nactivequeues - 1);
-        q = &base->activequeues[ev->ev_pri];
-        ev->ev_res = what;
-        base->event_count += !(flags & EVLIST_INTERNAL);
-        base->event_count_active++;
-        ev->ev_flags = flags | EVLIST_ACTIVE;
-        if (base->ready_last != NULL)
-            TAILQ_INSERT_AFTER(q, base->ready_last, evcb, evcb_active_next);
-        else
-            TAILQ_INSERT_HEAD(q, evcb, evcb_active_next);
-        base->ready_last = evcb;
-    }
+    evmap_io_ctx_active_inl_(base, ctx, events, from_dispatch, NULL);
 }
 
 /* Run the callback of the one event of ctx that wants events, straight
