@@ -5,6 +5,10 @@
 #   memcached                Debian's memcached on our libevent-2.1.so.7
 #   tmux                     Debian's tmux on our libevent_core (registered
 #                            once the library has bufferevents)
+#   unbound, inetd, tcpbench Debian's unbound, openbsd-inetd and tcpbench on
+#                            our libevent-2.1.so.7: further evidence of the
+#                            drop-in, skipped (77) when the package cannot be
+#                            installed, since no issue names them
 # Labels: "samples" for the first, "programs" for the rest.  The programs
 # are not registered in sanitizer builds: an uninstrumented executable
 # cannot load libraries built with ASan or TSan.
@@ -50,6 +54,17 @@ add_test(NAME memcached
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/memcached.sh
         $<TARGET_FILE:memcached-client> ${CMAKE_BINARY_DIR}/lib)
 set_tests_properties(memcached PROPERTIES TIMEOUT 600 LABELS programs)
+
+# --- unbound, inetd, tcpbench ---------------------------------------------------
+# Their client is plain C without libevent, like memcached-client.
+add_executable(programs-client programs-client.c)
+foreach(prog unbound inetd tcpbench)
+    add_test(NAME ${prog}
+        COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/${prog}.sh
+            $<TARGET_FILE:programs-client> ${CMAKE_BINARY_DIR}/lib)
+    set_tests_properties(${prog} PROPERTIES TIMEOUT 300 LABELS programs
+        SKIP_RETURN_CODE 77)
+endforeach()
 
 # --- tmux -------------------------------------------------------------------
 # Needs bufferevents and evbuffers.  sample/CMakeLists.txt decides

@@ -41,10 +41,13 @@ log() { echo "run-all: $*"; }
 # --- packages -------------------------------------------------------------------
 # memcached and tmux are real programs the suite runs on our libraries.
 packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux)
+# Further real programs: their tests are skipped when these cannot be had.
+optional_packages=(unbound openbsd-inetd tcpbench)
 
+# install_missing PKG...: apt-get install those not installed yet.
 install_missing() {
     local missing=() pkg
-    for pkg in "${packages[@]}"; do
+    for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
             missing+=("$pkg")
     done
@@ -64,7 +67,10 @@ install_missing() {
     fi
     export DEBIAN_FRONTEND=noninteractive
     # A stale mirror list should not stop the install: try it anyway.
-    timeout 600 apt-get update -q || log "apt-get update failed; trying the install anyway"
+    if [ -z "${apt_updated:-}" ]; then
+        timeout 600 apt-get update -q || log "apt-get update failed; trying the install anyway"
+        apt_updated=1
+    fi
     timeout 900 apt-get install -y -q --no-install-recommends \
             -o DPkg::Lock::Timeout=120 \
             -o Dpkg::Options::=--force-confdef \
@@ -75,10 +81,12 @@ install_missing() {
     fi
     return $rc
 }
-if ! install_missing; then
+if ! install_missing "${packages[@]}"; then
     log "FAIL: could not install the packages the suite needs"
     exit 1
 fi
+install_missing "${optional_packages[@]}" ||
+    log "could not install ${optional_packages[*]}: their tests will be skipped"
 
 # --- stages -----------------------------------------------------------------------
 summary=()

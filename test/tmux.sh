@@ -13,36 +13,17 @@
 # path; signals only the server it started, by PID.
 set -euo pipefail
 
-libdir=$(cd "${1:?usage: tmux.sh LIBDIR}" && pwd -P)
+LIBDIR=$(cd "${1:?usage: tmux.sh LIBDIR}" && pwd -P)
 tmux_bin=/usr/bin/tmux
 
-say() { echo "tmux.sh: $*"; }
-die() { echo "tmux.sh: FAIL: $*" >&2; exit 1; }
-
-if [ ! -x "$tmux_bin" ]; then
-    [ "$(id -u)" = 0 ] || die "tmux is missing and we are not root to install it"
-    say "installing tmux"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 300 apt-get install -y -q --no-install-recommends tmux ||
-        { timeout 300 apt-get update -q &&
-          timeout 300 apt-get install -y -q --no-install-recommends tmux; } ||
-        die "cannot install tmux"
-fi
-[ -e "$libdir/libevent_core-2.1.so.7" ] || die "$libdir/libevent_core-2.1.so.7 not found"
+PROG=tmux.sh
+. "$(dirname "$0")/programs-lib.sh"
 
 # Until our core exports every libevent function tmux imports, tmux cannot
 # even start: report that as a skip (exit 77), naming what is missing.
-reference=$(dirname "$0")/abi/symbols/libevent_core-2.1.so.7.txt
-if [ -r "$reference" ] && command -v nm >/dev/null; then
-    missing=$(comm -23 \
-        <(comm -12 <(nm -D --undefined-only "$tmux_bin" | awk '{sub(/@.*/, "", $2); print $2}' | LC_ALL=C sort -u) \
-                   <(grep -v '^#' "$reference" | LC_ALL=C sort -u)) \
-        <(nm -D --defined-only "$libdir/libevent_core-2.1.so.7" | awk '{print $3}' | LC_ALL=C sort -u))
-    if [ -n "$missing" ]; then
-        echo "tmux.sh: SKIP: our libevent_core does not export yet:" $missing
-        exit 77
-    fi
-fi
+[ -x "$tmux_bin" ] || install_pkg tmux
+check_exports "$tmux_bin" "$LIBDIR" libevent_core-2.1.so.7 optional
+[ -e "$LIBDIR/libevent_core-2.1.so.7" ] || die "$LIBDIR/libevent_core-2.1.so.7 not found"
 
 work=$(mktemp -d /tmp/tmux-test.XXXXXX)
 sock=$work/socket
@@ -50,7 +31,7 @@ server_pid=
 t() {
     # Every tmux client call is bounded; all share the private socket and
     # ignore any user configuration.
-    LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    LD_LIBRARY_PATH=$(ours_ld_path) \
         timeout 10 "$tmux_bin" -S "$sock" -f /dev/null "$@"
 }
 cleanup() {
@@ -76,7 +57,7 @@ export TERM=${TERM:-xterm}
 [ "$TERM" = dumb ] && export TERM=xterm
 # A plain shell with a fixed prompt and no rc files.
 env -u TMUX PS1='$ ' ENV=/dev/null HOME="$work" \
-    LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    LD_LIBRARY_PATH=$(ours_ld_path) \
     timeout 10 "$tmux_bin" -S "$sock" -f /dev/null \
     new-session -d -s test -x 100 -y 30 /bin/sh ||
     die "new-session failed"
@@ -86,19 +67,7 @@ server_pid=$(t display-message -p -t test '#{pid}') || die "display-message fail
 say "tmux server PID $server_pid ($(t display-message -p '#{version}' 2>/dev/null || echo '?'))"
 
 # --- prove which libevent the server runs on --------------------------------
-maps=$(grep -E 'libevent[^/]*\.so' "/proc/$server_pid/maps" | awk '{print $6}' | sort -u) || true
-[ -n "$maps" ] || die "no libevent mapped in the tmux server"
-say "libevent objects mapped by the tmux server:"
-printf '  %s\n' $maps
-ours=0
-for f in $maps; do
-    case "$f" in
-        "$libdir"/libevent_core-2.1.so.7*) ours=1 ;;
-        "$libdir"/*) ;;
-        *) die "the tmux server mapped $f, which is not from $libdir" ;;
-    esac
-done
-[ "$ours" = 1 ] || die "the tmux server did not map $libdir/libevent_core-2.1.so.7"
+prove_ours "$server_pid" "$LIBDIR" libevent_core-2.1.so.7
 
 # --- use it ---------------------------------------------------------------------
 # The shell must evaluate the command: the screen then shows the result,
