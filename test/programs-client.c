@@ -1,12 +1,12 @@
 /*
- * programs-client: drive the Debian daemons that test/unbound.sh and
- * test/inetd.sh run on our libevent, and check every answer.  Plain C
+ * programs-client: drive the Debian daemons that test/unbound.sh,
+ * test/nsd.sh and test/inetd.sh run on our libevent, and check every answer.  Plain C
  * without libevent, so it cannot share a bug with the library under test.
  *
  *   programs-client free-port          a loopback port free for both TCP
  *                                      and UDP right now
- *   programs-client dns PORT ROUNDS    DNS on 127.0.0.1:PORT (unbound.sh's
- *                                      zone): per round, one A query over
+ *   programs-client dns PORT ROUNDS    DNS on 127.0.0.1:PORT (the zone of
+ *                                      unbound.sh and nsd.sh): per round, one A query over
  *                                      UDP and one over TCP, an NXDOMAIN and
  *                                      a TXT; then a burst of 64 UDP queries
  *                                      in flight at once and 8 TCP

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the scripts that run unmodified Debian programs on our build
-# (memcached.sh, tmux.sh, unbound.sh, inetd.sh, tcpbench.sh).  Source it
+# (memcached.sh, tmux.sh, unbound.sh, nsd.sh, inetd.sh, tcpbench.sh).  Source it
 # after setting PROG (the script's name for messages).  It provides:
 #
 #   say MSG / die MSG / skip MSG   print; die exits 1, skip exits 77
