@@ -25,14 +25,14 @@ need_program "$inetd" openbsd-inetd libevent-2.1.so.7 optional
 start_work inetd
 
 # The children inetd has now (its /bin/cat processes, until reaped).
-children() { ps -o pid= --ppid "$pid" 2>/dev/null | wc -l; }
+children() { children_of "$pid" | wc -l; }
 # Wait until no child is left: each exit was noticed through SIGCHLD.
 all_reaped() {
     for _ in $(seq 100); do
         [ "$(children)" = 0 ] && return 0
         sleep 0.1
     done
-    die "inetd left $(children) children unreaped: $(ps -o pid=,stat=,comm= --ppid "$pid" | tr '\n' ' ')"
+    die "inetd left $(children) children unreaped: $(children_of "$pid" | tr '\n' ' ')"
 }
 
 launch() {

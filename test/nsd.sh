@@ -74,7 +74,7 @@ say "nsd PID $pid serving 127.0.0.1:$port"
 family() {
     local p=$1 c
     echo "$p"
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do family "$c"; done
+    for c in $(children_of "$p"); do family "$c"; done
 }
 procs=$(family "$pid")
 [ "$(echo "$procs" | wc -w)" -ge 2 ] || die "nsd did not fork (processes: $procs)"

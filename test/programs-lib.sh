@@ -34,6 +34,7 @@
 #                                  start a daemon on a free loopback port
 #                                  ($port, $pid set; see below)
 #   tcp_accepts PORT               127.0.0.1:PORT accepts a connection
+#   children_of PID                the PIDs whose parent is PID
 #
 # Nothing here signals a process by name, and every wait is bounded.
 
@@ -189,4 +190,18 @@ start_on_free_port() {
         grep -qiE "$busy" "$log" || die "$(basename "$exe") did not start"
     done
     die "$(basename "$exe") would not start"
+}
+
+# children_of PID: the PIDs whose parent is PID, from /proc (no ps needed).
+children_of() {
+    local parent=$1 stat rest fields
+    for stat in /proc/[0-9]*/stat; do
+        rest=$(cat "$stat" 2>/dev/null) || continue
+        rest=${rest##*) }    # after the command name, which may hold ") "
+        read -r -a fields <<< "$rest"    # state ppid ...
+        if [ "${fields[1]:-}" = "$parent" ]; then
+            stat=${stat#/proc/}
+            echo "${stat%/stat}"
+        fi
+    done
 }
