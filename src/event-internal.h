@@ -45,6 +45,11 @@ extern "C" {
 #define EVLIST_FINALIZING 0x40
 #define EVLIST_INIT 0x80
 #define EVLIST_ALL 0xff
+/* Internal, never in EVLIST_ALL: a thread in event_del() waits for this
+ * event's callback, running in the loop thread, to return; meanwhile the
+ * loop does not activate the event again (a callback that re-added it
+ * would otherwise be run again before the waiter gets the lock back). */
+#define EVLIST_DEL_WAITING 0x100
 
 /* How a callback is invoked (evcb_closure). */
 #define EV_CLOSURE_EVENT 0
@@ -392,7 +397,7 @@ event_active_io_in_loop_(struct event_base *base, struct event *ev,
 {
     ev_uint16_t flags = ev->ev_flags;
     if (EVUTIL_LIKELY(!(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                                    EVLIST_FINALIZING)))) {
+                                    EVLIST_FINALIZING | EVLIST_DEL_WAITING)))) {
         struct evcallback_list *q;
         ev_uint8_t pri = ev->ev_pri;
         ev->ev_res = res;

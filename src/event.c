@@ -1171,7 +1171,7 @@ static inline int
 event_del_nolock_inl_(struct event *ev, int blocking)
 {
     struct event_base *base = ev->ev_base;
-    int res = 0, notify = 0;
+    int res = 0, notify = 0, wait;
 
     if (EVUTIL_UNLIKELY(base == NULL))
         return -1;
@@ -1179,52 +1179,74 @@ event_del_nolock_inl_(struct event *ev, int blocking)
         (ev->ev_flags & EVLIST_FINALIZING))
         return 0;
 
-    event_ready_rearm_note_(base, ev, 1);
+    /* Whether to wait for ev's callback running in another thread:
+     * unless the caller asked not to or the event is finalizable. */
+    wait = blocking != EVENT_DEL_NOBLOCK &&
+           (blocking == EVENT_DEL_BLOCK || !(ev->ev_events & EV_FINALIZE));
 
-    /* Readiness of ev's fd that the backend found but the loop has not
-     * run yet becomes activations first, so that ev, deleted, does not
-     * run (see event_ready_defer_ok_). */
-    if ((ev->ev_flags & EVLIST_INSERTED) &&
-        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
-        event_ready_note_change_(base, ev->ev_fd);
+    /* Delete first, then wait: the loop cannot start ev's callback once
+     * more in the meantime (a persistent event whose fd stays ready would
+     * run again before the waiter got the lock back).  A callback that
+     * re-added ev before it returned is undone by a second pass, so that
+     * ev is not pending when this returns, as libevent's wait-then-delete
+     * order has it. */
+    for (;;) {
+        int running_elsewhere = wait &&
+            base->current_event == event_to_event_callback(ev) &&
+            !EVBASE_IN_THREAD(base);
 
-    /* Wait for the callback of ev running in another thread, unless the
-     * caller asked not to or the event is finalizable. */
-    if (blocking != EVENT_DEL_NOBLOCK &&
-        base->current_event == event_to_event_callback(ev) &&
-        !EVBASE_IN_THREAD(base) &&
-        (blocking == EVENT_DEL_BLOCK || !(ev->ev_events & EV_FINALIZE)))
-        wait_for_running_callback(base, ev);
+        event_ready_rearm_note_(base, ev, 1);
 
-    /* Stop a signal callback that would run again for queued signals. */
-    if ((ev->ev_events & EV_SIGNAL) && ev->ev_ncalls && ev->ev_pncalls) {
-        *ev->ev_pncalls = 0;
-        ev->ev_pncalls = NULL;
-        ev->ev_ncalls = 0;
-    }
+        /* Readiness of ev's fd that the backend found but the loop has
+         * not run yet becomes activations first, so that ev, deleted,
+         * does not run (see event_ready_defer_ok_). */
+        if ((ev->ev_flags & EVLIST_INSERTED) &&
+            (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)))
+            event_ready_note_change_(base, ev->ev_fd);
 
-    if (ev->ev_flags & EVLIST_TIMEOUT)
-        event_queue_remove_timeout(base, ev);
-    if (ev->ev_flags & EVLIST_ACTIVE)
-        event_queue_remove_active(base, event_to_event_callback(ev));
-    else if (ev->ev_flags & EVLIST_ACTIVE_LATER)
-        event_queue_remove_active_later(base, event_to_event_callback(ev));
-
-    if (ev->ev_flags & EVLIST_INSERTED) {
-        event_queue_remove_inserted(base, ev);
-        if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
-            res = evmap_io_del_inl_(base, ev->ev_fd, ev);
-        else
-            res = evmap_signal_del_(base, (int)ev->ev_fd, ev);
-        if (res == 1) {
-            notify = 1;
-            res = 0;
+        /* Stop a signal callback that would run again for queued
+         * signals; one running in another thread is waited for instead
+         * (its count lives there, unlocked). */
+        if ((ev->ev_events & EV_SIGNAL) && ev->ev_ncalls && ev->ev_pncalls &&
+            !running_elsewhere) {
+            *ev->ev_pncalls = 0;
+            ev->ev_pncalls = NULL;
+            ev->ev_ncalls = 0;
         }
-        /* A loop with nothing left to wait for should notice. */
-        if (base->event_count == 0 && base->virtual_event_count == 0 &&
-            !N_ACTIVE_CALLBACKS(base))
-            notify = 1;
+
+        if (ev->ev_flags & EVLIST_TIMEOUT)
+            event_queue_remove_timeout(base, ev);
+        if (ev->ev_flags & EVLIST_ACTIVE)
+            event_queue_remove_active(base, event_to_event_callback(ev));
+        else if (ev->ev_flags & EVLIST_ACTIVE_LATER)
+            event_queue_remove_active_later(base,
+                event_to_event_callback(ev));
+
+        if (ev->ev_flags & EVLIST_INSERTED) {
+            event_queue_remove_inserted(base, ev);
+            if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
+                res = evmap_io_del_inl_(base, ev->ev_fd, ev);
+            else
+                res = evmap_signal_del_(base, (int)ev->ev_fd, ev);
+            if (res == 1) {
+                notify = 1;
+                res = 0;
+            }
+            /* A loop with nothing left to wait for should notice. */
+            if (base->event_count == 0 && base->virtual_event_count == 0 &&
+                !N_ACTIVE_CALLBACKS(base))
+                notify = 1;
+        }
+
+        if (EVUTIL_LIKELY(!running_elsewhere))
+            break;
+        ev->ev_flags |= EVLIST_DEL_WAITING;
+        wait_for_running_callback(base, ev);
+        if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
+                                 EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)))
+            break;
     }
+    ev->ev_flags &= ~EVLIST_DEL_WAITING;
     if (res != -1 && notify)
         NOTIFY_IF_NEEDED(base);
     if (event_debug_on_())
@@ -1336,8 +1358,9 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
         event_ready_note_change_(base, ev->ev_fd);
 
     /* The common case: an idle, non-signal event becomes active. */
-    if (EVUTIL_LIKELY(!(ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                                          EVLIST_FINALIZING)) &&
+    if (EVUTIL_LIKELY(!(ev->ev_flags &
+                          (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                              EVLIST_FINALIZING | EVLIST_DEL_WAITING)) &&
                       !(ev->ev_events & EV_SIGNAL))) {
         ev->ev_res = (short)res;
         if (ev->ev_pri < base->event_running_priority)
@@ -1346,7 +1369,7 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
         NOTIFY_IF_NEEDED(base);
         return;
     }
-    if (ev->ev_flags & EVLIST_FINALIZING)
+    if (ev->ev_flags & (EVLIST_FINALIZING | EVLIST_DEL_WAITING))
         return;
     switch (ev->ev_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) {
     case EVLIST_ACTIVE:

@@ -212,7 +212,7 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     flags = ev->ev_flags;
     closure = ev->ev_closure;
     if (EVUTIL_UNLIKELY(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                                    EVLIST_FINALIZING)) ||
+                                    EVLIST_FINALIZING | EVLIST_DEL_WAITING)) ||
         EVUTIL_UNLIKELY(closure != EV_CLOSURE_EVENT_PERSIST &&
                         closure != EV_CLOSURE_EVENT))
         return -1;

@@ -485,6 +485,85 @@ test_thread_del_finalize_flag(void **state)
     assert_int_equal(del_while_running(base, EV_FINALIZE, DEL_BLOCK), 3);
 }
 
+/* A callback that leaves its fd readable, so that a persistent event
+ * would run again at once, and optionally re-adds its (non-persistent)
+ * event before returning. */
+struct sticky {
+    struct event *ev;
+    int readd;
+    int calls;
+    int started;
+};
+
+static void
+sticky_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sticky *st = arg;
+
+    (void)fd;
+    (void)what;
+    ainc(&st->calls);
+    astore(&st->started, 1);
+    tu_sleep_ms(200);
+    if (st->readd)
+        (void)event_add(st->ev, NULL);
+}
+
+/* event_del() from another thread while the callback runs: when it
+ * returns, the callback is not running, the event is not pending and its
+ * callback will not run again, even though its fd stays ready (libevent:
+ * main/del_wait).  A persistent event ran exactly once.  A callback that
+ * re-adds its event may have been run again by the loop before the
+ * waiter got the lock back (each time it waits anew), so there it ran at
+ * least once. */
+static void
+del_sticky(struct event_base *base, int readd)
+{
+    struct sticky st;
+    struct looper l;
+    evutil_socket_t fds[2];
+    pthread_t th;
+    int calls;
+
+    memset(&st, 0, sizeof(st));
+    st.readd = readd;
+    tu_socketpair(fds);
+    st.ev = event_new(base, fds[0], EV_READ | (readd ? 0 : EV_PERSIST),
+        sticky_cb, &st);
+    assert_non_null(st.ev);
+    assert_int_equal(event_add(st.ev, NULL), 0);
+    tu_write_str(fds[1], "x");
+    l.base = base;
+    l.rv = 99;
+    assert_int_equal(pthread_create(&th, NULL, looper_main, &l), 0);
+    assert_int_equal(wait_flag(&st.started, 5000), 0);
+    assert_int_equal(event_del(st.ev), 0);
+    calls = aload(&st.calls);
+    if (readd)
+        assert_true(calls >= 1);
+    else
+        assert_int_equal(calls, 1);
+    assert_int_equal(event_pending(st.ev, EV_READ | EV_TIMEOUT, NULL), 0);
+    /* Nothing left: the loop ends without running the callback again. */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(l.rv, 1);
+    assert_int_equal(aload(&st.calls), calls);
+    event_free(st.ev);
+    tu_close_pair(fds);
+}
+
+static void
+test_thread_del_ready_persistent(void **state)
+{
+    del_sticky(*state, 0);
+}
+
+static void
+test_thread_del_readded_in_callback(void **state)
+{
+    del_sticky(*state, 1);
+}
+
 /* Two fds ready in one dispatch; while the first callback runs (in the
  * loop thread, without the base lock), this thread deletes the other
  * event: it must not run afterwards, as with libevent, where both were
@@ -751,6 +830,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_thread_make_base_notifiable,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_thread_del_waits_for_callback,
+            tu_setup, tu_teardown),
+                cmocka_unit_test_setup_teardown(test_thread_del_ready_persistent,
+            tu_setup, tu_teardown),
+                cmocka_unit_test_setup_teardown(test_thread_del_readded_in_callback,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_thread_del_ready_event,
             tu_setup, tu_teardown),
