@@ -235,6 +235,14 @@ first_space_link(struct evbuffer *buf)
     return link;
 }
 
+/* Make the free space of the chains from the first one with room (see
+ * first_space_link) cover datlen, using at most n of them, as libevent
+ * does: space that is already there is kept; with fewer than n chains to
+ * use, one chain for the missing bytes goes at the end; only when all n
+ * are used (or a chain that cannot be written to stops the walk) are the
+ * empty chains after the data replaced by one chain for what the last
+ * chain with data cannot take.  A new chain is allocated before any
+ * chain is freed, so a failure changes nothing. */
 int
 evbuffer_expand_fast_(struct evbuffer *buf, size_t datlen, int n)
 {
@@ -248,25 +256,53 @@ evbuffer_expand_fast_(struct evbuffer *buf, size_t datlen, int n)
     if (n < 2)
         return evbuffer_expand_singlechain_(buf, datlen, datlen) ? 0 : -1;
 
-    lwd = *buf->last_with_datap;
-    if (buf->total_len && lwd && EVBUFFER_CHAIN_WRITABLE(lwd))
-        lwd_space = EVBUFFER_CHAIN_SPACE(lwd);
-
-    /* Count the room of up to n consecutive writable chains. */
-    for (chain = *first_space_link(buf); chain && used < n;
-         chain = chain->next) {
-        if (!EVBUFFER_CHAIN_WRITABLE(chain))
-            break;
-        if (chain->off == 0)
-            chain->misalign = 0;
-        avail += EVBUFFER_CHAIN_SPACE(chain);
-        ++used;
-        if (avail >= datlen)
-            return 0;
+    if (buf->last == NULL || !EVBUFFER_CHAIN_WRITABLE(buf->last)) {
+        /* Nothing at the end to build on: one chain for everything. */
+        fresh = evbuffer_chain_new_(datlen);
+        if (fresh == NULL)
+            return -1;
+        evbuffer_chain_insert_(buf, fresh);
+        return 0;
     }
 
-    /* Not enough: keep the room of the last chain with data and add one
-     * chain for the rest, dropping the empty chains after the data. */
+    lwd = *buf->last_with_datap;
+    if (buf->total_len)
+        lwd_space = EVBUFFER_CHAIN_SPACE(lwd);
+
+    /* The last chain with data counts if it has room; every empty chain
+     * after it counts with all of its block. */
+    for (chain = lwd; chain; chain = chain->next) {
+        if (chain->off) {
+            if (lwd_space) {
+                avail += lwd_space;
+                ++used;
+            }
+        } else {
+            if (!EVBUFFER_CHAIN_WRITABLE(chain))
+                break;
+            chain->misalign = 0;
+            avail += chain->buffer_len;
+            ++used;
+        }
+        if (avail >= datlen)
+            return 0;
+        if (used == n)
+            break;
+    }
+
+    if (chain == NULL) {
+        /* Fewer than n chains: one more at the end for the rest.  It is
+         * empty, so last_with_datap stays. */
+        fresh = evbuffer_chain_new_(datlen - avail);
+        if (fresh == NULL)
+            return -1;
+        buf->last->next = fresh;
+        buf->last = fresh;
+        return 0;
+    }
+
+    /* All n used: keep the room of the last chain with data and put one
+     * chain for the rest after it, instead of the empty chains. */
     fresh = evbuffer_chain_new_(datlen - lwd_space);
     if (fresh == NULL)
         return -1;
@@ -326,10 +362,10 @@ evbuffer_reserve_space(struct evbuffer *buf, ev_ssize_t size,
         vec[0].iov_len = EVBUFFER_CHAIN_SPACE(chain);
         n = 1;
     } else {
-        /* At most two extents, as documented. */
-        if (evbuffer_expand_fast_(buf, (size_t)size, 2) < 0)
+        /* Up to n_vecs extents, in the chains at the end of the buffer. */
+        if (evbuffer_expand_fast_(buf, (size_t)size, n_vecs) < 0)
             goto done;
-        n = evbuffer_read_setup_vecs_(buf, size, vec, 2, &chainp, 0);
+        n = evbuffer_read_setup_vecs_(buf, size, vec, n_vecs, &chainp, 0);
     }
     EVBUFFER_CHECK(buf);
 done:
@@ -372,6 +408,13 @@ evbuffer_commit_space(struct evbuffer *buf, struct evbuffer_iovec *vec,
     if (!vec_matches(*firstlink, &vec[0]) && *firstlink &&
         buf->total_len > 0)
         firstlink = &(*firstlink)->next;
+    if (n_vecs == 1 && *firstlink && !vec_matches(*firstlink, &vec[0]) &&
+        vec_matches(buf->last, &vec[0])) {
+        /* Only the last of several extents was used, which libevent
+         * accepts too; the empty chains before it go below. */
+        while ((*firstlink)->next)
+            firstlink = &(*firstlink)->next;
+    }
 
     /* Check everything before changing anything. */
     link = firstlink;
@@ -401,8 +444,9 @@ evbuffer_commit_space(struct evbuffer *buf, struct evbuffer_iovec *vec,
         }
         EVUTIL_ASSERT(last_data_link != NULL);
         /* An extent left unused before one that got bytes would leave an
-         * empty chain in front of data: unlink it. */
-        link = firstlink;
+         * empty chain in front of data: unlink it.  (Any chain before
+         * firstlink and after the old data is empty as well.) */
+        link = buf->last_with_datap;
         while (link != last_data_link) {
             chain = *link;
             if (chain->off == 0) {

@@ -56,7 +56,16 @@ extern "C" {
 #define BEV_SUSPEND_BW_GROUP 0x04  /* group token bucket is empty */
 #define BEV_SUSPEND_LOOKUP 0x08    /* waiting for a hostname lookup */
 #define BEV_SUSPEND_FILT_READ 0x10 /* a filter on top is not reading */
-/* One byte is enough for the reasons above (it keeps the struct small). */
+/* Every reason above (a new one goes here too). */
+#define BEV_SUSPEND_ALL_                                                      \
+    (BEV_SUSPEND_WM | BEV_SUSPEND_BW | BEV_SUSPEND_BW_GROUP |                 \
+        BEV_SUSPEND_LOOKUP | BEV_SUSPEND_FILT_READ)
+/* bufferevent_private keeps the reasons in bit-fields this wide (it keeps
+ * the struct small); the typedef after it fails to compile if they do not
+ * fit. */
+#define BEV_SUSPEND_BITS 5
+typedef char bev_suspend_flags_fit_[
+    (BEV_SUSPEND_ALL_ >> BEV_SUSPEND_BITS) == 0 ? 1 : -1];
 typedef ev_uint8_t bufferevent_suspend_flags;
 
 /* Default cap on one read or write of a socket bufferevent. */
@@ -123,7 +132,8 @@ struct bufferevent_private {
     /* The fields are ordered to leave no padding: 520 bytes, so that
      * malloc's chunk is no larger than libevent's.  (The input-buffer
      * callback that applies the high read watermark is found by
-     * wm_cb_find() in bufferevent.c rather than kept here.) */
+     * wm_cb_find() in bufferevent.c rather than kept here.)  The flags
+     * below share one 32-bit word. */
     unsigned own_lock : 1;
     /* Deferred callbacks waiting to run. */
     unsigned readcb_pending : 1;
@@ -132,11 +142,13 @@ struct bufferevent_private {
     unsigned connecting : 1;
     /* The connect was refused before we noticed it was done. */
     unsigned connection_refused : 1;
-    /* BEV_EVENT_* flags (all below 0x100) of a deferred event callback. */
-    ev_uint8_t eventcb_pending;
-
-    bufferevent_suspend_flags read_suspended;
-    bufferevent_suspend_flags write_suspended;
+    /* BEV_SUSPEND_* reasons. */
+    unsigned read_suspended : BEV_SUSPEND_BITS;
+    unsigned write_suspended : BEV_SUSPEND_BITS;
+    /* Event bits of a deferred event callback: all 16 bits of the short
+     * the caller gave (bufferevent_trigger_event() takes any), as
+     * libevent keeps them. */
+    unsigned eventcb_pending : 16;
 
     /* EVUTIL_EAI_* result of the last hostname lookup, 0 if none failed. */
     int dns_error;

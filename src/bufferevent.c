@@ -118,7 +118,7 @@ run_deferred_locked(struct event_callback *cb, void *arg)
             bufev->writecb(bufev, bufev->cbarg);
     }
     if (p->eventcb_pending) {
-        short what = p->eventcb_pending;
+        short what = (short)p->eventcb_pending;
         int err = p->errno_pending;
         p->eventcb_pending = 0;
         p->errno_pending = 0;
@@ -176,7 +176,7 @@ run_deferred_unlocked(struct event_callback *cb, void *arg)
         }
     }
     if (p->eventcb_pending) {
-        short what = p->eventcb_pending;
+        short what = (short)p->eventcb_pending;
         int err = p->errno_pending;
         p->eventcb_pending = 0;
         p->errno_pending = 0;
@@ -238,7 +238,7 @@ bufferevent_run_eventcb_(struct bufferevent *bufev, short what, int options)
     if (bufev->errorcb == NULL)
         return;
     if ((p->options | options) & BEV_OPT_DEFER_CALLBACKS) {
-        p->eventcb_pending |= (ev_uint8_t)what;
+        p->eventcb_pending |= (ev_uint16_t)what;
         p->errno_pending = EVUTIL_SOCKET_ERROR();
         schedule_deferred(p);
     } else {

@@ -6,7 +6,8 @@
  * being copied; callbacks are always deferred; the partner link and what
  * happens when one half is freed; the reader's high watermark holding data
  * back in the writer; enabling reading late; the write low watermark;
- * BEV_FLUSH and BEV_FINISHED; read timeouts; the socket-only calls failing.
+ * BEV_FLUSH and BEV_FINISHED; read timeouts; the socket-only calls failing;
+ * all 16 bits of bufferevent_trigger_event() reaching the event callback.
  *
  * Callbacks only record; assertions run after the loop.
  */
@@ -423,6 +424,61 @@ test_free_in_callback(void **state)
     assert_int_equal(calls, 1);
 }
 
+/* Every event callback's bits, in order. */
+struct event_log {
+    int n;
+    short what[4];
+};
+
+static void
+log_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+    struct event_log *l = arg;
+
+    (void)bev;
+    if (l->n < 4)
+        l->what[l->n] = what;
+    l->n++;
+}
+
+/* Pairs always defer, and the deferred event callback gets all 16 bits
+ * bufferevent_trigger_event() was given (libevent keeps them in a short):
+ * ~0 arrives as CONNECTED alone and then 0xff7f; bits above the
+ * BEV_EVENT_* ones get their callback, unchanged. */
+static void
+test_trigger_event_bits(void **state)
+{
+    struct event_base *base = *state;
+    struct bufferevent *pair[2];
+    struct event_log l;
+    static const short whats[] = { 0x0100, 0x4000, 0x0800 | BEV_EVENT_EOF };
+    size_t i;
+
+    assert_int_equal(bufferevent_pair_new(base, 0, pair), 0);
+    bufferevent_setcb(pair[0], NULL, NULL, log_eventcb, &l);
+
+    memset(&l, 0, sizeof(l));
+    bufferevent_trigger_event(pair[0], (short)~0, 0);
+    assert_int_equal(l.n, 0);
+    tu_loop(base, EVLOOP_NONBLOCK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.what[0], BEV_EVENT_CONNECTED);
+    assert_int_equal((unsigned short)l.what[1], 0xff7f);
+
+    for (i = 0; i < sizeof(whats) / sizeof(whats[0]); i++) {
+        memset(&l, 0, sizeof(l));
+        bufferevent_trigger_event(pair[0], whats[i],
+            i == 1 ? BEV_TRIG_DEFER_CALLBACKS : 0);
+        assert_int_equal(l.n, 0);
+        tu_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.what[0], whats[i]);
+    }
+
+    bufferevent_free(pair[0]);
+    bufferevent_free(pair[1]);
+}
+
 int
 main(void)
 {
@@ -441,6 +497,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_not_socket, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_free_in_callback, tu_setup,
+            tu_teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_event_bits, tu_setup,
             tu_teardown),
     };
 

@@ -8,7 +8,8 @@
  * one suspends reading, the low one gates the read callback) and the low
  * write watermark; read/write timeouts; EOF, reset and connect errors
  * with the errno the event callback sees; connect and connect_hostname;
- * BEV_OPT_CLOSE_ON_FREE; deferred callbacks; trigger and flush; the
+ * BEV_OPT_CLOSE_ON_FREE; deferred callbacks; trigger and flush (a deferred
+ * event callback gets all 16 bits of bufferevent_trigger_event()); the
  * public struct fields old binaries use directly (bev->input, enabled,
  * ev_read/ev_write, readcb); references; bad arguments.
  *
@@ -1152,6 +1153,112 @@ test_trigger(void **state)
     tu_close(&fds[1]);
 }
 
+/* Every event callback's bits, in order. */
+struct event_log {
+    int n;
+    short what[4];
+    short trigger_in_read; /* bufferevent_trigger_event() from the readcb */
+};
+
+static void
+log_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+    struct event_log *l = arg;
+
+    (void)bev;
+    if (l->n < 4)
+        l->what[l->n] = what;
+    l->n++;
+}
+
+static void
+log_readcb(struct bufferevent *bev, void *arg)
+{
+    struct event_log *l = arg;
+
+    bufferevent_trigger_event(bev, l->trigger_in_read, 0);
+}
+
+/* Trigger what on bev, run the deferred callback, check the log. */
+static void
+check_deferred_event(struct event_base *base, struct bufferevent *bev,
+    struct event_log *l, short what, int trig)
+{
+    memset(l, 0, sizeof(*l));
+    bufferevent_trigger_event(bev, what, trig);
+    assert_int_equal(l->n, 0);
+    tu_loop(base, EVLOOP_NONBLOCK);
+    if (what & BEV_EVENT_CONNECTED) {
+        /* CONNECTED goes first, alone; the rest follows in one call. */
+        assert_int_equal(l->n, 2);
+        assert_int_equal(l->what[0], BEV_EVENT_CONNECTED);
+        assert_int_equal(l->what[1], (short)(what & ~BEV_EVENT_CONNECTED));
+    } else {
+        assert_int_equal(l->n, 1);
+        assert_int_equal(l->what[0], what);
+    }
+}
+
+/* A deferred event callback gets all 16 bits bufferevent_trigger_event()
+ * was given, as libevent keeps them in a short: bits above the BEV_EVENT_*
+ * ones are neither dropped nor do they go without a callback. */
+static void
+test_trigger_event_deferred_bits(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+    struct event_log l;
+    int round;
+
+    for (round = 0; round < 2; round++) {
+        /* Round 0 defers by option, round 1 by the trigger's flag. */
+        int opt = round == 0 ? BEV_OPT_DEFER_CALLBACKS : 0;
+        int trig = round == 0 ? 0 : BEV_TRIG_DEFER_CALLBACKS;
+
+        tu_socketpair(fds);
+        bev = bufferevent_socket_new(base, fds[0],
+            BEV_OPT_CLOSE_ON_FREE | opt);
+        assert_non_null(bev);
+        bufferevent_setcb(bev, NULL, NULL, log_eventcb, &l);
+
+        check_deferred_event(base, bev, &l, (short)~0, trig);
+        assert_int_equal((unsigned short)l.what[1], 0xff7f);
+        check_deferred_event(base, bev, &l, 0x0100, trig);
+        check_deferred_event(base, bev, &l, 0x4000, trig);
+        check_deferred_event(base, bev, &l, BEV_EVENT_EOF | 0x0200, trig);
+
+        /* Bits triggered twice before the callback runs are merged. */
+        memset(&l, 0, sizeof(l));
+        bufferevent_trigger_event(bev, 0x0100, trig);
+        bufferevent_trigger_event(bev, 0x2000 | BEV_EVENT_READING, trig);
+        tu_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.what[0], 0x2100 | BEV_EVENT_READING);
+
+        bufferevent_free(bev);
+        tu_close(&fds[1]);
+    }
+
+    /* Triggered from a deferred read callback, the bits are delivered by
+     * the same run, after the point where CONNECTED would be split off:
+     * ~0 arrives whole (upstream's bufferevent_trigger_defer counts on
+     * it). */
+    tu_socketpair(fds);
+    bev = bufferevent_socket_new(base, fds[0],
+        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    assert_non_null(bev);
+    memset(&l, 0, sizeof(l));
+    l.trigger_in_read = (short)~0;
+    bufferevent_setcb(bev, log_readcb, NULL, log_eventcb, &l);
+    bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+    tu_loop(base, EVLOOP_NONBLOCK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.what[0], (short)~0);
+    bufferevent_free(bev);
+    tu_close(&fds[1]);
+}
+
 static void
 test_flush_socket(void **state)
 {
@@ -1622,6 +1729,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_unlock_callbacks, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_trigger, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_event_deferred_bits,
+            tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_flush_socket, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_max_single_read, tu_setup,

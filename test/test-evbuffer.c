@@ -1127,6 +1127,184 @@ test_reserve_commit_ext(void **state)
     evbuffer_free(buf);
 }
 
+/* Reserving with n_vecs >= 2 uses up to n_vecs chains at the end of the
+ * buffer, as libevent does: space already there is handed out again (the
+ * same pointers); with fewer chains than n_vecs one chain is added for the
+ * missing bytes; only when all n_vecs are in use are the empty chains
+ * replaced by one that is big enough.  mode 0: nothing committed; 1: one
+ * byte committed into the first chain; 2: the first chain filled. */
+static void
+reserve_many_run(int mode)
+{
+    struct evbuffer *buf = evbuffer_new();
+    struct evbuffer_iovec v[8];
+    size_t sz;
+    char *cp1, *cp2;
+    int n;
+
+    assert_non_null(buf);
+    /* The first chain is allocated for the request alone. */
+    n = evbuffer_reserve_space(buf, 128, v, 2);
+    assert_int_equal(n, 1);
+    assert_true(v[0].iov_len >= 128);
+    sz = v[0].iov_len;
+    cp1 = v[0].iov_base;
+    if (mode == 1) {
+        *(char *)v[0].iov_base = 'X';
+        v[0].iov_len = 1;
+        assert_int_equal(evbuffer_commit_space(buf, v, 1), 0);
+    } else if (mode == 2) {
+        memset(v[0].iov_base, 'X', v[0].iov_len);
+        assert_int_equal(evbuffer_commit_space(buf, v, 1), 0);
+        /* The full chain has no room: a new one follows it. */
+        n = evbuffer_reserve_space(buf, 128, v, 2);
+        assert_int_equal(n, 1);
+        assert_ptr_not_equal(v[0].iov_base, cp1);
+        sz = v[0].iov_len;
+        cp1 = v[0].iov_base;
+    }
+
+    /* More than the chain holds: it stays, and a second chain joins it. */
+    n = evbuffer_reserve_space(buf, (ev_ssize_t)(sz + 128), v, 2);
+    assert_int_equal(n, 2);
+    assert_true(v[0].iov_len + v[1].iov_len >= sz + 128);
+    assert_ptr_equal(v[0].iov_base, cp1 + (mode == 1));
+    cp1 = v[0].iov_base;
+    cp2 = v[1].iov_base;
+    sz = v[0].iov_len + v[1].iov_len;
+
+    /* Room for three extents: both chains stay, a third one is added. */
+    n = evbuffer_reserve_space(buf, (ev_ssize_t)(sz + 128), v, 3);
+    assert_int_equal(n, 3);
+    assert_ptr_equal(v[0].iov_base, cp1);
+    assert_ptr_equal(v[1].iov_base, cp2);
+    assert_true(v[0].iov_len + v[1].iov_len + v[2].iov_len >= sz + 128);
+    sz = v[0].iov_len + v[1].iov_len + v[2].iov_len;
+
+    /* The same in only two extents: the empty chains give way to one big
+     * chain, after the chain with data when there is one. */
+    n = evbuffer_reserve_space(buf, (ev_ssize_t)(sz + 128), v, 2);
+    if (mode == 1) {
+        assert_int_equal(n, 2);
+        assert_ptr_equal(v[0].iov_base, cp1);
+        assert_true(v[0].iov_len + v[1].iov_len >= sz + 128);
+    } else {
+        assert_int_equal(n, 1);
+        assert_true(v[0].iov_len >= sz + 128);
+    }
+
+    /* What was committed is all there is. */
+    assert_int_equal(evbuffer_get_length(buf),
+        mode == 0 ? 0 : mode == 1 ? 1 : evbuffer_get_contiguous_space(buf));
+    evbuffer_free(buf);
+}
+
+static void
+test_reserve_many(void **state)
+{
+    (void)state;
+    reserve_many_run(0);
+}
+
+static void
+test_reserve_many_after_data(void **state)
+{
+    (void)state;
+    reserve_many_run(1);
+}
+
+static void
+test_reserve_many_full_first(void **state)
+{
+    (void)state;
+    reserve_many_run(2);
+}
+
+/* Three extents committed in several patterns (an unused extent before a
+ * used one, only the last one alone, all of them, only the middle one),
+ * into an empty buffer and after data: the bytes come out in order and
+ * later adds go after them. */
+static void
+test_reserve_many_commit(void **state)
+{
+    static const char *const parts[][3] = {
+        {"aa", "", "cc"},
+        {"", "", "third"},
+        {"one", "two", "three"},
+        {"", "mid", ""},
+    };
+    struct evbuffer_iovec v[4];
+    size_t p, len, i, exp_len;
+    int n, k, pre;
+
+    (void)state;
+    for (pre = 0; pre < 2; ++pre) {
+        for (p = 0; p < sizeof(parts) / sizeof(parts[0]); ++p) {
+            struct evbuffer *buf = evbuffer_new();
+            char expect[64];
+            unsigned char *c;
+
+            assert_non_null(buf);
+            exp_len = 0;
+            if (pre) {
+                /* A chain with a little room left. */
+                n = evbuffer_reserve_space(buf, 1, v, 1);
+                assert_int_equal(n, 1);
+                v[0].iov_len -= 4;
+                memset(v[0].iov_base, 'p', v[0].iov_len);
+                assert_int_equal(evbuffer_commit_space(buf, v, 1), 0);
+                exp_len = evbuffer_get_length(buf);
+            }
+            /* Ask for a little more than there is until three chains
+             * take part. */
+            n = evbuffer_reserve_space(buf, 128, v, 3);
+            for (k = 0; k < 3 && n > 0 && n < 3; ++k) {
+                size_t have = 0;
+
+                for (i = 0; i < (size_t)n; ++i)
+                    have += v[i].iov_len;
+                n = evbuffer_reserve_space(buf, (ev_ssize_t)(have + 128), v,
+                    3);
+            }
+            assert_int_equal(n, 3);
+            for (i = 0; i < 3; ++i) {
+                size_t l = strlen(parts[p][i]);
+
+                assert_true(v[i].iov_len >= l);
+                memcpy(v[i].iov_base, parts[p][i], l);
+                v[i].iov_len = l;
+            }
+            if (p == 1) {
+                /* Just the last extent, alone. */
+                v[0] = v[2];
+                k = 1;
+            } else {
+                k = 3;
+            }
+            assert_int_equal(evbuffer_commit_space(buf, v, k), 0);
+            assert_int_equal(evbuffer_add(buf, "+", 1), 0);
+
+            snprintf(expect, sizeof(expect), "%s%s%s+", parts[p][0],
+                parts[p][1], parts[p][2]);
+            c = contents(buf, &len);
+            assert_int_equal(len, exp_len + strlen(expect));
+            for (i = 0; i < exp_len; ++i)
+                assert_int_equal(c[i], 'p');
+            assert_memory_equal(c + exp_len, expect, strlen(expect));
+            free(c);
+            /* No empty chain was left in front of data (libevent leaves
+             * the unused ones there, which peek shows as empty
+             * extents). */
+            if (!reference_lib()) {
+                n = evbuffer_peek(buf, -1, NULL, v, 4);
+                for (k = 0; k < n && k < 4; ++k)
+                    assert_true(v[k].iov_len > 0);
+            }
+            evbuffer_free(buf);
+        }
+    }
+}
+
 static void
 test_add_buffer_family(void **state)
 {
@@ -2124,6 +2302,10 @@ main(void)
         cmocka_unit_test(test_pullup_peek_ptr),
         cmocka_unit_test(test_reserve_commit),
         cmocka_unit_test(test_reserve_commit_ext),
+        cmocka_unit_test(test_reserve_many),
+        cmocka_unit_test(test_reserve_many_after_data),
+        cmocka_unit_test(test_reserve_many_full_first),
+        cmocka_unit_test(test_reserve_many_commit),
         cmocka_unit_test(test_add_buffer_family),
         cmocka_unit_test(test_printf_and_iovec),
         cmocka_unit_test(test_reference_cleanup),
