@@ -430,6 +430,9 @@ apply_changelist(struct event_base *base)
     event_changelist_remove_all_(cl, base);
 }
 
+/* Kernel bits to EV_READ, EV_WRITE, EV_CLOSED.  Callers add EV_ET when
+ * they activate, as libevent's epoll does: an event added with EV_ET
+ * sees it in its callback's what. */
 static inline short
 translate(ev_uint32_t what)
 {
@@ -520,8 +523,8 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         short ev = translate(events[i].events);
         void *info = events[i].data.ptr;
         if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
-                1, NULL);
+            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info),
+                ev | EV_ET, 1, NULL);
     }
     return 0;
 }
@@ -576,8 +579,8 @@ epoll_flush_ready(struct event_base *base)
         short ev = translate(ep->events[i].events);
         void *info = ep->events[i].data.ptr;
         if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info), ev,
-                1, &last);
+            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info),
+                ev | EV_ET, 1, &last);
     }
     base->ready_next = 0;
     event_base_note_count_max_(base);
@@ -620,7 +623,7 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
         void *info = e->data.ptr;
         if (EVUTIL_LIKELY(ev && info)) {
             int r = evmap_io_ctx_run_ready_(base,
-                evmap_io_from_fdinfo_(info), ev, locked);
+                evmap_io_from_fdinfo_(info), ev | EV_ET, locked);
             if (EVUTIL_UNLIKELY(r < 0)) {
                 /* The queue takes this entry and the rest, in order. */
                 base->ready_next--;

@@ -572,7 +572,8 @@ handle_cqe(struct event_base *base, struct uringop *op,
         ev = translate((ev_uint32_t)cqe->res) & fi->want;
         if (!ev)
             return;
-        evmap_io_active_(base, fd, ev);
+        /* EV_ET for the events that asked for it, as with epoll. */
+        evmap_io_active_(base, fd, ev | EV_ET);
         if (!(fi->flags & (FI_ET | FI_RECHECK)) && (fi->flags & FI_LIVE)) {
             fi->flags |= FI_RECHECK;
             (void)mark_dirty(op, fd, fi);

@@ -357,7 +357,8 @@ kq_dispatch(struct event_base *base, struct timeval *tv)
             continue;
         }
         if (what)
-            evmap_io_active_(base, (evutil_socket_t)ev->ident, what);
+            /* EV_ET for the events that asked for it, as libevent. */
+            evmap_io_active_(base, (evutil_socket_t)ev->ident, what | EV_ET);
     }
 
     /* A full array suggests more were ready: make room for next time. */

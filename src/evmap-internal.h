@@ -148,9 +148,12 @@ evmap_io_ctx_active_inl_(struct event_base *base, struct evmap_io *ctx,
 
     LIST_FOREACH(ev, &ctx->events, ev_io_next)
     {
-        short what = ev->ev_events & events & (EV_READ | EV_WRITE | EV_CLOSED);
-        if (what)
-            event_active_io_in_loop_(base, ev, what, from_dispatch, after);
+        /* EV_ET, which edge-triggering backends add to events, is
+         * reported to the events that asked for it, as by libevent. */
+        short what = ev->ev_events & events;
+        if (what & EVMAP_IO_KINDS)
+            event_active_io_in_loop_(base, ev, what & (EVMAP_IO_KINDS | EV_ET),
+                from_dispatch, after);
     }
 }
 
@@ -207,7 +210,8 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
             return 0;
         ev = hit;
     }
-    if (!(res = ev->ev_events & events & EVMAP_IO_KINDS))
+    res = ev->ev_events & events & (EVMAP_IO_KINDS | EV_ET);
+    if (!(res & EVMAP_IO_KINDS))
         return 0;
     flags = ev->ev_flags;
     closure = ev->ev_closure;
