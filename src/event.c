@@ -1159,6 +1159,18 @@ event_remove_timer(struct event *ev)
     return res;
 }
 
+/* Whether event_del must wait for ev: its callback runs in another
+ * thread, and the caller did not ask not to wait, nor is the event
+ * finalizable (then only event_del_block waits). */
+static inline int
+del_must_wait(struct event_base *base, struct event *ev, int blocking)
+{
+    return base->current_event == event_to_event_callback(ev) &&
+           blocking != EVENT_DEL_NOBLOCK &&
+           (blocking == EVENT_DEL_BLOCK || !(ev->ev_events & EV_FINALIZE)) &&
+           !EVBASE_IN_THREAD(base);
+}
+
 /* The body of event_del_nolock_, inlined into event_del_ where blocking
  * is a constant. */
 static inline int
@@ -1171,18 +1183,13 @@ static inline int
 event_del_nolock_inl_(struct event *ev, int blocking)
 {
     struct event_base *base = ev->ev_base;
-    int res = 0, notify = 0, wait;
+    int res = 0, notify = 0;
 
     if (EVUTIL_UNLIKELY(base == NULL))
         return -1;
     if (blocking != EVENT_DEL_EVEN_IF_FINALIZING &&
         (ev->ev_flags & EVLIST_FINALIZING))
         return 0;
-
-    /* Whether to wait for ev's callback running in another thread:
-     * unless the caller asked not to or the event is finalizable. */
-    wait = blocking != EVENT_DEL_NOBLOCK &&
-           (blocking == EVENT_DEL_BLOCK || !(ev->ev_events & EV_FINALIZE));
 
     /* Delete first, then wait: the loop cannot start ev's callback once
      * more in the meantime (a persistent event whose fd stays ready would
@@ -1191,10 +1198,6 @@ event_del_nolock_inl_(struct event *ev, int blocking)
      * ev is not pending when this returns, as libevent's wait-then-delete
      * order has it. */
     for (;;) {
-        int running_elsewhere = wait &&
-            base->current_event == event_to_event_callback(ev) &&
-            !EVBASE_IN_THREAD(base);
-
         event_ready_rearm_note_(base, ev, 1);
 
         /* Readiness of ev's fd that the backend found but the loop has
@@ -1208,7 +1211,7 @@ event_del_nolock_inl_(struct event *ev, int blocking)
          * signals; one running in another thread is waited for instead
          * (its count lives there, unlocked). */
         if ((ev->ev_events & EV_SIGNAL) && ev->ev_ncalls && ev->ev_pncalls &&
-            !running_elsewhere) {
+            !del_must_wait(base, ev, blocking)) {
             *ev->ev_pncalls = 0;
             ev->ev_pncalls = NULL;
             ev->ev_ncalls = 0;
@@ -1238,15 +1241,19 @@ event_del_nolock_inl_(struct event *ev, int blocking)
                 notify = 1;
         }
 
-        if (EVUTIL_LIKELY(!running_elsewhere))
+        if (EVUTIL_LIKELY(base->current_event !=
+                          event_to_event_callback(ev)) ||
+            !del_must_wait(base, ev, blocking))
             break;
         ev->ev_flags |= EVLIST_DEL_WAITING;
         wait_for_running_callback(base, ev);
+        /* The lock is held again: nothing activates ev before the next
+         * pass (if any) deletes it. */
+        ev->ev_flags &= ~EVLIST_DEL_WAITING;
         if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
                                  EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)))
             break;
     }
-    ev->ev_flags &= ~EVLIST_DEL_WAITING;
     if (res != -1 && notify)
         NOTIFY_IF_NEEDED(base);
     if (event_debug_on_())

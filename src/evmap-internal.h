@@ -210,7 +210,8 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
             return 0;
         ev = hit;
     }
-    res = ev->ev_events & events & (EVMAP_IO_KINDS | EV_ET);
+    /* events holds kinds and EV_ET only (epoll adds EV_ET, see there). */
+    res = ev->ev_events & events;
     if (!(res & EVMAP_IO_KINDS))
         return 0;
     flags = ev->ev_flags;
