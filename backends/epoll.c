@@ -183,16 +183,27 @@ timerfd_open(struct event_base *base, int epfd)
 }
 
 /* Arm the timerfd for tv (NULL: disarm).  Returns the epoll_wait()
- * timeout to use: -1, or 0 for a zero tv, which needs no timer. */
+ * timeout to use: -1, or 0 for a zero tv, which needs no timer.  A zero
+ * tv disarms an armed timer too: one that expired stays readable until
+ * it is set again, and a loop polling without a timeout (EVLOOP_NONBLOCK)
+ * would otherwise be woken by it on every pass. */
 static int
 timerfd_arm(struct epollop *ep, const struct timeval *tv)
 {
 #if defined(EVENT__HAVE_SYS_TIMERFD_H) && defined(EVENT__HAVE_TIMERFD_CREATE)
     struct itimerspec its;
+    int zero = tv != NULL && tv->tv_sec <= 0 &&
+               (tv->tv_sec < 0 || tv->tv_usec <= 0);
 
     memset(&its, 0, sizeof(its));
-    if (tv != NULL && tv->tv_sec <= 0 && (tv->tv_sec < 0 || tv->tv_usec <= 0))
+    if (zero) {
+        if (ep->timer_armed) {
+            ep->timer_armed = 0;
+            if (timerfd_settime(ep->timerfd, 0, &its, NULL) == -1)
+                event_warn("timerfd_settime");
+        }
         return 0;
+    }
     if (tv == NULL && !ep->timer_armed)
         return -1;
     if (tv != NULL) {
@@ -587,8 +598,9 @@ epoll_flush_ready(struct event_base *base)
 }
 
 /* Run the callbacks of the results in order; a break or continue
- * request queues the rest.  Returns how many results there were; sets
- * *nuser to how many non-internal callbacks ran.  The callbacks of a
+ * request queues the rest.  Returns how many results there were, not
+ * counting the timerfd's; sets *nuser to how many non-internal
+ * callbacks ran.  The callbacks of a
  * base with a lock run without it, so another thread may flush the
  * rest meanwhile (ready_end becomes 0). */
 static inline int
@@ -631,6 +643,9 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
                 break;
             }
             ran += r;
+        } else {
+            /* The timerfd only ends the wait: it ran nothing. */
+            --n;
         }
         if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
             epoll_flush_ready(base);

@@ -411,6 +411,38 @@ test_timerfd_expired_no_spin(void **state)
     event_base_free(base);
 }
 
+/* After the timer fired, a non-blocking pass must come back: the expired
+ * timerfd is still readable, and the pass polls with a zero timeout. */
+static void
+test_timerfd_expired_nonblock(void **state)
+{
+    struct event_base *base = epoll_base(1);
+    struct timeval tv = {0, 1000};
+    evutil_socket_t p[2];
+    struct event *t, *r;
+    struct hit ht, hr;
+    int i;
+
+    (void)state;
+    memset(&ht, 0, sizeof(ht));
+    memset(&hr, 0, sizeof(hr));
+    ht.base = hr.base = base;
+    tu_socketpair(p);
+    t = evtimer_new(base, hit_cb, &ht);
+    r = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &hr);
+    assert_int_equal(event_add(r, NULL), 0);
+    assert_int_equal(evtimer_add(t, &tv), 0);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(ht.count, 1);
+    for (i = 0; i < 3; ++i)
+        assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+    assert_int_equal(hr.count, 0);
+    event_free(t);
+    event_free(r);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -428,6 +460,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_timerfd_submillisecond,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_timerfd_expired_no_spin,
+            tu_setup_nobase, tu_teardown_nobase),
+                cmocka_unit_test_setup_teardown(test_timerfd_expired_nonblock,
             tu_setup_nobase, tu_teardown_nobase),
     };
 
