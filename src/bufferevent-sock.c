@@ -413,14 +413,12 @@ be_socket_setfd(struct bufferevent *bufev, evutil_socket_t fd)
     }
 }
 
-/* Without an fd there is nothing to watch yet: what the user enabled is
- * kept in bev->enabled and applied by setfd/connect.  (libevent 2.1 adds
- * the events anyway, which its core accepts for fd -1; ours refuses.) */
+/* Without an fd the events are added all the same, as by libevent: the
+ * core never polls fd -1, but the timeouts run (setfd and connect assign
+ * the real fd later). */
 static int
 be_socket_enable(struct bufferevent *bufev, short event)
 {
-    if (event_get_fd(&bufev->ev_read) < 0)
-        return 0;
     if ((event & EV_READ) &&
         bufferevent_add_event_(&bufev->ev_read, &bufev->timeout_read) < 0)
         return -1;

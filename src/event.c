@@ -1116,14 +1116,10 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         return -1;
     }
-    if (EVUTIL_UNLIKELY((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
-                        ev->ev_fd < 0)) {
-        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
-        event_warnx("%s: invalid fd %d for an I/O event", __func__,
-            (int)ev->ev_fd);
-        errno = EBADF;
-        return -1;
-    }
+    /* An I/O event on a negative fd is added, as by libevent, but never
+     * polled (evmap skips it): only its timeout or event_active() runs it.
+     * A socket bufferevent made before its socket relies on that for its
+     * timeouts. */
     res = event_add_nolock_inl_(ev, tv, 0);
     EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
     return res;

@@ -596,6 +596,34 @@ test_write_timeout(void **state)
     tu_close(&fds[1]);
 }
 
+/* A socket bufferevent without its socket yet still times out, as with
+ * libevent (upstream's bufferevent_timeout test): its events are added on
+ * fd -1, which the core does not poll, and their timeouts run. */
+static void
+test_timeout_without_fd(void **state)
+{
+    struct event_base *base = *state;
+    struct bufferevent *bev;
+    struct timeval r, w;
+    struct st s;
+
+    st_init(&s, base);
+    bev = bufferevent_socket_new(base, -1, 0);
+    bufferevent_setcb(bev, NULL, NULL, st_eventcb, &s);
+    bufferevent_set_timeouts(bev, tu_tv(&r, 150), tu_tv(&w, 50));
+    assert_int_equal(bufferevent_write(bev, "ABCDEFG", 7), 0);
+    assert_int_equal(bufferevent_enable(bev, EV_READ | EV_WRITE), 0);
+    assert_true(event_pending(&bev->ev_read, EV_READ | EV_TIMEOUT, NULL));
+    assert_int_equal(tu_run(base, 400), 1);
+    /* The write timeout first, then the read one; both disable. */
+    assert_int_equal(s.events, 2);
+    assert_int_equal(s.what, BEV_EVENT_TIMEOUT | BEV_EVENT_READING);
+    assert_int_equal(bufferevent_get_enabled(bev), 0);
+    /* Nothing was written anywhere. */
+    assert_int_equal(evbuffer_get_length(bufferevent_get_output(bev)), 7);
+    bufferevent_free(bev);
+}
+
 /* A pending read event gets the new timeout at once. */
 static void
 test_timeout_adjust(void **state)
@@ -1697,6 +1725,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_read_timeout, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_write_timeout, tu_setup,
+            tu_teardown),
+                cmocka_unit_test_setup_teardown(test_timeout_without_fd, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_adjust, tu_setup,
             tu_teardown),
