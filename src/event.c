@@ -440,6 +440,20 @@ evthread_notify_base(struct event_base *base)
 /* ------------------------------------------------------------------ */
 /* Event set-up and accessors                                          */
 
+/* What an event assigned without a callback runs: nothing.  libevent
+ * 2.1 accepts such an event (a timer that only keeps a loop alive, say)
+ * and would call NULL if it fired; the accessors still report NULL. */
+static void
+event_null_callback_(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+#define EVENT_USER_CALLBACK_(ev)                                           \
+    ((ev)->ev_callback == event_null_callback_ ? NULL : (ev)->ev_callback)
+
 int
 event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     short events, void (*callback)(evutil_socket_t, short, void *),
@@ -468,7 +482,7 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     }
 
     ev->ev_base = base;
-    ev->ev_callback = callback;
+    ev->ev_callback = callback ? callback : event_null_callback_;
     ev->ev_arg = arg;
     ev->ev_fd = fd;
     ev->ev_events = events;
@@ -590,7 +604,7 @@ event_get_assignment(const struct event *event,
     if (events_out)
         *events_out = event->ev_events;
     if (callback_out)
-        *callback_out = event->ev_callback;
+        *callback_out = EVENT_USER_CALLBACK_(event);
     if (arg_out)
         *arg_out = event->ev_arg;
 }
@@ -634,7 +648,7 @@ event_get_callback(const struct event *ev)
     EV_REFUSE_NULL_(ev, NULL);
     if (event_debug_on_())
         event_debug_assert_is_setup_(ev);
-    return ev->ev_callback;
+    return EVENT_USER_CALLBACK_(ev);
 }
 
 void *
@@ -1102,8 +1116,9 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         event_warnx("%s: event %p is not initialized", __func__, (void *)ev);
         return -1;
     }
-    /* Bad input: it would be called when the event fires (libevent
-     * crashes then). */
+    /* Bad input: a NULL callback stored into the struct by hand, not by
+     * event_assign (which keeps a no-op for it); it would be called when
+     * the event fires. */
     if (EVUTIL_UNLIKELY(ev->ev_callback == NULL)) {
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         event_warnx("%s: event %p has no callback", __func__, (void *)ev);
