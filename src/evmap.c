@@ -14,6 +14,7 @@
 #include "event2/event-config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,10 @@ evmap_signal_clear_(struct event_signal_map *ctx)
     ctx->nentries = 0;
 }
 
-/* Grow a slot array so that index slot is valid. */
+/* Grow a slot array so that index slot is valid.  As libevent, the
+ * array stays below INT_MAX bytes: a larger fd or signal number is
+ * refused at once (fds up to 2^27 fit), instead of allocating and
+ * clearing gigabytes first. */
 static int
 grow_slots(void ***entries, int *nentries, int slot)
 {
@@ -81,8 +85,10 @@ grow_slots(void ***entries, int *nentries, int slot)
     if (slot < *nentries)
         return 0;
     while (n <= slot) {
-        if (n > (1 << 29))
+        if (n > INT_MAX / 2 / (int)sizeof(void *)) {
+            errno = EINVAL;
             return -1;
+        }
         n <<= 1;
     }
     tmp = mm_realloc(*entries, (size_t)n * sizeof(void *));
@@ -121,7 +127,7 @@ evmap_io_new_slot_(struct event_base *base, evutil_socket_t fd)
 {
     struct evmap_io *ctx = new_io_slot(base, fd);
     if (EVUTIL_UNLIKELY(ctx == NULL))
-        event_warn("%s: no memory for fd %d", __func__, (int)fd);
+        event_warn("%s: no room for fd %d", __func__, (int)fd);
     return ctx;
 }
 

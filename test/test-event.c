@@ -17,6 +17,7 @@
 #include "test-util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2825,6 +2826,32 @@ test_bad_negative_fd(void **state)
     event_free(ev);
 }
 
+/* An fd beyond what any process can have is refused at once, with a
+ * message, as by libevent (upstream's evmap_invalid_slots): no gigabytes
+ * allocated and cleared first. */
+static void
+test_bad_huge_fd(void **state)
+{
+    static const int fds[] = { INT_MAX, INT_MAX / 2, 1 << 28 };
+    struct event_base *base = *state;
+    struct timeval start;
+    struct event *ev;
+    size_t i;
+
+    for (i = 0; i < sizeof(fds) / sizeof(fds[0]); ++i) {
+        ev = event_new(base, fds[i], EV_READ, rec_cb, NULL);
+        assert_non_null(ev);
+        tu_log_clear();
+        tu_now(&start);
+        assert_int_equal(event_add(ev, NULL), -1);
+        assert_true(tu_ms_since(&start) < 500);
+        tu_assert_logged_error();
+        assert_false(event_pending(ev, EV_READ, NULL));
+        event_free(ev);
+    }
+    assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 1);
+}
+
 static void
 test_bad_negative_timeout(void **state)
 {
@@ -3814,6 +3841,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_event_without_base,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_bad_negative_fd,
+            tu_setup, tu_teardown),
+                cmocka_unit_test_setup_teardown(test_bad_huge_fd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_negative_timeout,
             tu_setup, tu_teardown),
