@@ -511,8 +511,10 @@ event_base_new_with_config(const struct event_config *cfg)
         (!cfg || !(cfg->flags & EVENT_BASE_FLAG_NOLOCK))) {
         EVTHREAD_ALLOC_LOCK(base->th_base_lock, EVTHREAD_LOCKTYPE_RECURSIVE);
         EVTHREAD_ALLOC_COND(base->current_event_cond);
-        if (!base->th_base_lock || !base->current_event_cond ||
-            evthread_make_base_notifiable(base) < 0) {
+        /* No condition variable is no error: lock debugging without
+         * lock callbacks has locks but no conditions, as in libevent;
+         * event_del then has no thread to wait for. */
+        if (!base->th_base_lock || evthread_make_base_notifiable(base) < 0) {
             event_warnx("%s: Unable to make base notifiable.", __func__);
             event_base_free(base);
             return NULL;

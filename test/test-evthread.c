@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -267,6 +268,49 @@ child_debug_contention(void)
     return 0;
 }
 
+/* Lock debugging with no lock callbacks at all (as upstream's regression
+ * suite runs): bases still work, with debug locks and no conditions.  A
+ * timer and a socketpair read run; an event is deleted and the base
+ * freed. */
+static void
+count_cb(evutil_socket_t fd, short what, void *arg)
+{
+    char c;
+    if (what & EV_READ)
+        CHECK(read(fd, &c, 1) == 1);
+    ++*(int *)arg;
+}
+
+static int
+child_debug_base_no_threads(void)
+{
+    struct timeval tv = {0, 1000};
+    struct event_base *base;
+    struct event *t, *r;
+    evutil_socket_t p[2];
+    int n = 0;
+
+    evthread_enable_lock_debugging();
+    base = event_base_new();
+    CHECK(base != NULL);
+    CHECK(evutil_socketpair(AF_UNIX, SOCK_STREAM, 0, p) == 0);
+    t = evtimer_new(base, count_cb, &n);
+    r = event_new(base, p[0], EV_READ | EV_PERSIST, count_cb, &n);
+    CHECK(t && r);
+    CHECK(evtimer_add(t, &tv) == 0 && event_add(r, NULL) == 0);
+    CHECK(write(p[1], "x", 1) == 1);
+    while (n < 2)
+        CHECK(event_base_loop(base, EVLOOP_ONCE) == 0);
+    CHECK(event_del(r) == 0);
+    CHECK(event_base_loop(base, 0) == 1);
+    event_free(t);
+    event_free(r);
+    event_base_free(base);
+    evutil_closesocket(p[0]);
+    evutil_closesocket(p[1]);
+    return 0;
+}
+
 /* Each of these must die with an assertion. */
 static int
 child_unlock_unheld(void)
@@ -335,6 +379,7 @@ static const struct {
     {"debug_ok", child_debug_ok},
     {"debug_then_pthreads", child_debug_then_pthreads},
     {"debug_contention", child_debug_contention},
+    {"debug_base_no_threads", child_debug_base_no_threads},
     {"unlock_unheld", child_unlock_unheld},
     {"double_lock", child_double_lock},
     {"assert_unheld", child_assert_unheld},
@@ -415,6 +460,7 @@ test_lock_debugging_normal_use(void **state)
     expect_child_ok("debug_ok");
     expect_child_ok("debug_then_pthreads");
     expect_child_ok("debug_contention");
+    expect_child_ok("debug_base_no_threads");
 }
 
 static void
