@@ -2007,9 +2007,11 @@ event_process_active_single_queue(struct event_base *base,
                 ev->ev_evcallback.evcb_cb_union.evcb_evfinalize;
             base->current_event = NULL;
             EVBASE_RELEASE_LOCK(base, th_base_lock);
-            cb(ev, ev->ev_arg);
+            /* Torn down for debug mode before the finalizer, as in
+             * libevent, which may assign the event anew. */
             if (event_debug_on_())
                 event_debug_note_teardown_(ev);
+            cb(ev, ev->ev_arg);
             if (do_free)
                 mm_free(ev);
             break;

@@ -395,6 +395,40 @@ test_debug_unassign_allows_reuse(void **state)
     assert_int_equal(tu_log_count(EVENT_LOG_ERR), 0);
 }
 
+/* A finalizer may assign its event anew and the event is then usable:
+ * debug mode forgets the old assignment before the finalizer runs, as in
+ * libevent (upstream's finalize/debug_use_after_free). */
+static int finalized;
+
+static void
+finalize_reassign(struct event *ev, void *arg)
+{
+    struct event_base *base = arg;
+    assert_int_equal(event_assign(ev, base, -1, EV_TIMEOUT, NULL, base), 0);
+    ++finalized;
+}
+
+static void
+test_debug_finalizer_reassigns(void **state)
+{
+    struct event_base *base = *state;
+    struct event *ev = event_new(base, -1, EV_TIMEOUT, NULL, base);
+    int round;
+
+    assert_non_null(ev);
+    finalized = 0;
+    assert_int_equal(event_add(ev, NULL), 0);
+    for (round = 1; round <= 2; ++round) {
+        assert_int_equal(event_finalize(0, ev, finalize_reassign), 0);
+        assert_int_equal(tu_loop(base, 0), 1);
+        assert_int_equal(finalized, round);
+        assert_int_equal(event_add(ev, NULL), 0);
+    }
+    assert_int_equal(event_del(ev), 0);
+    event_free(ev);
+    assert_int_equal(tu_log_count(EVENT_LOG_ERR), 0);
+}
+
 static void
 test_debug_logging(void **state)
 {
@@ -493,6 +527,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_debug_proper_use_passes,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_debug_unassign_allows_reuse,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_finalizer_reassigns,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(
             test_debug_bufferevent_free_forgets_events, tu_setup,
