@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run execs this script).
 #
-#   bash test/run-all.sh [--quick]
+#   bash test/run-all.sh [--quick] [--upstream]
 #
 # 1. installs what the build and the tests need with apt-get when missing
 #    (needs root; one `apt-get update` first; services are not started);
@@ -16,6 +16,10 @@
 # 6. stage "wine": the mingw-w64 cross-build and its tests under Wine
 #    (packages installed when missing; skipped, and said so, when they
 #    cannot be).
+# --upstream adds, after the first stage, a run of libevent 2.1.12's own
+# regression suite against build/ on four backends (test/upstream/run.sh;
+# it downloads upstream's source from deb.debian.org, so it is not in CI;
+# skipped, and said so, when the download fails).
 # --quick runs the first stage only.  Each stage's ctest output is shown as
 # it runs; a summary line per stage and a total come last.  Exits non-zero
 # if any stage failed.
@@ -28,9 +32,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 out=${EVENT_BUILD_ROOT:-$root}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 quick=0
+upstream=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
+        --upstream) upstream=1 ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "run-all.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
@@ -175,11 +181,32 @@ fuzz_stage() {
     log "stage fuzz: $result"
 }
 
+# finish_stage NAME START RC SKIP_RC SKIP_WHY PASSED FAILED: the summary
+# line of a stage run by a script: skipped when it exited SKIP_RC, passed
+# when 0, failed otherwise (with at least one failure counted).
+finish_stage() {
+    local name=$1 start=$2 rc=$3 skip_rc=$4 why=$5 passed=${6:-0}
+    local failed=${7:-0} result
+    if [ "$rc" = "$skip_rc" ]; then
+        result="SKIPPED ($why)"
+    elif [ "$rc" = 0 ]; then
+        result="PASS ($passed passed, $failed failed)"
+    else
+        [ "$failed" = 0 ] && failed=1
+        result="FAIL ($passed passed, $failed failed)"
+        any_failed=1
+    fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    summary+=("stage $name: $result in $(( $(date +%s) - start )) s")
+    log "stage $name: $result"
+}
+
 # wine_stage: the Windows cross-build, its tests run under Wine
 # (test/wine/run.sh).  Packages that cannot be installed skip the stage
 # with a clear line instead of failing it.
 wine_stage() {
-    local start result wine_log rc passed failed
+    local start wine_log rc passed failed
     start=$(date +%s)
     wine_log=$(mktemp)
     echo
@@ -190,22 +217,28 @@ wine_stage() {
     read -r passed failed < <(sed -nE \
         's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\2 \1/p' \
         "$wine_log" | awk '{print $1 - $2, $2}' | tail -n 1)
-    passed=${passed:-0}
-    failed=${failed:-0}
-    if [ "$rc" = 3 ]; then
-        result="SKIPPED (mingw-w64 or wine could not be installed)"
-    elif [ "$rc" = 0 ]; then
-        result="PASS ($passed passed, $failed failed)"
-    else
-        [ "$failed" = 0 ] && failed=1
-        result="FAIL ($passed passed, $failed failed)"
-    fi
-    total_passed=$((total_passed + passed))
-    total_failed=$((total_failed + failed))
     rm -f "$wine_log"
-    [[ $result == FAIL* ]] && any_failed=1
-    summary+=("stage wine: $result in $(( $(date +%s) - start )) s")
-    log "stage wine: $result"
+    finish_stage wine "$start" "$rc" 3 \
+        "mingw-w64 or wine could not be installed" "$passed" "$failed"
+}
+
+# upstream_stage: libevent's own regress program against build/, once per
+# backend (test/upstream/run.sh).
+upstream_stage() {
+    local start up_log rc passed failed
+    start=$(date +%s)
+    up_log=$(mktemp)
+    echo
+    log "=== stage upstream: libevent 2.1.12's regress against $out/build ==="
+    bash "$root/test/upstream/run.sh" --jobs "$jobs" "$out/build" 2>&1 |
+        tee "$up_log"
+    rc=${PIPESTATUS[0]}
+    read -r passed failed < <(sed -nE \
+        's/^upstream regress\/[^:]+: ([0-9]+) ok, ([0-9]+) failed.*/\1 \2/p' \
+        "$up_log" | awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+    rm -f "$up_log"
+    finish_stage upstream "$start" "$rc" 77 \
+        "upstream's source could not be downloaded" "$passed" "$failed"
 }
 
 # Tests check that absurd allocation sizes fail cleanly (malloc returns
@@ -215,6 +248,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
 stage build "$out/build" "" ctest
+[ "$upstream" = 1 ] && upstream_stage
 
 if [ "$quick" = 0 ]; then
     stage asan "$out/build-asan" "-DEVENT_SANITIZE=address,undefined" \
