@@ -918,9 +918,11 @@ bufferevent_getwatermark(struct bufferevent *bufev, short events,
 int
 bufferevent_add_event_(struct event *ev, const struct timeval *tv)
 {
+    /* A socket bufferevent may have no socket yet: its events then still
+     * carry its timeouts, as in libevent. */
     if (!evutil_timerisset(tv))
-        return event_add(ev, NULL);
-    return event_add(ev, tv);
+        return event_add_any_fd_(ev, NULL);
+    return event_add_any_fd_(ev, tv);
 }
 
 int

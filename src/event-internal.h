@@ -315,6 +315,12 @@ int evsig_set_handler_(struct event_base *base, int evsignal,
     void (*fn)(int));
 int evsig_restore_handler_(struct event_base *base, int evsignal);
 
+/* event_add, also for an I/O event on a negative fd, which is then
+ * added but never polled (evmap skips it): only its timeout or
+ * event_active() runs it, as libevent does for any such event.  The
+ * public event_add refuses one; a socket bufferevent without its socket
+ * yet adds its events this way, so that its timeouts run. */
+int event_add_any_fd_(struct event *ev, const struct timeval *tv);
 int event_add_nolock_(struct event *ev, const struct timeval *tv,
     int tv_is_absolute);
 /* Wait for a running callback of ev in another thread only when

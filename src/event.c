@@ -1065,7 +1065,8 @@ done:
     return 1;
 }
 
-static int event_add_general_(struct event *ev, const struct timeval *tv)
+static int event_add_general_(struct event *ev, const struct timeval *tv,
+    int any_fd)
 #ifdef __GNUC__
     __attribute__((noinline))
 #endif
@@ -1082,11 +1083,19 @@ event_add(struct event *ev, const struct timeval *tv)
         event_ready_rearm_note_(base, ev, 1);
         return 0;
     }
-    return event_add_general_(ev, tv);
+    return event_add_general_(ev, tv, 0);
 }
 
+int
+event_add_any_fd_(struct event *ev, const struct timeval *tv)
+{
+    return event_add_general_(ev, tv, 1);
+}
+
+/* event_add's checks and the add.  any_fd lets an I/O event on a
+ * negative fd through (see event_add_any_fd_). */
 static int
-event_add_general_(struct event *ev, const struct timeval *tv)
+event_add_general_(struct event *ev, const struct timeval *tv, int any_fd)
 {
     struct timeval tv_buf;
     int res;
@@ -1131,10 +1140,16 @@ event_add_general_(struct event *ev, const struct timeval *tv)
         EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
         return -1;
     }
-    /* An I/O event on a negative fd is added, as by libevent, but never
-     * polled (evmap skips it): only its timeout or event_active() runs it.
-     * A socket bufferevent made before its socket relies on that for its
-     * timeouts. */
+    /* Bad input by the core issue's contract: libevent 2.1.12 would add
+     * the event and never poll it. */
+    if (EVUTIL_UNLIKELY((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
+                        ev->ev_fd < 0 && !any_fd)) {
+        EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
+        event_warnx("%s: invalid fd %d for an I/O event", __func__,
+            (int)ev->ev_fd);
+        errno = EBADF;
+        return -1;
+    }
     res = event_add_nolock_inl_(ev, tv, 0);
     EVBASE_RELEASE_LOCK(ev->ev_base, th_base_lock);
     return res;

@@ -35,9 +35,7 @@
  *       regress.c: main/active_later, removed.
  *   event_base_add_virtual_
  *       regress.c: main/event_base_get_num_events and
- *       main/event_base_get_max_events; run.sh ends both tests just
- *       before their part about virtual events, so the call stays in the
- *       program but is never made.
+ *       main/event_base_get_max_events, removed.
  *   event_deferred_cb_init_, event_callback_activate_,
  *   event_callback_finalize_
  *       regress_finalize.c: finalize/cb_invoked, removed.
