@@ -600,6 +600,12 @@ cancel_all(struct bufferevent_async *a)
     if (a->fd == NO_SOCKET)
         return;
     if (a->bev.options & BEV_OPT_CLOSE_ON_FREE) {
+        /* Closing a socket ends its overlapped I/O on Windows; Wine
+         * sometimes leaves a pending send or receive without its
+         * completion, so cancel them first (harmless where closing
+         * would have). */
+        if (a->read_pending || a->write_pending || a->connect_pending)
+            (void)CancelIoEx((HANDLE)a->fd, NULL);
         closesocket(a->fd);
         a->fd = NO_SOCKET;
     } else if ((a->read_pending || a->write_pending || a->connect_pending) &&
