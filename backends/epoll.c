@@ -599,10 +599,10 @@ epoll_flush_ready(struct event_base *base)
 
 /* Run the callbacks of the results in order; a break or continue
  * request queues the rest.  Returns how many results there were, not
- * counting the timerfd's; sets *nuser to how many non-internal
- * callbacks ran.  The callbacks of a
- * base with a lock run without it, so another thread may flush the
- * rest meanwhile (ready_end becomes 0). */
+ * counting the timerfd's or others with nothing to run; sets *nuser to
+ * how many non-internal callbacks ran.  The callbacks of a base with a
+ * lock run without it, so another thread may flush the rest meanwhile
+ * (ready_end becomes 0). */
 static inline int
 epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
@@ -644,7 +644,8 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
             }
             ran += r;
         } else {
-            /* The timerfd only ends the wait: it ran nothing. */
+            /* The timerfd (or a report with nothing to run) only ends
+             * the wait: it ran nothing. */
             --n;
         }
         if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
