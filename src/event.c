@@ -1659,9 +1659,11 @@ event_callback_finalize_many_(struct event_base *base, int n_cbs,
     return 0;
 }
 
-/* Used by event_base_free: drop one queued callback, running its
- * finalizer if it has one and run_finalizers is set.  Returns 1 if a
- * user callback was dropped. */
+/* Used by event_base_free, which holds the base lock: drop one queued
+ * callback, running its finalizer if it has one and run_finalizers is
+ * set.  The finalizer runs without the lock, as in libevent: it may take
+ * locks that are taken before the base's elsewhere (a bufferevent's).
+ * Returns 1 if a user callback was dropped. */
 int
 event_base_cancel_single_callback_(struct event_base *base,
     struct event_callback *evcb, int run_finalizers)
@@ -1678,6 +1680,7 @@ event_base_cancel_single_callback_(struct event_base *base,
         result = 1;
     }
     if (run_finalizers && (evcb->evcb_flags & EVLIST_FINALIZING)) {
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
         switch (evcb->evcb_closure) {
         case EV_CLOSURE_EVENT_FINALIZE:
         case EV_CLOSURE_EVENT_FINALIZE_FREE: {
@@ -1693,6 +1696,7 @@ event_base_cancel_single_callback_(struct event_base *base,
         default:
             break;
         }
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     }
     return result;
 }

@@ -766,6 +766,68 @@ stresser_main(void *arg)
     return NULL;
 }
 
+/* event_base_free runs pending finalizers without holding the base lock,
+ * as libevent does: a finalizer may take a lock that other code holds
+ * while it takes the base's (a bufferevent's finalizer takes the
+ * bufferevent's lock, whose holders call event_add), so running it under
+ * the base lock inverts the lock order.  The finalizer here checks that
+ * another thread can take the base lock meanwhile. */
+struct free_fin {
+    struct event_base *base;
+    int probed;  /* the probe thread got through the base lock */
+    int in_time; /* ...while the finalizer waited for it */
+    int calls;
+};
+
+static void *
+free_fin_probe(void *arg)
+{
+    struct free_fin *f = arg;
+
+    (void)event_base_get_num_events(f->base, EVENT_BASE_COUNT_ADDED);
+    astore(&f->probed, 1);
+    return NULL;
+}
+
+static void
+free_fin_cb(struct event *ev, void *arg)
+{
+    struct free_fin *f = arg;
+    pthread_t th;
+
+    (void)ev;
+    f->calls++;
+    if (pthread_create(&th, NULL, free_fin_probe, f) != 0)
+        return;
+    if (wait_flag(&f->probed, 2000) == 0) {
+        f->in_time = 1;
+        pthread_join(th, NULL);
+    } else {
+        /* Blocked on the lock: the test fails below. */
+        pthread_detach(th);
+    }
+}
+
+static void
+test_thread_free_runs_finalizer_unlocked(void **state)
+{
+    struct free_fin f;
+    struct event *ev;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    f.base = event_base_new();
+    assert_non_null(f.base);
+    /* The finalizer gets the event's argument. */
+    ev = event_new(f.base, -1, 0, stress_cb, &f);
+    assert_non_null(ev);
+    /* Queued, never run: event_base_free runs it. */
+    assert_int_equal(event_free_finalize(0, ev, free_fin_cb), 0);
+    event_base_free(f.base);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(f.in_time, 1);
+}
+
 static void
 test_thread_stress_shared_base(void **state)
 {
@@ -831,9 +893,9 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_thread_del_waits_for_callback,
             tu_setup, tu_teardown),
-                cmocka_unit_test_setup_teardown(test_thread_del_ready_persistent,
+        cmocka_unit_test_setup_teardown(test_thread_del_ready_persistent,
             tu_setup, tu_teardown),
-                cmocka_unit_test_setup_teardown(test_thread_del_readded_in_callback,
+        cmocka_unit_test_setup_teardown(test_thread_del_readded_in_callback,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_thread_del_ready_event,
             tu_setup, tu_teardown),
@@ -843,6 +905,7 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(
             test_thread_free_finalize_while_running, tu_setup, tu_teardown),
+        cmocka_unit_test(test_thread_free_runs_finalizer_unlocked),
         cmocka_unit_test_setup_teardown(test_thread_stress_shared_base,
             tu_setup, tu_teardown),
     };
