@@ -90,7 +90,9 @@ deferred_begin(struct bufferevent_private *p)
 
 /* Callbacks queued with BEV_OPT_DEFER_CALLBACKS run here, from the loop,
  * in the order libevent uses: a pending CONNECTED first (it happened
- * before any data moved), then read, write, and the other events. */
+ * before any data moved), then read, write, and the other events.  A
+ * pending callback that is unset by now stays pending, as in libevent:
+ * if the program sets it again, the next deferred run calls it. */
 static void
 run_deferred_locked(struct event_callback *cb, void *arg)
 {
@@ -100,32 +102,26 @@ run_deferred_locked(struct event_callback *cb, void *arg)
     (void)cb;
     if (!deferred_begin(p))
         return;
-    if (p->eventcb_pending & BEV_EVENT_CONNECTED) {
+    if ((p->eventcb_pending & BEV_EVENT_CONNECTED) && bufev->errorcb) {
         p->eventcb_pending &= ~BEV_EVENT_CONNECTED;
-        if (bufev->errorcb)
-            bufev->errorcb(bufev, BEV_EVENT_CONNECTED, bufev->cbarg);
+        bufev->errorcb(bufev, BEV_EVENT_CONNECTED, bufev->cbarg);
     }
-    if (p->readcb_pending) {
+    if (p->readcb_pending && bufev->readcb) {
         p->readcb_pending = 0;
-        if (bufev->readcb) {
-            bufev->readcb(bufev, bufev->cbarg);
-            inbuf_wm_check(bufev);
-        }
+        bufev->readcb(bufev, bufev->cbarg);
+        inbuf_wm_check(bufev);
     }
-    if (p->writecb_pending) {
+    if (p->writecb_pending && bufev->writecb) {
         p->writecb_pending = 0;
-        if (bufev->writecb)
-            bufev->writecb(bufev, bufev->cbarg);
+        bufev->writecb(bufev, bufev->cbarg);
     }
-    if (p->eventcb_pending) {
+    if (p->eventcb_pending && bufev->errorcb) {
         short what = (short)p->eventcb_pending;
         int err = p->errno_pending;
         p->eventcb_pending = 0;
         p->errno_pending = 0;
-        if (bufev->errorcb) {
-            EVUTIL_SET_SOCKET_ERROR(err);
-            bufev->errorcb(bufev, what, bufev->cbarg);
-        }
+        EVUTIL_SET_SOCKET_ERROR(err);
+        bufev->errorcb(bufev, what, bufev->cbarg);
     }
     bufferevent_decref_and_unlock_(bufev);
 }
@@ -144,50 +140,39 @@ run_deferred_unlocked(struct event_callback *cb, void *arg)
     (void)cb;
     if (!deferred_begin(p))
         return;
-    if (p->eventcb_pending & BEV_EVENT_CONNECTED) {
+    if ((p->eventcb_pending & BEV_EVENT_CONNECTED) &&
+        (eventcb = bufev->errorcb) != NULL) {
         p->eventcb_pending &= ~BEV_EVENT_CONNECTED;
-        eventcb = bufev->errorcb;
         cbarg = bufev->cbarg;
-        if (eventcb) {
-            BEV_UNLOCK(bufev);
-            eventcb(bufev, BEV_EVENT_CONNECTED, cbarg);
-            BEV_LOCK(bufev);
-        }
+        BEV_UNLOCK(bufev);
+        eventcb(bufev, BEV_EVENT_CONNECTED, cbarg);
+        BEV_LOCK(bufev);
     }
-    if (p->readcb_pending) {
+    if (p->readcb_pending && (datacb = bufev->readcb) != NULL) {
         p->readcb_pending = 0;
-        datacb = bufev->readcb;
         cbarg = bufev->cbarg;
-        if (datacb) {
-            BEV_UNLOCK(bufev);
-            datacb(bufev, cbarg);
-            BEV_LOCK(bufev);
-            inbuf_wm_check(bufev);
-        }
+        BEV_UNLOCK(bufev);
+        datacb(bufev, cbarg);
+        BEV_LOCK(bufev);
+        inbuf_wm_check(bufev);
     }
-    if (p->writecb_pending) {
+    if (p->writecb_pending && (datacb = bufev->writecb) != NULL) {
         p->writecb_pending = 0;
-        datacb = bufev->writecb;
         cbarg = bufev->cbarg;
-        if (datacb) {
-            BEV_UNLOCK(bufev);
-            datacb(bufev, cbarg);
-            BEV_LOCK(bufev);
-        }
+        BEV_UNLOCK(bufev);
+        datacb(bufev, cbarg);
+        BEV_LOCK(bufev);
     }
-    if (p->eventcb_pending) {
+    if (p->eventcb_pending && (eventcb = bufev->errorcb) != NULL) {
         short what = (short)p->eventcb_pending;
         int err = p->errno_pending;
         p->eventcb_pending = 0;
         p->errno_pending = 0;
-        eventcb = bufev->errorcb;
         cbarg = bufev->cbarg;
-        if (eventcb) {
-            BEV_UNLOCK(bufev);
-            EVUTIL_SET_SOCKET_ERROR(err);
-            eventcb(bufev, what, cbarg);
-            BEV_LOCK(bufev);
-        }
+        BEV_UNLOCK(bufev);
+        EVUTIL_SET_SOCKET_ERROR(err);
+        eventcb(bufev, what, cbarg);
+        BEV_LOCK(bufev);
     }
     bufferevent_decref_and_unlock_(bufev);
 }

@@ -1181,6 +1181,63 @@ test_trigger(void **state)
     tu_close(&fds[1]);
 }
 
+/* A deferred callback whose callback is unset when its run comes stays
+ * pending, as in libevent: set again, it runs at the next deferred run,
+ * whatever scheduled that one.  With and without UNLOCK_CALLBACKS. */
+static void
+test_deferred_pending_kept(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct bufferevent *bev;
+    struct st s;
+    int round;
+
+    for (round = 0; round < 2; round++) {
+        st_init(&s, base);
+        tu_socketpair(fds);
+        bev = bufferevent_socket_new(base, fds[0],
+            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS |
+                (round ? BEV_OPT_UNLOCK_CALLBACKS : 0));
+        assert_non_null(bev);
+        bufferevent_setcb(bev, st_readcb, st_writecb, st_eventcb, &s);
+
+        /* Read and an event scheduled, then both callbacks unset. */
+        bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+        bufferevent_trigger_event(bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING,
+            0);
+        bufferevent_setcb(bev, NULL, st_writecb, NULL, &s);
+        tu_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(s.reads, 0);
+        assert_int_equal(s.events, 0);
+
+        /* Set again: nothing runs until a run is scheduled... */
+        bufferevent_setcb(bev, st_readcb, st_writecb, st_eventcb, &s);
+        tu_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(s.reads, 0);
+        assert_int_equal(s.events, 0);
+        assert_int_equal(s.writes, 0);
+
+        /* ...and a write's run calls the kept ones too, in order. */
+        bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+        tu_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(s.writes, 1);
+        assert_int_equal(s.reads, 1);
+        assert_int_equal(s.events, 1);
+        assert_int_equal(s.what, BEV_EVENT_TIMEOUT | BEV_EVENT_READING);
+
+        /* Run once: nothing is pending any more. */
+        bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+        tu_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(s.writes, 2);
+        assert_int_equal(s.reads, 1);
+        assert_int_equal(s.events, 1);
+
+        bufferevent_free(bev);
+        tu_close(&fds[1]);
+    }
+}
+
 /* Every event callback's bits, in order. */
 struct event_log {
     int n;
@@ -1780,6 +1837,8 @@ main(void)
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_write_timeout_after_write,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_pending_kept, tu_setup,
+            tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_threadsafe_without_threads,
