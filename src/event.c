@@ -530,7 +530,10 @@ event_free(struct event *ev)
 {
     if (!ev)
         return;
-    if (event_debug_on_())
+    /* A finalized event is no longer known to debug mode (its finalizer
+     * may assign it anew), yet its finalizer may free it, as libevent
+     * allows. */
+    if (event_debug_on_() && !(ev->ev_flags & EVLIST_FINALIZING))
         event_debug_assert_is_setup_(ev);
     /* A pending event must not outlive its memory. */
     event_del(ev);

@@ -429,6 +429,47 @@ test_debug_finalizer_reassigns(void **state)
     assert_int_equal(tu_log_count(EVENT_LOG_ERR), 0);
 }
 
+/* A finalizer may free its event (event_finalize, then event_free from
+ * the finalizer; upstream's finalize/within_cb in debug mode): libevent's
+ * event_free does not insist that a finalized event is still known.  In a
+ * child, since debug mode would abort the process. */
+static int freed_in_finalizer;
+
+static void
+finalize_free(struct event *ev, void *arg)
+{
+    (void)arg;
+    event_free(ev);
+    freed_in_finalizer = 1;
+}
+
+static void
+finalizer_frees(struct event_base *base, void *arg)
+{
+    struct event *ev = evtimer_new(base, dummy_cb, NULL);
+
+    (void)arg;
+    if (ev == NULL || event_finalize(0, ev, finalize_free) != 0)
+        _exit(97);
+    tu_loop(base, EVLOOP_NONBLOCK);
+    if (!freed_in_finalizer)
+        _exit(96);
+}
+
+static void
+test_debug_finalizer_frees(void **state)
+{
+    struct child_result res;
+
+    (void)state;
+    run_child(finalizer_frees, NULL, 0, &res);
+    if (res.status == -1 || !WIFEXITED(res.status) ||
+        WEXITSTATUS(res.status) != 0)
+        fail_msg("freeing a finalized event failed (status 0x%x, log: %s)",
+            res.status, res.log);
+    assert_null(strstr(res.log, "3:"));
+}
+
 static void
 test_debug_logging(void **state)
 {
@@ -530,6 +571,8 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_debug_finalizer_reassigns,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_finalizer_frees,
+            tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(
             test_debug_bufferevent_free_forgets_events, tu_setup,
             tu_teardown),
