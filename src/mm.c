@@ -94,9 +94,12 @@ event_mm_realloc_(void *ptr, size_t sz)
     return realloc(ptr, sz);
 }
 
+/* NULL is not passed on: a user's free function need not accept it. */
 void
 event_mm_free_(void *ptr)
 {
+    if (ptr == NULL)
+        return;
     if (mm_free_fn)
         mm_free_fn(ptr);
     else

@@ -7,7 +7,10 @@
  * event_set_mem_functions() must be called before libevent allocates
  * anything, so it is the first thing main() does and this is a binary of
  * its own; the global shutdown is the last test, since nothing of
- * libevent may be used after it.
+ * libevent may be used after it.  The user's free function is never
+ * handed NULL (libevent never does it; a user's function need not
+ * accept it), debug mode included: that case runs first, in a child,
+ * since debug mode must be on before the first event exists.
  */
 #define _GNU_SOURCE
 #include "test-util.h"
@@ -17,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* Counting allocator: an open-addressing set of live blocks. */
@@ -25,7 +30,7 @@
 
 static pthread_mutex_t mm_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *live[LIVE_SLOTS];
-static long n_live, n_malloc, n_realloc, n_free, n_foreign;
+static long n_live, n_malloc, n_realloc, n_free, n_foreign, n_null_free;
 
 static size_t
 slot_of(const void *p)
@@ -99,8 +104,10 @@ my_realloc(void *old, size_t sz)
 static void
 my_free(void *p)
 {
-    if (p == NULL)
+    if (p == NULL) {
+        __atomic_add_fetch(&n_null_free, 1, __ATOMIC_SEQ_CST);
         return;
+    }
     pthread_mutex_lock(&mm_lock);
     n_free++;
     if (!live_remove(p))
@@ -133,6 +140,42 @@ noop_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+}
+
+/* Debug mode's own records go through the user's functions too, without
+ * a free(NULL) (upstream's main/mm_functions in debug mode, whose free
+ * function does not take NULL).  In a child: debug mode stays on. */
+static void
+test_mm_debug_mode_no_null_free(void **state)
+{
+    int status;
+    pid_t pid;
+
+    (void)state;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct event_base *base;
+        struct event *ev;
+
+        alarm(10);
+        event_enable_debug_mode();
+        base = event_base_new();
+        if (base == NULL)
+            _exit(3);
+        ev = event_new(base, -1, 0, noop_cb, NULL);
+        if (ev == NULL)
+            _exit(4);
+        event_free(ev);
+        event_base_free(base);
+        _exit(n_null_free != 0 ? 2 : 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 2)
+        fail_msg("the user's free function was handed NULL in debug mode");
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
@@ -251,6 +294,7 @@ test_mm_global_shutdown(void **state)
     libevent_global_shutdown();
     snapshot(&c);
     assert_int_equal(c.foreign, 0);
+    assert_int_equal(__atomic_load_n(&n_null_free, __ATOMIC_SEQ_CST), 0);
     if (c.live != 0)
         fail_msg("%ld block(s) still allocated after "
             "libevent_global_shutdown()", c.live);
@@ -260,6 +304,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* Must stay first: debug mode must come before any event. */
+        cmocka_unit_test_setup_teardown(test_mm_debug_mode_no_null_free,
+            tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_mm_base_and_events,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_mm_config,
