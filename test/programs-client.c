@@ -2,6 +2,7 @@
  * programs-client: drive the Debian daemons that test/unbound.sh,
  * test/nsd.sh and test/inetd.sh run on our libevent, and check every answer.  Plain C
  * without libevent, so it cannot share a bug with the library under test.
+ * Also writes the input test/fstrm.sh replays.
  *
  *   programs-client free-port          a loopback port free for both TCP
  *                                      and UDP right now
@@ -17,6 +18,12 @@
  *                                      sends SIZE patterned bytes, half-
  *                                      closes, and must read exactly them
  *                                      back, then EOF
+ *   programs-client frames PATH COUNT SEED
+ *                                      write a Frame Streams file for
+ *                                      fstrm.sh: a START control frame with
+ *                                      content type "test", COUNT data
+ *                                      frames of 1..4000 pseudo-random
+ *                                      bytes (from SEED), a STOP frame
  *
  * Every socket operation times out after 10 s and an alarm bounds the
  * whole run; the first wrong byte or answer exits 1 with a message.
@@ -427,6 +434,76 @@ run_echo(int port, int conns, size_t size)
     return 0;
 }
 
+/* ---- frames ---- */
+
+#define FSTRM_CONTROL_START 0x02
+#define FSTRM_CONTROL_STOP 0x03
+#define FSTRM_FIELD_CONTENT_TYPE 0x01
+#define FRAME_MAX 4000
+
+static void
+put_be32(unsigned char *p, unsigned long v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void
+write_all(FILE *f, const char *path, const unsigned char *p, size_t n)
+{
+    if (fwrite(p, 1, n, f) != n)
+        fail("write %s: %s", path, strerror(errno));
+}
+
+/* A Frame Streams file ("uni-directional" format): the START control
+ * frame (escape 0, control length, START, CONTENT_TYPE field "test"),
+ * COUNT data frames (big-endian length, then the bytes), the STOP
+ * control frame (escape 0, length 4, STOP).  Lengths and bytes come from
+ * a 32-bit LCG seeded with SEED, so a run can be reproduced. */
+static int
+write_frames(const char *path, long count, unsigned long seed)
+{
+    static const char type[] = "test";
+    unsigned char buf[4 + FRAME_MAX], hdr[24];
+    unsigned long x = seed & 0xffffffffUL, total = 0;
+    long i;
+    size_t j, len;
+    FILE *f = fopen(path, "wb");
+
+    if (!f)
+        fail("open %s: %s", path, strerror(errno));
+    put_be32(hdr, 0);
+    put_be32(hdr + 4, 12 + sizeof(type) - 1);
+    put_be32(hdr + 8, FSTRM_CONTROL_START);
+    put_be32(hdr + 12, FSTRM_FIELD_CONTENT_TYPE);
+    put_be32(hdr + 16, sizeof(type) - 1);
+    memcpy(hdr + 20, type, sizeof(type) - 1);
+    write_all(f, path, hdr, 20 + sizeof(type) - 1);
+    for (i = 0; i < count; i++) {
+        x = (x * 1664525UL + 1013904223UL) & 0xffffffffUL;
+        len = 1 + (size_t)((x >> 8) % FRAME_MAX);
+        put_be32(buf, len);
+        for (j = 0; j < len; j++) {
+            x = (x * 1664525UL + 1013904223UL) & 0xffffffffUL;
+            buf[4 + j] = (unsigned char)(x >> 24);
+        }
+        write_all(f, path, buf, 4 + len);
+        total += (unsigned long)len;
+    }
+    put_be32(hdr, 0);
+    put_be32(hdr + 4, 4);
+    put_be32(hdr + 8, FSTRM_CONTROL_STOP);
+    write_all(f, path, hdr, 12);
+    if (fclose(f) != 0)
+        fail("close %s: %s", path, strerror(errno));
+    printf("programs-client: frames: wrote %ld data frames (%lu payload "
+           "bytes) to %s\n",
+        count, total, path);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,9 +526,18 @@ main(int argc, char **argv)
             fail("bad PORT, CONNS or SIZE");
         return run_echo(port, conns, (size_t)size);
     }
+    if (argc == 5 && strcmp(argv[1], "frames") == 0) {
+        long count = atol(argv[3]);
+        char *end;
+        unsigned long seed = strtoul(argv[4], &end, 0);
+        if (count < 0 || count > 1000000 || *argv[4] == '\0' || *end != '\0')
+            fail("bad COUNT or SEED");
+        return write_frames(argv[2], count, seed);
+    }
     fprintf(stderr,
         "usage: programs-client free-port\n"
         "       programs-client dns PORT ROUNDS\n"
-        "       programs-client echo PORT CONNS SIZE\n");
+        "       programs-client echo PORT CONNS SIZE\n"
+        "       programs-client frames PATH COUNT SEED\n");
     return 2;
 }

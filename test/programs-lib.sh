@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared by the scripts that run unmodified Debian programs on our build
-# (memcached.sh, tmux.sh, unbound.sh, nsd.sh, inetd.sh, tcpbench.sh).  Source it
+# (memcached.sh, tmux.sh, unbound.sh, nsd.sh, inetd.sh, tcpbench.sh,
+# fstrm.sh).  Source it
 # after setting PROG (the script's name for messages).  It provides:
 #
 #   say MSG / die MSG / skip MSG   print; die exits 1, skip exits 77
@@ -30,6 +31,14 @@
 #                                  /proc/PID/exe is still EXE
 #   is_ours PID EXE                PID still runs EXE (not exited, not a
 #                                  zombie, not a reused PID)
+#   signal_exit PID EXE SIG        send SIG to PID (a child of this
+#                                  shell running EXE), wait 10 s at most
+#                                  for it to end, and die unless it ended
+#                                  with status 0
+#   exec_wait PID                  wait (5 s at most) until PID, started
+#                                  with &, is no longer a copy of this
+#                                  shell: before its exec, is_ours would
+#                                  take it for an exited program
 #   start_on_free_port EXE LOG BUSY_RE LAUNCH READY
 #                                  start a daemon on a free loopback port
 #                                  ($port, $pid set; see below)
@@ -145,6 +154,24 @@ track() {
 is_ours() {
     [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$(readlink -f "$2")" ]
 }
+signal_exit() {
+    local pid=$1 exe=$2 sig=$3 status=0 name
+    name=$(basename "$exe")
+    kill "-$sig" "$pid"
+    for _ in $(seq 100); do is_ours "$pid" "$exe" || break; sleep 0.1; done
+    is_ours "$pid" "$exe" && die "$name still runs 10 s after SIG$sig"
+    wait "$pid" || status=$?
+    [ "$status" = 0 ] || die "$name exited with status $status after SIG$sig"
+    return 0
+}
+exec_wait() {
+    local sh
+    sh=$(readlink "/proc/$$/exe")
+    for _ in $(seq 100); do
+        [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$sh" ] || return 0
+        sleep 0.05
+    done
+}
 stop_tracked() {
     local i pid exe
     for i in "${!tracked_pids[@]}"; do
@@ -177,6 +204,7 @@ start_on_free_port() {
         "$launch" "$port"
         [ -n "$pid" ] || die "$launch did not set pid"
         track "$pid" "$exe"
+        exec_wait "$pid"
         up=0
         for _ in $(seq 100); do
             is_ours "$pid" "$exe" || break

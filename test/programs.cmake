@@ -5,9 +5,10 @@
 #   memcached                Debian's memcached on our libevent-2.1.so.7
 #   tmux                     Debian's tmux on our libevent_core (registered
 #                            once the library has bufferevents)
-#   unbound, nsd, inetd,     Debian's unbound, nsd, openbsd-inetd and
-#   tcpbench                 tcpbench on our libevent-2.1.so.7: more of the
-#                            drop-in, skipped (77) when the package cannot be
+#   unbound, nsd, inetd,     Debian's unbound, nsd, openbsd-inetd,
+#   tcpbench, fstrm          tcpbench and fstrm_capture (fstrm-bin) on our
+#                            libevent-2.1.so.7: more of the drop-in,
+#                            skipped (77) when the package cannot be
 #                            installed, since no issue names them
 # Labels: "samples" for the first, "programs" for the rest.  The programs
 # are not registered in sanitizer builds: an uninstrumented executable
@@ -55,10 +56,10 @@ add_test(NAME memcached
         $<TARGET_FILE:memcached-client> ${CMAKE_BINARY_DIR}/lib)
 set_tests_properties(memcached PROPERTIES TIMEOUT 600 LABELS programs)
 
-# --- unbound, nsd, inetd, tcpbench ---------------------------------------------------
+# --- unbound, nsd, inetd, tcpbench, fstrm -----------------------------------
 # Their client is plain C without libevent, like memcached-client.
 add_executable(programs-client programs-client.c)
-foreach(prog unbound nsd inetd tcpbench)
+foreach(prog unbound nsd inetd tcpbench fstrm)
     add_test(NAME ${prog}
         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/${prog}.sh
             $<TARGET_FILE:programs-client> ${CMAKE_BINARY_DIR}/lib)

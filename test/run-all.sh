@@ -48,7 +48,7 @@ log() { echo "run-all: $*"; }
 # memcached and tmux are real programs the suite runs on our libraries.
 packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux)
 # Further real programs: their tests are skipped when these cannot be had.
-optional_packages=(unbound nsd openbsd-inetd tcpbench)
+optional_packages=(unbound nsd openbsd-inetd tcpbench fstrm-bin)
 
 # install_missing PKG...: apt-get install those not installed yet.
 install_missing() {

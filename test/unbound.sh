@@ -76,12 +76,7 @@ is_ours "$pid" "$unbound" || die "unbound died on SIGHUP"
 timeout 100 "$client" dns "$port" 10 || die "client failed after SIGHUP (rc $?)"
 
 # SIGTERM: a clean exit, status 0, with its statistics printed.
-kill -TERM "$pid"
-status=0
-for _ in $(seq 100); do is_ours "$pid" "$unbound" || break; sleep 0.1; done
-is_ours "$pid" "$unbound" && die "unbound still runs 10 s after SIGTERM"
-wait "$pid" || status=$?
-[ "$status" = 0 ] || die "unbound exited with status $status after SIGTERM"
+signal_exit "$pid" "$unbound" TERM
 grep -q 'server stats for thread' "$work/unbound.log" ||
     die "unbound did not print its statistics on the way out"
 say "ok"
