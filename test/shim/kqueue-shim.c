@@ -19,6 +19,8 @@
  *    any such entry was produced, kevent() returns them at once without
  *    reading events (what makes EV_RECEIPT "bulk changes without
  *    draining");
+ *  - up to nevents events come back: epoll is read with room for that
+ *    many fds, so every ready knote that fits is handed out (look());
  *  - nevents == 0 returns at once whatever the timeout; a NULL timeout
  *    waits forever, a zero one polls; EINTR only when nothing was ready;
  *  - close() of a descriptor removes its knotes, and the kqueue is not
@@ -116,6 +118,8 @@ struct kq {
     struct knote *sig[NSIG];
     int nvnode;
     struct knote_q pending;
+    struct epoll_event *ebuf; /* look()'s buffer, nebuf entries */
+    int nebuf;
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -402,6 +406,7 @@ destroy_kq(struct kq *k)
         free(r);
     }
     free(k->recs);
+    free(k->ebuf);
     for (i = 1; i < NSIG; ++i)
         if (k->sig[i] != NULL) {
             knote_free(k, k->sig[i]);
@@ -584,6 +589,36 @@ absorb(struct kq *k, const struct epoll_event *evs, int n)
         if (r->wr != NULL && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
             enqueue(k, r->wr);
     }
+}
+
+/* Queue what epoll has ready now, for a kevent() with room for nevents.
+ * "kevent() returns the number of events placed in the eventlist, up to
+ * the value given by nevents": so one epoll_wait() with room for nevents
+ * fds (and the wake-up eventfd), not a fixed batch, which would leave
+ * ready fds beyond it out of a call that had room for them.  An fd is in
+ * epoll once, so more than nrecs + 1 entries are never needed. */
+static void
+look(struct kq *k, int nevents)
+{
+    struct epoll_event small[64], *buf = small;
+    int want = (nevents < k->nrecs ? nevents : k->nrecs) + 1, size = 64, r;
+
+    if (want > size) {
+        if (want > k->nebuf) {
+            struct epoll_event *p = realloc(k->ebuf, want * sizeof(*p));
+            if (p != NULL) {
+                k->ebuf = p;
+                k->nebuf = want;
+            }
+        }
+        if (k->nebuf > size) {
+            buf = k->ebuf;
+            size = k->nebuf;
+        }
+    }
+    r = epoll_wait(k->fd, buf, want < size ? want : size, 0);
+    if (r > 0)
+        absorb(k, buf, r);
 }
 
 /* Queue knotes nothing wakes epoll for: signals counted since the last
@@ -851,9 +886,7 @@ kevent(int kq, const struct kevent *changelist, int nchanges,
     for (;;) {
         int ms = -1, r, err;
 
-        r = epoll_wait(k->fd, buf, 64, 0);
-        if (r > 0)
-            absorb(k, buf, r);
+        look(k, nevents);
         scan(k);
         n = deliver(k, eventlist, nevents);
         if (n > 0)
