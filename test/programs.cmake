@@ -10,9 +10,12 @@
 #                            libevent-2.1.so.7: more of the drop-in,
 #                            skipped (77) when the package cannot be
 #                            installed, since no issue names them
-# Labels: "samples" for the first, "programs" for the rest.  The programs
-# are not registered in sanitizer builds: an uninstrumented executable
-# cannot load libraries built with ASan or TSan.
+# Labels: "samples" for the first, "programs" for the rest.  In an ASan
+# build the programs run on the instrumented libraries with the ASan
+# runtime preloaded (an uninstrumented executable cannot load them
+# otherwise), leak detection off (the programs' own leaks are not ours),
+# and any ASan or UBSan report fails the test; install-consumer is left
+# out there.  In a TSan build no program is registered.
 
 # --- samples ------------------------------------------------------------------
 # "name|VAR=1,VAR=1": no ';' inside an entry, or the list would split it.
@@ -36,16 +39,28 @@ foreach(sample IN LISTS EVENT_SAMPLES)
     endforeach()
 endforeach()
 
-if(EVENT_SANITIZE)
+set(EVENT_PROGRAM_ENV)
+if(EVENT_SANITIZE MATCHES "thread")
     return()
+elseif(EVENT_SANITIZE MATCHES "address")
+    execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
+        OUTPUT_VARIABLE asan_runtime OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT IS_ABSOLUTE "${asan_runtime}" OR NOT EXISTS "${asan_runtime}")
+        return()
+    endif()
+    set(EVENT_PROGRAM_ENV "LD_PRELOAD=${asan_runtime}"
+        "ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1"
+        "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+elseif(EVENT_SANITIZE)
+    return()
+else()
+    # --- install-consumer -------------------------------------------------
+    add_test(NAME install-consumer
+        COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install-consumer.sh
+            ${CMAKE_BINARY_DIR})
+    set_tests_properties(install-consumer PROPERTIES TIMEOUT 300
+        LABELS programs)
 endif()
-
-# --- install-consumer -----------------------------------------------------
-add_test(NAME install-consumer
-    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install-consumer.sh
-        ${CMAKE_BINARY_DIR})
-set_tests_properties(install-consumer PROPERTIES TIMEOUT 300
-    LABELS programs)
 
 # --- memcached --------------------------------------------------------------
 # The client is deliberately plain C and pthreads: no libevent.
@@ -54,7 +69,8 @@ target_link_libraries(memcached-client PRIVATE Threads::Threads)
 add_test(NAME memcached
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/memcached.sh
         $<TARGET_FILE:memcached-client> ${CMAKE_BINARY_DIR}/lib)
-set_tests_properties(memcached PROPERTIES TIMEOUT 600 LABELS programs)
+set_tests_properties(memcached PROPERTIES TIMEOUT 600 LABELS programs
+    ENVIRONMENT "${EVENT_PROGRAM_ENV}")
 
 # --- unbound, nsd, inetd, tcpbench, fstrm -----------------------------------
 # Their client is plain C without libevent, like memcached-client.
@@ -64,7 +80,7 @@ foreach(prog unbound nsd inetd tcpbench fstrm)
         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/${prog}.sh
             $<TARGET_FILE:programs-client> ${CMAKE_BINARY_DIR}/lib)
     set_tests_properties(${prog} PROPERTIES TIMEOUT 300 LABELS programs
-        SKIP_RETURN_CODE 77)
+        SKIP_RETURN_CODE 77 ENVIRONMENT "${EVENT_PROGRAM_ENV}")
 endforeach()
 
 # --- tmux -------------------------------------------------------------------
@@ -92,5 +108,5 @@ if(EVENT_HAVE_BUFFEREVENT)
             ${CMAKE_BINARY_DIR}/lib)
     # tmux.sh exits 77 while our core lacks a function tmux imports.
     set_tests_properties(tmux PROPERTIES TIMEOUT 300 LABELS programs
-        SKIP_RETURN_CODE 77)
+        SKIP_RETURN_CODE 77 ENVIRONMENT "${EVENT_PROGRAM_ENV}")
 endif()
