@@ -17,10 +17,13 @@
 # 6. stage "wine": the mingw-w64 cross-build and its tests under Wine
 #    (packages installed when missing; skipped, and said so, when they
 #    cannot be).
-# --upstream adds, after the first stage, a run of libevent 2.1.12's own
-# regression suite against build/ on four backends (test/upstream/run.sh;
+# --upstream adds, after the first stage, runs of libevent 2.1.12's own
+# regression suite against build/ on every backend (test/upstream/run.sh;
 # it downloads upstream's source from deb.debian.org, so it is not in CI;
-# skipped, and said so, when the download fails).
+# skipped, and said so, when the download fails), plainly and in debug
+# mode; and, without --quick, the same built with ASan+UBSan against
+# build-asan/ after the asan stage and with TSan against build-tsan/ after
+# the tsan stage.
 # --quick runs the first stage only.  Each stage's ctest output is shown as
 # it runs; a summary line per stage and a total come last.  Exits non-zero
 # if any stage failed.
@@ -223,22 +226,32 @@ wine_stage() {
         "mingw-w64 or wine could not be installed" "$passed" "$failed"
 }
 
-# upstream_stage: libevent's own regress program against build/, once per
-# backend (test/upstream/run.sh).
+# upstream_stage NAME BUILD_DIR "OPTIONS" [PREFIX...]: libevent's own
+# regress program against BUILD_DIR, once per backend
+# (test/upstream/run.sh with OPTIONS, split on spaces: --debug-mode,
+# --sanitize LIST), run under PREFIX (setarch for TSan).  The tarball the
+# first run downloaded is reused.
 upstream_stage() {
-    local start up_log rc passed failed
+    local name=$1 dir=$2 start up_log rc passed failed
+    local args=(--jobs "$jobs") tarball opts
+    read -r -a opts <<< "${3:-}"
+    shift 2
+    [ $# -gt 0 ] && shift
+    tarball=$out/build/upstream-regress/libevent_2.1.12-stable.orig.tar.gz
+    [ -f "$tarball" ] && args+=(--tarball "$tarball")
+    args+=("${opts[@]}")
     start=$(date +%s)
     up_log=$(mktemp)
     echo
-    log "=== stage upstream: libevent 2.1.12's regress against $out/build ==="
-    bash "$root/test/upstream/run.sh" --jobs "$jobs" "$out/build" 2>&1 |
+    log "=== stage $name: libevent 2.1.12's regress against $dir ==="
+    "$@" bash "$root/test/upstream/run.sh" "${args[@]}" "$dir" 2>&1 |
         tee "$up_log"
     rc=${PIPESTATUS[0]}
     read -r passed failed < <(sed -nE \
         's/^upstream regress\/[^:]+: ([0-9]+) ok, ([0-9]+) failed.*/\1 \2/p' \
         "$up_log" | awk '{p += $1; f += $2} END {print p + 0, f + 0}')
     rm -f "$up_log"
-    finish_stage upstream "$start" "$rc" 77 \
+    finish_stage "$name" "$start" "$rc" 77 \
         "upstream's source could not be downloaded" "$passed" "$failed"
 }
 
@@ -249,11 +262,17 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
 stage build "$out/build" "" ctest
-[ "$upstream" = 1 ] && upstream_stage
+if [ "$upstream" = 1 ]; then
+    upstream_stage upstream "$out/build" ""
+    upstream_stage upstream-debug "$out/build" --debug-mode
+fi
 
 if [ "$quick" = 0 ]; then
     stage asan "$out/build-asan" "-DEVENT_SANITIZE=address,undefined" \
         ctest
+    [ "$upstream" = 1 ] &&
+        upstream_stage upstream-asan "$out/build-asan" \
+            "--sanitize address,undefined"
     # TSan cannot map its shadow memory under some address-space layouts;
     # without ASLR it always can.
     tsan_run=(ctest)
@@ -262,6 +281,9 @@ if [ "$quick" = 0 ]; then
     fi
     stage tsan "$out/build-tsan" "-DEVENT_SANITIZE=thread" \
         "${tsan_run[@]}" -L threads -LE programs
+    [ "$upstream" = 1 ] &&
+        upstream_stage upstream-tsan "$out/build-tsan" "--sanitize thread" \
+            "${tsan_run[@]:0:${#tsan_run[@]}-1}"
     fuzz_stage
     wine_stage
 fi

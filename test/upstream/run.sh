@@ -12,10 +12,32 @@
 # --work DIR         work directory (default BUILD_DIR/upstream-regress;
 #                    also: UPSTREAM_WORK=DIR)
 # --backends LIST    comma-separated, from epoll, epoll-changelist, poll,
-#                    select (default: all four)
+#                    select, io_uring, kqueue-shim, devpoll-shim,
+#                    evport-shim (default: all eight; io_uring is
+#                    reported as skipped where the kernel refuses it.
+#                    On io_uring, et/et is not run: it decides from the
+#                    method's name, "epoll" or "kqueue", whether edge
+#                    triggering is supported, and ours is.)
+#                    The *-shim backends are backends/kqueue.c, devpoll.c
+#                    and evport.c over the test-only shims of those
+#                    systems' calls (test/shim/shim.cmake): regress is
+#                    linked again, statically, with the build's
+#                    test/libevent_shim_<name>.a, and that backend is
+#                    reported as skipped when the archive is missing (a
+#                    build without tests).  Every test runs on them;
+#                    devpoll and evport skip the early-close and
+#                    edge-triggered tests, as for poll and select: like
+#                    upstream's, those backends do not claim
+#                    EV_FEATURE_EARLY_CLOSE or EV_FEATURE_ET.
 # --timeout SECS     limit for each backend's run (default 900)
 # --jobs N           compile jobs (default 2)
 # --no-zlib          build without zlib even when it is installed
+# --debug-mode       run with EVENT_DEBUG_MODE=1, which makes upstream's
+#                    regress call event_enable_debug_mode() first (logs
+#                    are then BACKEND-debug.log)
+# --sanitize LIST    compile and link regress with -fsanitize=LIST (use
+#                    with a BUILD_DIR configured with the same
+#                    EVENT_SANITIZE, e.g. address,undefined or thread)
 # -- REGRESS_ARGS    passed to regress instead of running every test, for
 #                    example: -- main/fork bufferevent/
 #
@@ -27,10 +49,15 @@
 # by the sed scripts below (the whole change: WORK/edits.diff); regress is
 # compiled with upstream's flags and linked with our libevent_core and
 # libevent_pthreads plus test/upstream/stubs.c.  The script proves with
-# ldd and a traced run that the binary loads our libraries, proves for
-# each backend that the base really uses it, then runs regress (every
-# EVENT_* variable cleared except the backend's own) and prints one line
-# per backend:
+# ldd and a traced run that the binary loads our libraries.  For the
+# *-shim backends the same objects are linked statically with the shim
+# archive, libevent_pthreads.a and the shim's -Wl,--wrap options, and
+# ldd and a traced run prove instead that those binaries load no libevent
+# shared object at all (so all of libevent in them is the archive's).
+# The script proves for each backend that the base really uses it
+# (EVENT_SHOW_METHOD: "epoll", ..., "kqueue", "devpoll", "evport"), then
+# runs regress (every EVENT_* variable cleared except the backend's own)
+# and prints one line per backend:
 #
 #   upstream regress/epoll: 209 ok, 0 failed, 9 skipped
 #
@@ -47,7 +74,7 @@ URL=http://deb.debian.org/debian/pool/main/libe/libevent/libevent_2.1.12-stable.
 SHA256=92e6de1be9ec176428fd2367677e61ceffc2ee1cb119035037a27d346b0403bb
 TARNAME=libevent_2.1.12-stable.orig.tar.gz
 TOPDIR=libevent-2.1.12-stable
-ALL_BACKENDS=epoll,epoll-changelist,poll,select
+ALL_BACKENDS=epoll,epoll-changelist,poll,select,io_uring,kqueue-shim,devpoll-shim,evport-shim
 
 say() { echo "upstream: $*"; }
 die() { echo "upstream: ERROR: $*" >&2; exit 2; }
@@ -61,6 +88,8 @@ backends=$ALL_BACKENDS
 run_timeout=900
 jobs=2
 use_zlib=1
+sanitize=
+debug_mode=0
 regress_args=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -75,6 +104,9 @@ while [ $# -gt 0 ]; do
         --jobs) [ $# -ge 2 ] || die "--jobs needs a number"
                 jobs=$2; shift 2 ;;
         --no-zlib) use_zlib=0; shift ;;
+        --debug-mode) debug_mode=1; shift ;;
+        --sanitize) [ $# -ge 2 ] || die "--sanitize needs a list"
+                    sanitize=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
                    exit 0 ;;
         --) shift; regress_args=("$@"); break ;;
@@ -90,7 +122,8 @@ IFS=, read -r -a selected <<< "$backends"
 [ ${#selected[@]} -gt 0 ] || die "--backends is empty"
 for b in "${selected[@]}"; do
     case $b in
-        epoll|epoll-changelist|poll|select) ;;
+        epoll|epoll-changelist|poll|select|io_uring) ;;
+        kqueue-shim|devpoll-shim|evport-shim) ;;
         *) die "unknown backend '$b' (known: $ALL_BACKENDS)" ;;
     esac
 done
@@ -104,6 +137,47 @@ for so in libevent_core-2.1.so.7 libevent_pthreads-2.1.so.7; do
 done
 lib=$(cd "$lib" && pwd -P)
 [ -f "$here/stubs.c" ] || die "$here/stubs.c is missing"
+
+# --- the shimmed backends' archives and link options ------------------------
+# test/shim/shim.cmake builds, with the tests, one static archive per shim
+# (the whole core + the shimmed backend + its shim) into BUILD/test; the
+# shims take over some libc calls through -Wl,--wrap=SYM.  The wrapped
+# symbols and the environment of each shim's runs are read from
+# shim.cmake's EVENT_SHIMS table, the one place CMake takes them from, so
+# that this script cannot drift from it:
+#   "name|config macro|wrapped symbols|environment"
+shim_cmake=$root/test/shim/shim.cmake
+shim_field() { # NAME FIELD(3 wraps, 4 environment): from EVENT_SHIMS
+    local line
+    line=$(sed -n "s/^[[:space:]]*\"\($1|[^\"]*\)\".*/\1/p" "$shim_cmake")
+    [ -n "$line" ] || die "$shim_cmake has no EVENT_SHIMS entry for $1"
+    printf '%s\n' "$line" | cut -d'|' -f"$2"
+}
+shim_archive() { # NAME: the archive's path, or nothing when it was not built
+    local d
+    for d in "$build/test" "$build/lib"; do
+        if [ -f "$d/libevent_shim_$1.a" ]; then
+            echo "$d/libevent_shim_$1.a"; return
+        fi
+    done
+}
+shims=()          # the selected shims whose archive exists
+declare -A shim_missing=()
+for b in "${selected[@]}"; do
+    case $b in *-shim) ;; *) continue ;; esac
+    name=${b%-shim}
+    [ -f "$shim_cmake" ] || die "$shim_cmake is missing"
+    wraps=$(shim_field "$name" 3)
+    [ -n "$wraps" ] || die "$shim_cmake lists no wrapped symbols for $name"
+    if [ -z "$(shim_archive "$name")" ]; then
+        shim_missing[$name]=1
+    else
+        shims+=("$name")
+    fi
+done
+if [ ${#shims[@]} -gt 0 ] && [ ! -f "$lib/libevent_pthreads.a" ]; then
+    die "$lib/libevent_pthreads.a is missing (needed by the *-shim backends)"
+fi
 
 for tool in cmake cc tar sha256sum ldd timeout flock; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
@@ -121,7 +195,7 @@ tests=$src/test-ours
 ubuild=$work/upstream-build
 obj=$work/obj
 rm -rf "$work/src" "$ubuild" "$obj" "$work"/run-* "$work"/*.log \
-    "$work/edits.diff" "$work"/ld-debug.*
+    "$work/edits.diff" "$work"/ld-debug.* "$work"/regress-*-shim
 
 # Runs of regress go in the background so that an interrupt can stop them.
 tpid=
@@ -319,6 +393,10 @@ cflags=(-O2 -g -fno-strict-aliasing -pthread -Wall -Wno-unused-parameter
         -DHAVE_CONFIG_H -DTINYTEST_LOCAL -D_GNU_SOURCE=1
         -I"$tests" -I"$ubuild/include" -I"$src/include" -I"$src/compat"
         -I"$src")
+san_flags=()
+[ -z "$sanitize" ] ||
+    san_flags=(-fsanitize="$sanitize" -fno-omit-frame-pointer)
+cflags+=("${san_flags[@]}")
 
 say "compiling regress (${#srcs[@]} upstream files + stubs.c, -j$jobs)"
 compile() { # SRC OBJ LOG
@@ -345,6 +423,13 @@ while [ "$running" -gt 0 ]; do
     wait -n || failed_cc=1
     running=$((running - 1))
 done
+# The static links against a shim archive take stubs.c's other variant:
+# it leaves out the stubs that the archive's core defines itself (see
+# STUBS_STATIC_CORE in stubs.c).
+if [ ${#shims[@]} -gt 0 ]; then
+    cc "${cflags[@]}" -DSTUBS_STATIC_CORE -c "$here/stubs.c" \
+        -o "$obj/stubs-static.o" > "$obj/stubs-static.log" 2>&1 || failed_cc=1
+fi
 cat "$obj"/*.log > "$work/compile.log"
 if [ "$failed_cc" != 0 ]; then
     grep -E 'error|undefined' "$work/compile.log" | head -n 30 >&2 || true
@@ -356,7 +441,7 @@ link_libs=("$lib/libevent_core-2.1.so.7" "$lib/libevent_pthreads-2.1.so.7")
 [ "$zlib" = 1 ] && link_libs+=(-lz)
 # DT_RPATH (not RUNPATH) on our lib directory; runs also clear
 # LD_LIBRARY_PATH and LD_PRELOAD.
-if ! cc -pthread -o "$regress" "${objs[@]}" -Wl,--disable-new-dtags \
+if ! cc -pthread "${san_flags[@]}" -o "$regress" "${objs[@]}" -Wl,--disable-new-dtags \
         -Wl,-rpath,"$lib" "${link_libs[@]}" > "$work/link.log" 2>&1; then
     cat "$work/link.log" >&2
     die "linking regress against $lib failed"
@@ -379,18 +464,60 @@ others=$(printf '%s\n' "$loaded" |
             -e '^[[:space:]]*libevent_pthreads-2.1.so.7 => ' || true)
 [ -z "$others" ] || die "regress would also load: $others"
 # And from a real run: the loader's own trace of what it initialised.
-"${clean_env[@]}" LD_DEBUG=files LD_DEBUG_OUTPUT="$work/ld-debug" \
-    timeout 60 "$regress" --no-fork util/evutil_snprintf > /dev/null 2>&1 ||
-    die "regress does not run (try: $regress --no-fork util/evutil_snprintf)"
-inits=$(cat "$work"/ld-debug.* 2>/dev/null |
-    sed -n 's/.*calling init: \(.*libevent.*\)$/\1/p' | sort -u) || true
-rm -f "$work"/ld-debug.*
+# traced_inits BIN: the shared objects the loader initialised in a short
+# run of BIN, one per line (none when BIN does not run: it says so).
+traced_inits() {
+    "${clean_env[@]}" LD_DEBUG=files LD_DEBUG_OUTPUT="$work/ld-debug" \
+        timeout 60 "$1" --no-fork util/evutil_snprintf > /dev/null 2>&1 ||
+        echo "upstream: $1 does not run (try: $1 --no-fork util/evutil_snprintf)" >&2
+    cat "$work"/ld-debug.* 2>/dev/null |
+        sed -n 's/.*calling init: \(.*\)$/\1/p' | sort -u || true
+    rm -f "$work"/ld-debug.*
+}
+inits=$(traced_inits "$regress" | grep libevent) || true
 [ -n "$inits" ] || die "no libevent in the loader's trace of a run"
 while IFS= read -r path; do
     [ "$(cd "$(dirname "$path")" && pwd -P)" = "$lib" ] ||
         die "a run of regress loaded $path, not our $lib"
     say "regress loads $path -> $(readlink -f "$path")"
 done <<< "$inits"
+
+# --- the shimmed backends' binaries -------------------------------------------
+# regress-<name>-shim: the same upstream objects, stubs.c's static
+# variant, libevent_pthreads.a and the shim's archive, linked statically
+# (the libc and zlib stay shared) with the wrap options from shim.cmake,
+# which only act on code linked into the executable.
+upstream_objs=()
+for o in "${objs[@]}"; do
+    [ "$o" = "$obj/stubs.o" ] || upstream_objs+=("$o")
+done
+declare -A shim_bin=()
+for name in "${shims[@]}"; do
+    archive=$(shim_archive "$name")
+    bin=$work/regress-$name-shim
+    wrap_opts=()
+    IFS=, read -r -a wrapped <<< "$(shim_field "$name" 3)"
+    for sym in "${wrapped[@]}"; do wrap_opts+=("-Wl,--wrap=$sym"); done
+    slibs=("$lib/libevent_pthreads.a" "$archive")
+    [ "$zlib" = 1 ] && slibs+=(-lz)
+    if ! cc -pthread "${san_flags[@]}" -o "$bin" "${upstream_objs[@]}" \
+            "$obj/stubs-static.o" "${wrap_opts[@]}" "${slibs[@]}" \
+            > "$work/link-$name-shim.log" 2>&1; then
+        cat "$work/link-$name-shim.log" >&2
+        die "linking regress statically against $archive failed"
+    fi
+    # No libevent shared object, neither by ldd nor in a traced run: all
+    # of libevent in this binary is the archive's.
+    loaded=$("${clean_env[@]}" ldd "$bin" | grep -i 'libevent' || true)
+    [ -z "$loaded" ] || die "$bin would load a libevent shared object: $loaded"
+    inits=$(traced_inits "$bin")
+    [ -n "$inits" ] || die "no shared object in the loader's trace of $bin"
+    if printf '%s\n' "$inits" | grep -qi 'libevent'; then
+        die "a run of $bin loaded a libevent shared object: $inits"
+    fi
+    shim_bin[$name]=$bin
+    say "regress-$name-shim: statically linked with $archive (${wrap_opts[*]}); ldd and a traced run show no libevent shared object"
+done
 
 # --- run it, once per backend -------------------------------------------------
 backend_env() { # BACKEND: print the variables that select it
@@ -399,12 +526,17 @@ backend_env() { # BACKEND: print the variables that select it
         epoll-changelist) echo EVENT_EPOLL_USE_CHANGELIST=1 ;;
         poll) echo EVENT_NOEPOLL=1 ;;
         select) echo EVENT_NOEPOLL=1; echo EVENT_NOPOLL=1 ;;
+        io_uring) echo EVENT_NOEPOLL=1; echo EVENT_NOPOLL=1
+                  echo EVENT_NOSELECT=1 ;;
+        # As shim.cmake runs its loop-level tests (devpoll: EVENT_NOEPOLL=1).
+        *-shim) shim_field "${1%-shim}" 4 | tr ',' '\n' ;;
     esac
 }
 backend_method() { # BACKEND: what event_base_get_method() must say
     case $1 in
         epoll) echo epoll ;;
         epoll-changelist) echo 'epoll (with changelist)' ;;
+        *-shim) echo "${1%-shim}" ;;
         *) echo "$1" ;;
     esac
 }
@@ -422,23 +554,50 @@ for b in "${selected[@]}"; do
     while IFS= read -r v; do [ -n "$v" ] && benv+=("$v"); done < <(backend_env "$b")
     rundir=$work/run-$b
     log=$work/$b.log
+    tag=$b
+    if [ "$debug_mode" = 1 ]; then
+        benv+=(EVENT_DEBUG_MODE=1)
+        log=$work/$b-debug.log
+        tag="$b (debug mode)"
+    fi
+    bin=$regress
+    case $b in
+        *-shim)
+            name=${b%-shim}
+            if [ -n "${shim_missing[$name]:-}" ]; then
+                summaries+=("upstream regress/$tag: SKIPPED: no libevent_shim_$name.a in $build/test or $build/lib (a build without tests?)")
+                continue
+            fi
+            bin=${shim_bin[$name]} ;;
+    esac
     mkdir -p "$rundir"
 
     # A legacy test's base announces its method (EVENT_SHOW_METHOD).
     want=$(backend_method "$b")
     got=$(cd "$rundir" && "${clean_env[@]}" "${benv[@]}" EVENT_SHOW_METHOD=1 \
-        timeout 60 "$regress" --no-fork main/simpleread 2>&1 |
+        timeout 60 "$bin" --no-fork main/simpleread 2>&1 |
         sed -n 's/.*libevent using: \(.*\)$/\1/p' | head -n 1) || true
+    if [ "$b" = io_uring ] && [ "$got" != "$want" ]; then
+        summaries+=("upstream regress/$tag: SKIPPED: this kernel or build gives no io_uring base (it uses '${got:-?}')")
+        continue
+    fi
     if [ "$got" != "$want" ]; then
-        summaries+=("upstream regress/$b: NOT RUN: the base uses '${got:-?}', not '$want'")
+        summaries+=("upstream regress/$tag: NOT RUN: the base uses '${got:-?}', not '$want'")
         status=1
         continue
     fi
 
-    say "running regress on $b (${benv[*]:-default environment}; up to $run_timeout s; log: $log)"
+    bargs=("${regress_args[@]}")
+    # No test named: all of them, less et/et on io_uring (see --backends).
+    [ "$b" = io_uring ] && [ ${#bargs[@]} = 0 ] && bargs=(:et/et)
+    # Nothing is left out on the *-shim backends: all of regress passes
+    # there.  A test that cannot pass on a shim for a reason of the shim or
+    # of Linux (not of our backend) would be left out for that backend
+    # here the same way, with its reason.
+    say "running regress on $tag (${benv[*]:-default environment}; up to $run_timeout s; log: $log)"
     rc=0
     (cd "$rundir" && exec "${clean_env[@]}" "${benv[@]}" \
-        timeout -k 10 "$run_timeout" "$regress" "${regress_args[@]}") \
+        timeout -k 10 "$run_timeout" "$bin" "${bargs[@]}") \
         > "$log" 2>&1 < /dev/null &
     tpid=$!
     wait "$tpid" || rc=$?
@@ -461,11 +620,11 @@ for b in "${selected[@]}"; do
             why="no summary line (exit status $rc)"
         fi
         last=$(grep -E '^[A-Za-z0-9_]+/[^ ]*:' "$log" | tail -n 1 | cut -d: -f1) || true
-        summaries+=("upstream regress/$b: $why; last test started: ${last:-none}; log: $log")
+        summaries+=("upstream regress/$tag: $why; last test started: ${last:-none}; log: $log")
         status=1
         continue
     fi
-    line="upstream regress/$b: $n_ok ok, $n_bad failed, $n_skip skipped"
+    line="upstream regress/$tag: $n_ok ok, $n_bad failed, $n_skip skipped"
     if [ "$n_bad" != 0 ] || [ "$rc" != 0 ]; then
         status=1
         names=$(failed_tests "$log")

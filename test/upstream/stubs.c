@@ -63,6 +63,27 @@
  * The prototypes come from upstream's own headers (this file is compiled
  * with regress's include path), so a stub whose signature drifted from
  * upstream's would not compile.
+ *
+ * Static links (STUBS_STATIC_CORE).  run.sh also links regress statically
+ * with a test-only archive of the whole core (libevent_shim_<name>.a, for
+ * the kqueue-shim, devpoll-shim and evport-shim backends), and compiles
+ * this file a second time, with -DSTUBS_STATIC_CORE, for those links.  An
+ * archive hides nothing: its event.c and event-base.c objects, which
+ * every link pulls in (event_base_new() is there), define
+ *
+ *   event_active_later_, event_base_add_virtual_, event_deferred_cb_init_,
+ *   event_deferred_cb_schedule_, event_callback_activate_,
+ *   event_callback_finalize_, event_global_current_base_
+ *
+ * so a stub of the same name would be a second definition of it.  That
+ * variant leaves those out and the core's own are linked.  The functions
+ * are still reachable only from removed tests (and are not called with
+ * upstream's structures).  event_global_current_base_ is then the core's
+ * own current base, which its event_init() already sets, so main/fork
+ * reads exactly what upstream's does (regress_main.c's extra store of the
+ * same pointer is harmless).  If the archive stopped defining one of these,
+ * or started defining another stub, the static link fails ("undefined
+ * reference" or "multiple definition"): the list cannot drift silently.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +203,7 @@ event_base_start_iocp_(struct event_base *base, int n_cpus)
     return -1;
 }
 
+#ifndef STUBS_STATIC_CORE /* the core's archive defines these (above) */
 void
 event_active_later_(struct event *ev, int res)
 {
@@ -228,6 +250,8 @@ event_callback_finalize_(struct event_base *base, unsigned flags,
     never(__func__);
 }
 
+#endif /* !STUBS_STATIC_CORE */
+
 size_t
 event_strlcpy_(char *dst, const char *src, size_t siz)
 {
@@ -244,4 +268,6 @@ event_base_assert_ok_(struct event_base *base)
     (void)base;
 }
 
+#ifndef STUBS_STATIC_CORE /* the core's archive defines it (above) */
 struct event_base *event_global_current_base_ = NULL;
+#endif
