@@ -248,7 +248,7 @@ upstream_stage() {
         tee "$up_log"
     rc=${PIPESTATUS[0]}
     read -r passed failed < <(sed -nE \
-        's/^upstream regress\/[^:]+: ([0-9]+) ok, ([0-9]+) failed.*/\1 \2/p' \
+        's/^upstream (regress|verify)\/[^:]+: ([0-9]+) ok, ([0-9]+) failed.*/\2 \3/p' \
         "$up_log" | awk '{p += $1; f += $2} END {print p + 0, f + 0}')
     rm -f "$up_log"
     finish_stage "$name" "$start" "$rc" 77 \
