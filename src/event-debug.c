@@ -187,14 +187,20 @@ event_debug_note_del_(const struct event *ev)
         die_not_setup("event_del", ev);
 }
 
-void
-event_debug_assert_is_setup_(const struct event *ev)
+int
+event_debug_is_setup_(const struct event *ev)
 {
     struct debug_entry *e;
     EVLOCK_LOCK(debug_map_lock_, 0);
     e = find_entry(ev);
     EVLOCK_UNLOCK(debug_map_lock_, 0);
-    if (!e)
+    return e != NULL;
+}
+
+void
+event_debug_assert_is_setup_(const struct event *ev)
+{
+    if (!event_debug_is_setup_(ev))
         die_not_setup("event operation", ev);
 }
 

@@ -462,6 +462,8 @@ unsigned event_debug_count_entries_(void);
 void event_debug_note_teardown_(const struct event *ev);
 void event_debug_note_add_(const struct event *ev);
 void event_debug_note_del_(const struct event *ev);
+/* 1 when debug mode knows ev (assigned and not torn down), else 0. */
+int event_debug_is_setup_(const struct event *ev);
 void event_debug_assert_is_setup_(const struct event *ev);
 void event_debug_assert_not_added_(const struct event *ev);
 void event_debug_assert_socket_nonblocking_(evutil_socket_t fd);
