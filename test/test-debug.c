@@ -356,18 +356,26 @@ proper_use(struct event_base *base, void *arg)
     event_base_free(base);
 }
 
+/* Runs fn in a child, which must exit 0 without logging an error. */
 static void
-test_debug_proper_use_passes(void **state)
+expect_child_passes(void (*fn)(struct event_base *, void *),
+    const char *what)
 {
     struct child_result res;
 
-    (void)state;
-    run_child(proper_use, NULL, 0, &res);
+    run_child(fn, NULL, 0, &res);
     if (res.status == -1 || !WIFEXITED(res.status) ||
         WEXITSTATUS(res.status) != 0)
-        fail_msg("proper use failed (status 0x%x, log: %s)", res.status,
+        fail_msg("%s failed (status 0x%x, log: %s)", what, res.status,
             res.log);
     assert_null(strstr(res.log, "3:"));
+}
+
+static void
+test_debug_proper_use_passes(void **state)
+{
+    (void)state;
+    expect_child_passes(proper_use, "proper use");
 }
 
 /* ------------------------------------------------------------------ */
@@ -459,15 +467,8 @@ finalizer_frees(struct event_base *base, void *arg)
 static void
 test_debug_finalizer_frees(void **state)
 {
-    struct child_result res;
-
     (void)state;
-    run_child(finalizer_frees, NULL, 0, &res);
-    if (res.status == -1 || !WIFEXITED(res.status) ||
-        WEXITSTATUS(res.status) != 0)
-        fail_msg("freeing a finalized event failed (status 0x%x, log: %s)",
-            res.status, res.log);
-    assert_null(strstr(res.log, "3:"));
+    expect_child_passes(finalizer_frees, "freeing a finalized event");
 }
 
 static void
