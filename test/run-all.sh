@@ -275,15 +275,15 @@ if [ "$quick" = 0 ]; then
             "--sanitize address,undefined"
     # TSan cannot map its shadow memory under some address-space layouts;
     # without ASLR it always can.
-    tsan_run=(ctest)
+    no_aslr=()
     if setarch "$(uname -m)" -R true 2>/dev/null; then
-        tsan_run=(setarch "$(uname -m)" -R ctest)
+        no_aslr=(setarch "$(uname -m)" -R)
     fi
     stage tsan "$out/build-tsan" "-DEVENT_SANITIZE=thread" \
-        "${tsan_run[@]}" -L threads -LE programs
+        "${no_aslr[@]}" ctest -L threads -LE programs
     [ "$upstream" = 1 ] &&
         upstream_stage upstream-tsan "$out/build-tsan" "--sanitize thread" \
-            "${tsan_run[@]:0:${#tsan_run[@]}-1}"
+            "${no_aslr[@]}"
     fuzz_stage
     wine_stage
 fi
