@@ -125,7 +125,10 @@ evbuffer_add(struct evbuffer *buf, const void *data, size_t datlen)
     if (buf->freeze_end)
         goto done;
     result = evbuffer_add_nolock_(buf, data, datlen);
-    if (result == 0 && datlen > 0) {
+    /* Adding nothing still reaches the callbacks, as in libevent: they
+     * do not run, but a deferred run is scheduled, which fixes its place
+     * in the loop's queue. */
+    if (result == 0) {
         EVBUFFER_CHECK(buf);
         evbuffer_invoke_callbacks_(buf);
     }
@@ -146,13 +149,14 @@ evbuffer_prepend(struct evbuffer *buf, const void *data_in, size_t datlen)
     if (datlen > 0)
         EV_REFUSE_NULL_(data, -1);
     EVBUFFER_LOCK(buf);
-    if (buf->freeze_start)
-        goto done;
     if (datlen == 0) {
-        /* Nothing to do; an empty chain in front would break the list. */
+        /* Nothing to do, frozen front or not, as in libevent (and no
+         * callbacks); an empty chain in front would break the list. */
         result = 0;
         goto done;
     }
+    if (buf->freeze_start)
+        goto done;
     if (!FITS(buf, datlen))
         goto done;
 
@@ -464,8 +468,8 @@ evbuffer_commit_space(struct evbuffer *buf, struct evbuffer_iovec *vec,
     }
     result = 0;
     EVBUFFER_CHECK(buf);
-    if (added)
-        evbuffer_invoke_callbacks_(buf);
+    /* Even committing zero bytes (see evbuffer_add). */
+    evbuffer_invoke_callbacks_(buf);
 done:
     EVBUFFER_UNLOCK(buf);
     return result;

@@ -6,7 +6,8 @@
  * Whole chains change lists; only the part of a chain that a
  * remove_buffer splits is copied.  Both buffers are locked together
  * (EVBUFFER_LOCK2, address order).  The source's callbacks run before the
- * destination's.  A buffer reference is a "multicast" chain: it shows the
+ * destination's, except for a remove_buffer of part of the source (as in
+ * libevent 2.1).  A buffer reference is a "multicast" chain: it shows the
  * memory of a chain of the source, holds a reference on that chain
  * (refcnt) and on the source buffer, and drops both when freed.
  */
@@ -215,8 +216,16 @@ moved:
     result = (int)nread;
     EVBUFFER_CHECK(src);
     EVBUFFER_CHECK(dst);
-    evbuffer_invoke_callbacks_(src);
-    evbuffer_invoke_callbacks_(dst);
+    /* libevent 2.1 runs the destination's callbacks first when it takes
+     * part of src (they run from its evbuffer_add into dst), the
+     * source's first when it takes all (through evbuffer_add_buffer). */
+    if (src->total_len > 0) {
+        evbuffer_invoke_callbacks_(dst);
+        evbuffer_invoke_callbacks_(src);
+    } else {
+        evbuffer_invoke_callbacks_(src);
+        evbuffer_invoke_callbacks_(dst);
+    }
 done:
     EVBUFFER_UNLOCK2(src, dst);
     return result;
@@ -233,15 +242,14 @@ evbuffer_add_buffer_reference(struct evbuffer *outbuf, struct evbuffer *inbuf)
 
     EV_REFUSE_NULL_(outbuf, -1);
     EV_REFUSE_NULL_(inbuf, -1);
-    if (outbuf == inbuf)
-        return -1;
     EVBUFFER_LOCK2(inbuf, outbuf);
+    /* As libevent 2.1: sharing nothing succeeds, even with itself. */
     len = inbuf->total_len;
     if (len == 0) {
         result = 0;
         goto done;
     }
-    if (outbuf->freeze_end || !FITS(outbuf, len))
+    if (outbuf == inbuf || outbuf->freeze_end || !FITS(outbuf, len))
         goto done;
     /* Chains that do not own plain memory cannot be shared (libevent
      * refuses the same ones). */

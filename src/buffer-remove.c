@@ -62,8 +62,13 @@ evbuffer_drain(struct evbuffer *buf, size_t len)
 
     EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
-    /* As libevent 2.1: draining an empty buffer succeeds, frozen or not. */
-    if (buf->freeze_start && buf->total_len > 0)
+    /* As libevent 2.1: draining an empty buffer succeeds, frozen or not,
+     * and does not reach the callbacks (no deferred run is scheduled). */
+    if (buf->total_len == 0) {
+        result = 0;
+        goto done;
+    }
+    if (buf->freeze_start)
         goto done;
     evbuffer_drain_nolock_(buf, len);
     result = 0;

@@ -392,10 +392,12 @@ evbuffer_readln(struct evbuffer *buf, size_t *n_read_out,
     }
     evbuffer_copy_from_chain_(buf->first, 0, line, n);
     line[n] = '\0';
-    /* The line and its end go in one drain: one callback run. */
-    evbuffer_drain_nolock_(buf, n + eol_len);
-    EVBUFFER_CHECK(buf);
-    evbuffer_invoke_callbacks_(buf);
+    /* As libevent: the line and its end go in two drains, each with
+     * its callback run (none for an empty line).  The second drains
+     * eol_len bytes of whatever a callback of the first left in front. */
+    if (n > 0)
+        (void)evbuffer_drain(buf, n);
+    (void)evbuffer_drain(buf, eol_len);
 done:
     EVBUFFER_UNLOCK(buf);
     if (n_read_out)

@@ -49,8 +49,10 @@ done
 log() { echo "run-all: $*"; }
 
 # --- packages -------------------------------------------------------------------
-# memcached and tmux are real programs the suite runs on our libraries.
-packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux)
+# memcached and tmux are real programs the suite runs on our libraries;
+# test/diff/ compares ours with Debian's libevent runtime.
+packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux
+    libevent-core-2.1-7)
 # Further real programs: their tests are skipped when these cannot be had.
 optional_packages=(unbound nsd openbsd-inetd tcpbench fstrm-bin)
 

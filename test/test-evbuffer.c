@@ -1791,6 +1791,100 @@ test_callbacks(void **state)
     evbuffer_free(b);
 }
 
+/* Callback order across buffers: each call appends its tag and what it
+ * saw to a shared log. */
+struct order_log {
+    char text[256];
+};
+
+struct order_tag {
+    struct order_log *log;
+    char name;
+};
+
+static void
+order_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct order_tag *t = arg;
+    size_t n = strlen(t->log->text);
+
+    (void)buf;
+    snprintf(t->log->text + n, sizeof(t->log->text) - n, "%c+%zu-%zu ",
+        t->name, info->n_added, info->n_deleted);
+}
+
+/* Differences from libevent 2.1.12 found by test/diff/diff-evbuffer.c,
+ * each checked here on its own. */
+static void
+test_libevent_callback_order(void **state)
+{
+    struct event_base *base = *state;
+    struct evbuffer *a = evbuffer_new(), *b = evbuffer_new();
+    struct order_log log;
+    struct order_tag ta = {&log, 'a'}, tb = {&log, 'b'};
+    size_t n;
+    char *line;
+
+    assert_non_null(evbuffer_add_cb(a, order_cb, &ta));
+    assert_non_null(evbuffer_add_cb(b, order_cb, &tb));
+
+    /* readln removes the line, then drains its end: two runs, the first
+     * left out for an empty line. */
+    memset(&log, 0, sizeof(log));
+    evbuffer_add(a, "abc\r\n\r\nrest", 11);
+    memset(&log, 0, sizeof(log));
+    line = evbuffer_readln(a, &n, EVBUFFER_EOL_CRLF);
+    assert_string_equal(line, "abc");
+    free(line);
+    line = evbuffer_readln(a, &n, EVBUFFER_EOL_CRLF);
+    assert_string_equal(line, "");
+    free(line);
+    assert_string_equal(log.text, "a+0-3 a+0-2 a+0-2 ");
+
+    /* remove_buffer of part of the source: the destination's callbacks
+     * first; of all of it: the source's first. */
+    memset(&log, 0, sizeof(log));
+    assert_int_equal(evbuffer_remove_buffer(a, b, 2), 2);
+    assert_int_equal(evbuffer_remove_buffer(a, b, 100), 2);
+    assert_string_equal(log.text, "b+2-0 a+0-2 a+0-2 b+2-0 ");
+
+    /* Doing nothing on a frozen buffer, or sharing an empty buffer with
+     * itself, succeeds. */
+    evbuffer_drain(b, evbuffer_get_length(b));
+    evbuffer_freeze(b, 1);
+    assert_int_equal(evbuffer_prepend(b, "", 0), 0);
+    assert_int_equal(evbuffer_prepend(b, "x", 1), -1);
+    evbuffer_unfreeze(b, 1);
+    assert_int_equal(evbuffer_add_buffer_reference(a, a), 0);
+    evbuffer_add(a, "z", 1);
+    assert_int_equal(evbuffer_add_buffer_reference(a, a), -1);
+    evbuffer_drain(a, 1);
+
+    /* With deferred callbacks, adding nothing schedules the run (so it
+     * keeps its place in the queue) and draining an empty buffer does
+     * not: a then b here, b then a below. */
+    assert_int_equal(evbuffer_defer_callbacks(a, base), 0);
+    assert_int_equal(evbuffer_defer_callbacks(b, base), 0);
+    memset(&log, 0, sizeof(log));
+    evbuffer_add(a, "", 0);
+    evbuffer_add(b, "1", 1);
+    evbuffer_add(a, "2", 1);
+    (void)event_base_loop(base, EVLOOP_NONBLOCK);
+    assert_string_equal(log.text, "a+1-0 b+1-0 ");
+    evbuffer_drain(a, 1);
+    evbuffer_drain(b, 1);
+    (void)event_base_loop(base, EVLOOP_NONBLOCK);
+    memset(&log, 0, sizeof(log));
+    evbuffer_drain(a, 5);
+    evbuffer_add(b, "3", 1);
+    evbuffer_add(a, "4", 1);
+    (void)event_base_loop(base, EVLOOP_NONBLOCK);
+    assert_string_equal(log.text, "b+1-0 a+1-0 ");
+
+    evbuffer_free(a);
+    evbuffer_free(b);
+}
+
 static void
 test_deferred_callbacks(void **state)
 {
@@ -2317,6 +2411,8 @@ main(void)
         cmocka_unit_test(test_callbacks),
         cmocka_unit_test_setup_teardown(test_deferred_callbacks, tu_setup,
             tu_teardown),
+        cmocka_unit_test_setup_teardown(test_libevent_callback_order,
+            tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_read_write, tu_setup_nobase,
             tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_file_segments, tu_setup_nobase,
