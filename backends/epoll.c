@@ -594,7 +594,10 @@ epoll_flush_ready(struct event_base *base)
                 ev | EV_ET, 1, &last);
     }
     base->ready_next = 0;
-    event_base_note_count_max_(base);
+    /* The maxima as if each activation had counted (only when there was
+     * one: a maximum just cleared stays 0 otherwise). */
+    if (last != NULL)
+        event_base_note_count_max_(base);
 }
 
 /* Run the callbacks of the results in order; a break or continue
@@ -609,8 +612,10 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
     struct epollop *ep = base->evbase;
     int i, ran = 0, n = base->ready_end - base->ready_next;
 
-    /* The maxima count them as active at once, as when dispatch
-     * activates them all (one event per ready fd, the usual case). */
+    /* The maxima count them as active at once with the expired timers
+     * queued since, as when dispatch activates them all (one event per
+     * ready fd, the usual case); event_base_loop counted them once
+     * already, before the timers were processed. */
     base->event_count_active += n;
     base->event_count += n;
     event_base_note_count_max_(base);

@@ -504,7 +504,13 @@ bufferevent_priority_set(struct bufferevent *bufev, int priority)
         goto done;
     if (event_priority_set(&bufev->ev_read, priority) == -1)
         goto done;
-    if (event_priority_set(&bufev->ev_write, priority) == -1)
+    /* An ev_write that waits to run without being added is the one
+     * socket_outbuf_cb activated at once, where libevent would only have
+     * added it (and accepted the new priority): move it. */
+    if (event_priority_set(&bufev->ev_write, priority) == -1 &&
+        (!(bufev->ev_write.ev_flags & EVLIST_ACTIVE) ||
+            (bufev->ev_write.ev_flags & EVLIST_INSERTED) ||
+            event_priority_set_queued_(&bufev->ev_write, priority) == -1))
         goto done;
     event_deferred_cb_set_priority_(&p->deferred, (ev_uint8_t)priority);
     r = 0;

@@ -438,6 +438,8 @@ event_active_io_in_loop_(struct event_base *base, struct event *ev,
 typedef void (*deferred_cb_fn)(struct event_callback *, void *);
 void event_deferred_cb_init_(struct event_callback *, ev_uint8_t priority,
     deferred_cb_fn cb, void *arg);
+/* event_priority_set that also moves an event waiting to run. */
+int event_priority_set_queued_(struct event *ev, int pri);
 void event_deferred_cb_set_priority_(struct event_callback *,
     ev_uint8_t priority);
 /* Returns 1 if scheduled now, 0 if it already was. */

@@ -178,6 +178,51 @@ common_timeout_schedule(struct common_timeout_list *ctl,
     event_add_nolock_(&ctl->timeout_event, &when, 1);
 }
 
+static void event_queue_remove_active(struct event_base *,
+    struct event_callback *);
+static void event_queue_remove_active_later(struct event_base *,
+    struct event_callback *);
+
+/* Take ev out of the active (or active-later) queue, if it is in one. */
+static inline void
+event_queue_remove_any_active(struct event_base *base, struct event *ev)
+{
+    if (ev->ev_flags & EVLIST_ACTIVE)
+        event_queue_remove_active(base, event_to_event_callback(ev));
+    else if (ev->ev_flags & EVLIST_ACTIVE_LATER)
+        event_queue_remove_active_later(base, event_to_event_callback(ev));
+}
+
+/* ev's timeout passed: activate it for EV_TIMEOUT.  libevent 2.1 deletes
+ * the event first, so an activation that has not run yet (by its fd in
+ * this pass, or by hand) is dropped and the event goes to the end of its
+ * queue with EV_TIMEOUT alone; the fd's readiness the backend found and
+ * the loop has not run counts as such an activation, so it becomes one
+ * first.  A persistent pure timer with an interval only leaves the heap
+ * (the persist closure adds it back at once, and nothing can tell).  An
+ * I/O event is deleted, fd included, even a persistent one: the closure
+ * adds it back with its fd before the callback, so the kernel
+ * registration is made anew, which re-arms an edge-triggered event as
+ * libevent does; one with a zero interval, which the closure does not
+ * re-arm, stays deleted, and so does a signal event (libevent's signal
+ * closure never re-adds; its ev_io_timeout shares memory with the signal
+ * counters). */
+static void
+timeout_expired(struct event_base *base, struct event *ev)
+{
+    if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
+        event_ready_flush_all_(base);
+    if ((ev->ev_events & EV_PERSIST) &&
+        !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
+        (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec)) {
+        event_queue_remove_timeout(base, ev);
+        event_queue_remove_any_active(base, ev);
+    } else {
+        event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
+    }
+    event_active_nolock_(ev, EV_TIMEOUT, 1);
+}
+
 /* The queue's timer fired: activate every member whose deadline passed,
  * then re-arm for the new head. */
 static void
@@ -197,11 +242,7 @@ common_timeout_callback(evutil_socket_t fd, short what, void *arg)
                 (ev->ev_timeout.tv_usec & COMMON_TIMEOUT_MICROSECONDS_MASK) >
                     now.tv_usec))
             break;
-        if (ev->ev_events & EV_PERSIST)
-            event_queue_remove_timeout(base, ev); /* keeps ev_io_timeout */
-        else
-            event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
-        event_active_nolock_(ev, EV_TIMEOUT, 1);
+        timeout_expired(base, ev);
     }
     if (ev)
         common_timeout_schedule(ctl, &now, ev);
@@ -587,6 +628,29 @@ event_priority_set(struct event *ev, int pri)
     return 0;
 }
 
+/* Give ev priority pri even when it waits to run: it moves to the tail
+ * of pri's queue.  For a socket bufferevent's ev_write, which ours
+ * activates at once where libevent adds it (see bufferevent-sock.c), so
+ * that bufferevent_priority_set succeeds there as in libevent. */
+int
+event_priority_set_queued_(struct event *ev, int pri)
+{
+    struct event_base *base = ev->ev_base;
+
+    if (pri < 0 || !base || pri >= base->nactivequeues)
+        return -1;
+    EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    if (ev->ev_flags & EVLIST_ACTIVE) {
+        event_queue_remove_active(base, event_to_event_callback(ev));
+        ev->ev_pri = (ev_uint8_t)pri;
+        event_queue_insert_active(base, event_to_event_callback(ev));
+    } else {
+        ev->ev_pri = (ev_uint8_t)pri;
+    }
+    EVBASE_RELEASE_LOCK(base, th_base_lock);
+    return 0;
+}
+
 int
 event_initialized(const struct event *ev)
 {
@@ -840,7 +904,9 @@ event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
                !(ev->ev_events & EV_SIGNAL)) {
         struct event_base *base = ev->ev_base;
         int res;
-        if (ev->ev_flags & EVLIST_INSERTED)
+        /* See event_add_nolock_full_ for why an active event is left. */
+        if (ev->ev_flags & (EVLIST_INSERTED | EVLIST_ACTIVE |
+                               EVLIST_ACTIVE_LATER))
             return 0;
         res = evmap_io_add_inl_(base, ev->ev_fd, ev);
         if (res == -1)
@@ -882,8 +948,13 @@ event_add_nolock_full_(struct event *ev, const struct timeval *tv,
         (ev->ev_events & EV_SIGNAL) && !EVBASE_IN_THREAD(base))
         wait_for_running_callback(base, ev);
 
+    /* As in libevent 2.1, an event waiting to run (active, not added) is
+     * not added for its fd or signal: event_add returns 0 and only sets
+     * the timeout, and the event is not pending for I/O after it runs
+     * (a persistent one does not fire again). */
     if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
-        !(ev->ev_flags & EVLIST_INSERTED)) {
+        !(ev->ev_flags &
+            (EVLIST_INSERTED | EVLIST_ACTIVE | EVLIST_ACTIVE_LATER))) {
         if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
             res = evmap_io_add_(base, ev->ev_fd, ev);
         else
@@ -1250,11 +1321,7 @@ event_del_nolock_inl_(struct event *ev, int blocking)
 
         if (ev->ev_flags & EVLIST_TIMEOUT)
             event_queue_remove_timeout(base, ev);
-        if (ev->ev_flags & EVLIST_ACTIVE)
-            event_queue_remove_active(base, event_to_event_callback(ev));
-        else if (ev->ev_flags & EVLIST_ACTIVE_LATER)
-            event_queue_remove_active_later(base,
-                event_to_event_callback(ev));
+        event_queue_remove_any_active(base, ev);
 
         if (ev->ev_flags & EVLIST_INSERTED) {
             event_queue_remove_inserted(base, ev);
@@ -1822,7 +1889,6 @@ timeout_process(struct event_base *base)
 {
     struct timeval now;
     ev_int64_t now_us;
-    struct event *ev;
 
     if (min_heap_empty_(&base->timeheap))
         return;
@@ -1834,14 +1900,7 @@ timeout_process(struct event_base *base)
             min_heap_settle_top_(&base->timeheap);
             continue;
         }
-        ev = base->timeheap.p[0].ev;
-        /* A persistent event keeps its fd registration: the persist
-         * closure re-arms the timer before the callback runs. */
-        if (ev->ev_events & EV_PERSIST)
-            event_queue_remove_timeout(base, ev); /* keeps ev_io_timeout */
-        else
-            event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
-        event_active_nolock_(ev, EV_TIMEOUT, 1);
+        timeout_expired(base, base->timeheap.p[0].ev);
     }
 }
 
@@ -2083,10 +2142,10 @@ event_process_active_single_queue(struct event_base *base,
 }
 
 /* Run the callbacks of the most urgent priority that has any user
- * callback, among priorities 0 to last; lower priorities wait for a
+ * callback, among priorities first to last; lower priorities wait for a
  * later iteration. */
 static int
-event_process_active(struct event_base *base, int last)
+event_process_active(struct event_base *base, int first, int last)
 {
     const struct timeval *endtime = NULL;
     struct timeval tv;
@@ -2100,7 +2159,7 @@ event_process_active(struct event_base *base, int last)
         evutil_timeradd(&base->max_dispatch_time, &tv, &tv);
         endtime = &tv;
     }
-    for (i = 0; i < base->nactivequeues && i <= last; ++i) {
+    for (i = first; i < base->nactivequeues && i <= last; ++i) {
         if (TAILQ_FIRST(&base->activequeues[i]) != NULL) {
             base->event_running_priority = i;
             if (i < limit_after_prio)
@@ -2125,6 +2184,7 @@ event_base_loop(struct event_base *base, int flags)
     struct timeval tv;
     struct timeval *tv_p;
     int res, ran, nuser, done = 0, retval = 0;
+    int count_before, active_before, pending;
 
     if (EVUTIL_UNLIKELY(!base)) {
         base = event_global_current_base_;
@@ -2169,8 +2229,25 @@ event_base_loop(struct event_base *base, int flags)
 
         event_queue_make_later_events_active(base);
         clear_time_cache(base);
+        count_before = base->event_count;
+        active_before = base->event_count_active;
         res = base->evsel->dispatch(base, tv_p);
-        event_base_note_count_max_(base);
+        /* Dispatch only adds to the counts (activations), without
+         * updating the maxima: do it now, as libevent would have at each
+         * increment, and only if something was counted (so a maximum just
+         * cleared stays 0 until something new comes).  Results left for
+         * ready_run count as the activations libevent's dispatch made
+         * (one per ready fd, the usual case), before any expired timer
+         * is deleted below. */
+        pending = base->ready_end ? base->ready_end - base->ready_next : 0;
+        if (pending > 0 || base->event_count > count_before ||
+            base->event_count_active > active_before) {
+            base->event_count += pending;
+            base->event_count_active += pending;
+            event_base_note_count_max_(base);
+            base->event_count -= pending;
+            base->event_count_active -= pending;
+        }
         if (res == -1) {
             event_debug(("%s: dispatch returned unsuccessfully.", __func__));
             retval = -1;
@@ -2189,10 +2266,14 @@ event_base_loop(struct event_base *base, int flags)
             if (N_ACTIVE_CALLBACKS(base) && !base->event_break &&
                 !base->event_continue)
                 /* User callbacks run from the results at priority
-                 * ready_prio were that priority's turn: lower ones
-                 * wait, as in libevent. */
-                n = event_process_active(base,
-                    nuser ? base->ready_prio : INT_MAX);
+                 * ready_prio were that priority's turn: it goes on with
+                 * what was queued at that priority meanwhile, and the
+                 * others wait for the next pass, as in libevent (a more
+                 * urgent event activated meanwhile set event_continue; a
+                 * deferred callback does not). */
+                n = nuser ? event_process_active(base, base->ready_prio,
+                                base->ready_prio)
+                          : event_process_active(base, 0, INT_MAX);
             if ((flags & EVLOOP_ONCE) && N_ACTIVE_CALLBACKS(base) == 0 &&
                 (n != 0 || nuser != 0))
                 done = 1;

@@ -1762,6 +1762,94 @@ test_write_timeout_after_write(void **state)
     tu_close(&fds[1]);
 }
 
+/* ---- Differences from libevent 2.1.12 found by test/diff/ ---- */
+
+/* bufferevent_priority_set right after a write: libevent has only added
+ * ev_write and accepts; ours has activated it, and must accept too. */
+static void
+test_priority_set_after_write(void **state)
+{
+    struct event_base *base = *state;
+    struct bufferevent *bev;
+    evutil_socket_t sp[2];
+
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    tu_socketpair(sp);
+    bev = bufferevent_socket_new(base, sp[0], 0);
+    assert_non_null(bev);
+    assert_int_equal(bufferevent_write(bev, "hello", 5), 0);
+    assert_int_equal(bufferevent_priority_set(bev, 1), 0);
+    assert_int_equal(bufferevent_get_priority(bev), 1);
+    assert_int_equal(bufferevent_priority_set(bev, 0), 0);
+    assert_int_equal(bufferevent_get_priority(bev), 0);
+    bufferevent_free(bev);
+    tu_close_pair(sp);
+}
+
+static struct bufferevent *prio_x, *prio_y;
+static char prio_log[128];
+
+static void
+prio_readcb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    strcat(prio_log, (const char *)arg);
+}
+
+static void
+prio_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    char c;
+
+    (void)what;
+    assert_int_equal(recv(fd, &c, 1, 0), 1);
+    strcat(prio_log, *(const char *)arg == 'A' ? "A " : "B ");
+    bufferevent_trigger(*(const char *)arg == 'A' ? prio_x : prio_y, EV_READ,
+        BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Two ready fds at priority 1 each queue a deferred read callback: X's
+ * at priority 0, Y's at priority 1.  As in libevent, Y's runs first:
+ * priority 1's turn goes on with what was queued there, and a deferred
+ * callback does not interrupt it (an event would). */
+static void
+test_deferred_priority_after_ready(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t sx[2], sy[2], pa[2], pb[2];
+    struct event *a, *b;
+
+    prio_log[0] = '\0';
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    tu_socketpair(sx);
+    tu_socketpair(sy);
+    tu_socketpair(pa);
+    tu_socketpair(pb);
+    prio_x = bufferevent_socket_new(base, sx[0], 0);
+    prio_y = bufferevent_socket_new(base, sy[0], 0);
+    bufferevent_setcb(prio_x, prio_readcb, NULL, NULL, (void *)"X ");
+    bufferevent_setcb(prio_y, prio_readcb, NULL, NULL, (void *)"Y ");
+    assert_int_equal(bufferevent_priority_set(prio_x, 0), 0);
+    a = event_new(base, pa[0], EV_READ, prio_event_cb, (void *)"A");
+    b = event_new(base, pb[0], EV_READ, prio_event_cb, (void *)"B");
+    assert_int_equal(event_add(a, NULL), 0);
+    assert_int_equal(event_add(b, NULL), 0);
+    assert_int_equal(send(pa[1], "x", 1, 0), 1);
+    assert_int_equal(send(pb[1], "x", 1, 0), 1);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    /* (A and B may come in either order on backends that scan.) */
+    assert_int_equal(strlen(prio_log), 8);
+    assert_string_equal(prio_log + 4, "Y X ");
+    event_free(a);
+    event_free(b);
+    bufferevent_free(prio_x);
+    bufferevent_free(prio_y);
+    tu_close_pair(sx);
+    tu_close_pair(sy);
+    tu_close_pair(pa);
+    tu_close_pair(pb);
+}
+
 int
 main(void)
 {
@@ -1836,6 +1924,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_write_socket_full, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_write_timeout_after_write,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_priority_set_after_write,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_priority_after_ready,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_deferred_pending_kept, tu_setup,
             tu_teardown),

@@ -3632,6 +3632,91 @@ test_batch_same_as_queue(void **state)
 }
 #endif
 
+/* ---- Differences from libevent 2.1.12 found by test/diff/ ---- */
+
+struct quirk_log {
+    char text[256];
+};
+
+static void
+quirk_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct quirk_log *log = arg;
+    size_t n = strlen(log->text);
+
+    (void)fd;
+    snprintf(log->text + n, sizeof(log->text) - n, "0x%x ", what);
+}
+
+/* event_add of an event that waits to run without being added does not
+ * add it for its fd (libevent's event_add_nolock_): it runs once, for
+ * what it was activated with, and is then not pending. */
+static void
+test_quirk_add_active(void **state)
+{
+    struct event_base *base = *state;
+    struct quirk_log log = {""};
+    evutil_socket_t sp[2];
+    struct event *ev;
+    int i;
+
+    tu_socketpair(sp);
+    ev = event_new(base, sp[0], EV_READ | EV_PERSIST, quirk_cb, &log);
+    event_active(ev, EV_WRITE, 1);
+    assert_int_equal(event_add(ev, NULL), 0);
+    assert_int_equal(event_pending(ev, EV_READ, NULL), 0);
+    assert_int_equal(send(sp[1], "x", 1, 0), 1);
+    for (i = 0; i < 3; i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    assert_string_equal(log.text, "0x4 ");
+    assert_int_equal(event_pending(ev, EV_READ, NULL), 0);
+    event_free(ev);
+    tu_close_pair(sp);
+}
+
+/* A timeout deletes the event before activating it for EV_TIMEOUT alone
+ * (libevent's timeout_process): a readiness found in the same pass is
+ * dropped; a persistent event with a zero interval is not re-added. */
+static void
+test_quirk_zero_persist_timeout(void **state)
+{
+    struct event_base *base = *state;
+    struct quirk_log log = {""};
+    struct timeval zero = {0, 0};
+    evutil_socket_t sp[2];
+    struct event *ev;
+    int i;
+
+    tu_socketpair(sp);
+    ev = event_new(base, sp[0], EV_WRITE | EV_PERSIST, quirk_cb, &log);
+    assert_int_equal(event_add(ev, &zero), 0);
+    for (i = 0; i < 3; i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    assert_string_equal(log.text, "0x1 ");
+    assert_int_equal(event_pending(ev, EV_WRITE | EV_TIMEOUT, NULL), 0);
+    event_free(ev);
+    tu_close_pair(sp);
+}
+
+/* The maximum of a count just cleared stays 0 until something new is
+ * counted; a pass that counts nothing new leaves it. */
+static void
+test_quirk_max_after_clear(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval hour = {3600, 0};
+    struct event *ev = event_new(base, -1, 0, quirk_cb, NULL);
+    const int added = EVENT_BASE_COUNT_ADDED;
+
+    assert_int_equal(event_add(ev, &hour), 0);
+    assert_int_equal(event_base_get_max_events(base, added, 1), 1);
+    assert_int_equal(event_base_get_max_events(base, added, 0), 0);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    assert_int_equal(event_base_get_num_events(base, added), 1);
+    assert_int_equal(event_base_get_max_events(base, added, 0), 0);
+    event_free(ev);
+}
+
 int
 main(void)
 {
@@ -3839,6 +3924,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_too_many_events_on_fd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_closed_fd,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_add_active,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_zero_persist_timeout,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_max_after_clear,
             tu_setup, tu_teardown),
     };
 
