@@ -37,41 +37,267 @@
 #include "util-internal.h"
 
 /* ------------------------------------------------------------------ */
-/* Text <-> binary */
+/* Text <-> binary
+ *
+ * Debian's libevent 2.1.12 does not use the C library here: it formats
+ * and parses addresses with its own code, whose rules are looser (and in
+ * places odder) than inet_pton()/inet_ntop().  Programs read listen and
+ * peer addresses from their configuration through these functions, so
+ * every text 2.1.12 accepts must be accepted with the same result and
+ * every text it refuses must be refused.  The rules are reproduced below,
+ * each where it applies; the parsers work on (start, end) spans so that
+ * no input length limit is needed and nothing is copied.
+ */
+
+/* Largest text either formatter produces ("ffff:...:ffff" is 39). */
+#define NTOP_TEXT_MAX 48
+
+/* The 2.1 IPv6 format: lowercase hex words without leading zeros; the
+ * first longest run of two or more zero words becomes "::"; a dotted IPv4
+ * tail only for ::ffff:a.b.c.d and for ::a.b.c.d when neither of the two
+ * low words is zero (so ::0.1.0.0 prints "::1:0", unlike glibc's
+ * "::0.1.0.0", and ::1 stays "::1").  Returns the text length. */
+static size_t
+format_ipv6(const unsigned char *b, char *out)
+{
+    unsigned words[8];
+    int i, run_start = -1, run_len = 1, j;
+    char *p = out;
+
+    for (i = 0; i < 8; i++)
+        words[i] = ((unsigned)b[2 * i] << 8) | b[2 * i + 1];
+    if (!words[0] && !words[1] && !words[2] && !words[3] && !words[4] &&
+        ((words[5] == 0 && words[6] && words[7]) || words[5] == 0xffff)) {
+        return (size_t)evutil_snprintf(out, NTOP_TEXT_MAX, "::%s%u.%u.%u.%u",
+            words[5] ? "ffff:" : "", b[12], b[13], b[14], b[15]);
+    }
+    /* Starting run_len at 1 leaves a lone zero word uncompressed; only a
+     * strictly longer run replaces the one found first. */
+    for (i = 0; i < 8; i = j + 1) {
+        for (j = i; j < 8 && words[j] == 0; j++)
+            ;
+        if (j - i > run_len) {
+            run_start = i;
+            run_len = j - i;
+        }
+    }
+    for (i = 0; i < 8; i++) {
+        if (i == run_start) {
+            /* "::" -- its first ':' is the previous word's separator
+             * unless the run starts the address. */
+            if (i == 0)
+                *p++ = ':';
+            *p++ = ':';
+            i += run_len - 1;
+            continue;
+        }
+        p += evutil_snprintf(p, 5, "%x", words[i]);
+        if (i != 7)
+            *p++ = ':';
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}
 
 const char *
 evutil_inet_ntop(int af, const void *src, char *dst, size_t len)
 {
+    char text[NTOP_TEXT_MAX];
+    size_t n;
+
     EV_REFUSE_NULL_(src, NULL);
     EV_REFUSE_NULL_(dst, NULL);
-    return inet_ntop(af, src, dst, (socklen_t)(len > INT_MAX ? INT_MAX : len));
+    if (af == AF_INET) {
+        const unsigned char *b = src;
+        n = (size_t)evutil_snprintf(text, sizeof(text), "%u.%u.%u.%u", b[0],
+            b[1], b[2], b[3]);
+    } else if (af == AF_INET6) {
+        n = format_ipv6(src, text);
+    } else {
+        errno = EAFNOSUPPORT;
+        return NULL;
+    }
+    /* The text and its NUL must fit.  (2.1's IPv6 branch also "succeeds"
+     * with the text cut short when len == n; we refuse that, as its IPv4
+     * branch and every inet_ntop() do, and leave dst alone.) */
+    if (n >= len) {
+        errno = ENOSPC;
+        return NULL;
+    }
+    memcpy(dst, text, n + 1);
+    return dst;
 }
 
-/* Dotted-quad IPv4 exactly as glibc's inet_pton(), which Debian's
- * libevent calls: four parts of 1-3 decimal digits, each at most 255, no
- * leading zeros ("010" is refused, "0" is fine), no signs or spaces. */
-static int
-parse_ipv4(const char *src, struct in_addr *dst)
-{
-    ev_uint32_t addr = 0;
-    int part, digits, v;
+/* Whether [s, end) starts with a digit. */
+#define AT_DIGIT(s, end) ((s) < (end) && EVUTIL_ISDIGIT_(*(s)))
 
-    for (part = 0; part < 4; part++) {
-        if (part > 0 && *src++ != '.')
-            return 0;
-        v = 0;
-        for (digits = 0; EVUTIL_ISDIGIT_(*src); digits++, src++) {
-            if (digits == 3 || (digits == 1 && v == 0))
-                return 0;
-            v = v * 10 + (*src - '0');
-        }
-        if (digits == 0 || v > 255)
-            return 0;
-        addr = (addr << 8) | (ev_uint32_t)v;
+/*
+ * One "%u" conversion of 2.1's sscanf("%u.%u.%u.%u%c"), as glibc does
+ * it: optional white space, an optional sign, then at least one decimal
+ * digit (leading zeros are fine and the base stays 10).  The value is
+ * what strtoul() gives -- saturated at ULONG_MAX when too large, negated
+ * modulo 2^N after a '-' -- truncated to unsigned int ("-0" is 0,
+ * "4294967297" is 1, "-1" is 4294967295).  Returns the position after
+ * the digits, or NULL when there is no number.
+ */
+static const char *
+scan_unsigned(const char *s, const char *end, unsigned *value)
+{
+    unsigned long v = 0;
+    int negative = 0, overflow = 0;
+
+    while (s < end && EVUTIL_ISSPACE_(*s))
+        s++;
+    if (s < end && (*s == '+' || *s == '-'))
+        negative = *s++ == '-';
+    if (!AT_DIGIT(s, end))
+        return NULL;
+    for (; AT_DIGIT(s, end); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULONG_MAX - d) / 10)
+            overflow = 1;
+        else
+            v = v * 10 + d;
     }
-    if (*src != '\0')
+    if (overflow)
+        v = ULONG_MAX;
+    else if (negative)
+        v = 0UL - v;
+    *value = (unsigned)v;
+    return s;
+}
+
+/* 2.1's IPv4 text: exactly four scan_unsigned() numbers, each at most
+ * 255, joined by single dots with nothing between a number and its dot,
+ * and nothing after the fourth (the "%c" must find the end).  So
+ * " 1.2.3.4", "1.+2.3.4", "-0.1.2.3" and "01.002.3.4" are accepted;
+ * "1.2.3.4 " and "1 .2.3.4" are not.  Writes out (network order) only
+ * on success. */
+static int
+parse_ipv4_span(const char *s, const char *end, unsigned char out[4])
+{
+    unsigned v[4];
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (i > 0) {
+            if (s >= end || *s != '.')
+                return 0;
+            s++;
+        }
+        s = scan_unsigned(s, end, &v[i]);
+        if (!s)
+            return 0;
+    }
+    if (s != end)
         return 0;
-    dst->s_addr = htonl(addr);
+    for (i = 0; i < 4; i++) {
+        if (v[i] > 255)
+            return 0;
+    }
+    for (i = 0; i < 4; i++)
+        out[i] = (unsigned char)v[i];
+    return 1;
+}
+
+/* Where a 2.1 hex word starting at s (a hex digit) ends: it is read with
+ * strtol(base 16), which also takes a "0x"/"0X" prefix when a hex digit
+ * follows it, and then any number of hex digits. */
+static const char *
+hex_word_end(const char *s, const char *end)
+{
+    if (end - s >= 3 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
+        EVUTIL_ISXDIGIT_(s[2]))
+        s += 2;
+    while (s < end && EVUTIL_ISXDIGIT_(*s))
+        s++;
+    return s;
+}
+
+/*
+ * 2.1's IPv6 text, on [src, end):
+ *  - If there is a '.', the first one (not the first character) ends a
+ *    dotted IPv4 tail that starts at the run of decimal digits before it
+ *    and reaches the end; it must pass parse_ipv4_span() and gives the
+ *    last two words.  The words part ends where the tail starts.
+ *  - The words part is read left to right.  A word starts with a hex
+ *    digit and spans what strtol(base 16) takes (hex_word_end(), which
+ *    may run past the words part); it may be at most 4 characters long,
+ *    prefix included ("0x1" and "0xab" are words, "0x123" is not), and
+ *    must be followed by ':' (skipped) or by the end of the words part.
+ *    So one trailing ':' after a word is accepted ("1::2:").
+ *  - "::" is allowed once: either as a second ':' after a word's
+ *    separator, or as the two first characters.  Any other character,
+ *    or a ninth word, refuses the text.
+ *  - Without "::" there must be exactly 8 words (the tail counts 2);
+ *    with it, at most 7, the gap standing for the rest.
+ * Writes dst only on success.
+ */
+static int
+parse_ipv6_span(const char *src, const char *end, unsigned char *dst)
+{
+    unsigned words[8];
+    unsigned char tail[4];
+    const char *dot = memchr(src, '.', (size_t)(end - src));
+    const char *eow = end; /* end of the words part */
+    int n = 0, nwords, gap = -1, i;
+
+    if (dot == src)
+        return 0;
+    if (dot) {
+        for (eow = dot; eow > src && EVUTIL_ISDIGIT_(eow[-1]); eow--)
+            ;
+        if (!parse_ipv4_span(eow, end, tail))
+            return 0;
+    }
+    while (src < eow) {
+        if (n > 7)
+            return 0;
+        if (EVUTIL_ISXDIGIT_(*src)) {
+            const char *next = hex_word_end(src, end), *d = src;
+            unsigned v = 0;
+            if (next - src > 4)
+                return 0;
+            if (next - src > 2 && (src[1] == 'x' || src[1] == 'X'))
+                d = src + 2;
+            for (; d < next; d++)
+                v = v * 16 + (unsigned)evutil_hex_char_to_int_(*d);
+            words[n++] = v;
+            src = next;
+            if (src != eow && (src >= end || *src != ':'))
+                return 0;
+            src++; /* the ':' (or, at eow, nothing that matters) */
+        } else if (*src == ':' && n > 0 && gap < 0) {
+            gap = n;
+            src++;
+        } else if (*src == ':' && n == 0 && gap < 0 && end - src >= 2 &&
+            src[1] == ':') {
+            gap = 0;
+            src += 2;
+        } else {
+            return 0;
+        }
+    }
+    nwords = n + (dot ? 2 : 0);
+    if (nwords > 8 || (nwords == 8 && gap >= 0) || (nwords < 8 && gap < 0))
+        return 0;
+    if (dot) {
+        words[6] = ((unsigned)tail[0] << 8) | tail[1];
+        words[7] = ((unsigned)tail[2] << 8) | tail[3];
+    }
+    if (gap >= 0) {
+        /* Words after the gap move up to just before the tail (or the
+         * end); the gap is zero-filled. */
+        int fill = 8 - nwords;
+        for (i = n - 1; i >= gap; i--)
+            words[i + fill] = words[i];
+        for (i = gap; i < gap + fill; i++)
+            words[i] = 0;
+    }
+    for (i = 0; i < 8; i++) {
+        dst[2 * i] = (unsigned char)(words[i] >> 8);
+        dst[2 * i + 1] = (unsigned char)(words[i] & 0xff);
+    }
     return 1;
 }
 
@@ -81,100 +307,136 @@ evutil_inet_pton(int af, const char *src, void *dst)
     EV_REFUSE_NULL_(src, -1);
     EV_REFUSE_NULL_(dst, -1);
     if (af == AF_INET)
-        return parse_ipv4(src, dst);
-    return inet_pton(af, src, dst);
+        return parse_ipv4_span(src, src + strlen(src), dst);
+    if (af == AF_INET6)
+        return parse_ipv6_span(src, src + strlen(src), dst);
+    errno = EAFNOSUPPORT;
+    return -1;
 }
 
-/* Longest address part we accept before a '%' zone:
- * "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" is 45 characters. */
-#define MAX_V6_TEXT 63
-
-/* A zone id: an interface name or a decimal index.  Returns 0 and the
- * index, or -1. */
+/*
+ * A zone id as 2.1 reads it: an interface name if if_nametoindex()
+ * knows it, else what strtoul(base 10) makes of it -- optional white
+ * space and sign, then digits, which must reach the end.  The number is
+ * saturated at ULONG_MAX, negated modulo 2^N after '-', and truncated to
+ * unsigned ("4294967296" is 0, "99999999999" is 1215752191, "-1" is
+ * 4294967295).  An empty zone is index 0; a zone with no digits (" ",
+ * "+") is refused.  Returns 0 and the index, or -1.
+ */
 static int
 parse_zone(const char *zone, unsigned *index)
 {
-    /* 64 bits also where long has 32 (Windows), so the check below
-     * catches overflow. */
-    unsigned long long v = 0;
-    const char *p;
+    const char *end = zone + strlen(zone), *s = zone;
+    unsigned long v = 0;
+    int negative = 0, overflow = 0;
 
-    if (*zone == '\0')
-        return -1;
     *index = if_nametoindex(zone);
     if (*index != 0)
         return 0;
-    for (p = zone; *p; p++) {
-        if (!EVUTIL_ISDIGIT_(*p))
-            return -1;
-        v = v * 10 + (unsigned long long)(*p - '0');
-        if (v > UINT_MAX)
-            return -1;
+    while (s < end && EVUTIL_ISSPACE_(*s))
+        s++;
+    if (s < end && (*s == '+' || *s == '-'))
+        negative = *s++ == '-';
+    if (!AT_DIGIT(s, end)) {
+        /* strtoul() stops at the start: only "" gets through. */
+        return *zone == '\0' ? 0 : -1;
     }
+    for (; AT_DIGIT(s, end); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULONG_MAX - d) / 10)
+            overflow = 1;
+        else
+            v = v * 10 + d;
+    }
+    if (s != end)
+        return -1;
+    if (overflow)
+        v = ULONG_MAX;
+    else if (negative)
+        v = 0UL - v;
     *index = (unsigned)v;
     return 0;
 }
 
+/* As in 2.1: the text up to the first '%' is the address and the rest
+ * the zone; the zone is looked at first, and its index is stored even
+ * when the address part then turns out not to parse. */
 int
 evutil_inet_pton_scope(int af, const char *src, void *dst, unsigned *indexp)
 {
-    char buf[MAX_V6_TEXT + 1];
     const char *pct;
     unsigned index;
-    size_t len;
-    int r;
 
     if (indexp)
         *indexp = 0;
     if (af != AF_INET6)
         return evutil_inet_pton(af, src, dst);
+    EV_REFUSE_NULL_(src, -1);
+    EV_REFUSE_NULL_(dst, -1);
     pct = strchr(src, '%');
     if (!pct)
         return evutil_inet_pton(af, src, dst);
-    len = (size_t)(pct - src);
-    if (len > MAX_V6_TEXT)
-        return 0;
     if (parse_zone(pct + 1, &index) < 0)
         return 0;
-    memcpy(buf, src, len);
-    buf[len] = '\0';
-    r = evutil_inet_pton(AF_INET6, buf, dst);
-    if (r == 1 && indexp)
+    if (indexp)
         *indexp = index;
-    return r;
+    return parse_ipv6_span(src, pct, dst);
 }
 
 /* ------------------------------------------------------------------ */
 /* "host:port" parsing */
 
-/* A port: 1 to 65535 in decimal digits only (leading zeros allowed).
- * Returns the port or -1. */
+/* A port as 2.1 reads it, with atoi(): (int)strtol(s, NULL, 10), so
+ * leading white space and a sign are fine, reading stops at the first
+ * non-digit, and an out-of-range value saturates at LONG_MAX/LONG_MIN
+ * before being cut to its low 32 bits.  Returns that int's value when it
+ * is 1-65535 (so "80x", " 80", "+80" and "4294967376" give 80), else -1:
+ * 2.1 refuses a port that comes out 0 (also "", "x", "0") or negative or
+ * above 65535. */
 static int
 parse_port(const char *s)
 {
-    long v = 0;
+    unsigned long v = 0, low;
+    int negative = 0, overflow = 0;
 
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++) {
-        if (!EVUTIL_ISDIGIT_(*s))
-            return -1;
-        v = v * 10 + (*s - '0');
-        if (v > 65535)
-            return -1;
+    while (EVUTIL_ISSPACE_(*s))
+        s++;
+    if (*s == '+' || *s == '-')
+        negative = *s++ == '-';
+    for (; EVUTIL_ISDIGIT_(*s); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULONG_MAX - d) / 10)
+            overflow = 1;
+        else
+            v = v * 10 + d;
     }
-    return v == 0 ? -1 : (int)v;
+    /* The long strtol() returns, as its two's-complement bits. */
+    if (negative) {
+        if (overflow || v > (unsigned long)LONG_MAX + 1)
+            v = (unsigned long)LONG_MAX + 1; /* LONG_MIN */
+        v = 0UL - v;
+    } else if (overflow || v > (unsigned long)LONG_MAX) {
+        v = (unsigned long)LONG_MAX;
+    }
+    low = v & 0xffffffffUL;
+    return (low >= 1 && low <= 65535) ? (int)low : -1;
 }
 
-/* Longest host part copied out of the input. */
+/* Longest host part 2.1 copies out of "[host]..." or "host:port". */
 #define MAX_HOST_TEXT 127
 
 /*
- * Recognized forms (port 1-65535; without one the port is 0):
- *   [IPv6]:port   [IPv6]   IPv6   IPv4:port   IPv4
- * where IPv6 may carry a "%zone".  Unlike libevent 2.1 (which used atoi
- * and ignored text after ']'), anything else -- trailing garbage, signs,
- * spaces, an empty or zero port -- is rejected.
+ * Recognized forms, decided as 2.1 does:
+ *  - "[" ... "]": the text between the brackets (at most 127 bytes) is
+ *    an IPv6 address, with an optional %zone; a ':' right after the
+ *    first ']' starts the port; anything else after ']' is ignored
+ *    ("[::1]x", "[::1]]:80", "[::1]%lo" are [::1] with port 0).
+ *  - two or more ':' and no leading '[': the whole text is an IPv6
+ *    address with optional %zone, port 0.
+ *  - one ':': IPv4 before it (at most 127 bytes), port after it.
+ *  - no ':': the whole text is an IPv4 address, port 0.
+ * The port is read by parse_port(); addresses follow the pton rules
+ * above.
  */
 int
 evutil_parse_sockaddr_port(const char *str, struct sockaddr *out, int *outlen)
@@ -199,8 +461,6 @@ evutil_parse_sockaddr_port(const char *str, struct sockaddr *out, int *outlen)
         addr = buf;
         if (end[1] == ':')
             port_text = end + 2;
-        else if (end[1] != '\0')
-            return -1;
         is_ipv6 = 1;
     } else if (colon && strchr(colon + 1, ':')) {
         /* Two or more colons without brackets: a bare IPv6 address. */

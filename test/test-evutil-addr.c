@@ -80,6 +80,8 @@ struct parse_case {
     const char *addr; /* as evutil_inet_ntop prints it */
 };
 
+/* Expected results are Debian's libevent 2.1.12's (checked against it):
+ * its own parsers, not the C library's, with their quirks. */
 static const struct parse_case parse_cases[] = {
     {"1.2.3.4", 1, AF_INET, 0, "1.2.3.4"},
     {"1.2.3.4:80", 1, AF_INET, 80, "1.2.3.4"},
@@ -96,43 +98,64 @@ static const struct parse_case parse_cases[] = {
     {"[::ffff:1.2.3.4]:99", 1, AF_INET6, 99, "::ffff:1.2.3.4"},
     {"[2001:DB8::A]:443", 1, AF_INET6, 443, "2001:db8::a"},
     {"[fe80::1%1]:80", 1, AF_INET6, 80, "fe80::1"},
+    /* The port is read with atoi(): white space, a sign, trailing junk
+     * and 32-bit wrap-around all pass if the int is 1-65535. */
+    {"1.2.3.4:080", 1, AF_INET, 80, "1.2.3.4"},
+    {"1.2.3.4:+80", 1, AF_INET, 80, "1.2.3.4"},
+    {"1.2.3.4: 80", 1, AF_INET, 80, "1.2.3.4"},
+    {"1.2.3.4:80x", 1, AF_INET, 80, "1.2.3.4"},
+    {"1.2.3.4:80 ", 1, AF_INET, 80, "1.2.3.4"},
+    {"1.2.3.4:8 0", 1, AF_INET, 8, "1.2.3.4"},
+    {"1.2.3.4:4294967376", 1, AF_INET, 80, "1.2.3.4"},
+    {"1.2.3.4:-4294967216", 1, AF_INET, 80, "1.2.3.4"},
+    /* Text after the first ']' other than ":port" is ignored. */
+    {"[::1]x", 1, AF_INET6, 0, "::1"},
+    {"[::1] ", 1, AF_INET6, 0, "::1"},
+    {"[::1]]:80", 1, AF_INET6, 0, "::1"},
+    {"[::1]:80:90", 1, AF_INET6, 80, "::1"},
+    {"[::1]%lo", 1, AF_INET6, 0, "::1"},
+    /* The address quirks of evutil_inet_pton(_scope), through here. */
+    {" 1.2.3.4", 1, AF_INET, 0, "1.2.3.4"},
+    {"1.+2.3.4:80", 1, AF_INET, 80, "1.2.3.4"},
+    {"-0.1.2.3", 1, AF_INET, 0, "0.1.2.3"},
+    {"01.002.3.4", 1, AF_INET, 0, "1.2.3.4"},
+    {"::1:80:", 1, AF_INET6, 0, "::0.1.0.128"}, /* 2.1 prints it so */
+    {"[0x1::2]:443", 1, AF_INET6, 443, "1::2"},
+    {"fe80::1%", 1, AF_INET6, 0, "fe80::1"},
+    {"[fe80::1%]:80", 1, AF_INET6, 80, "fe80::1"},
     {"", 0, 0, 0, NULL},
     {":", 0, 0, 0, NULL},
     {":80", 0, 0, 0, NULL},
     {"1.2.3.4:", 0, 0, 0, NULL},
     {"1.2.3.4:0", 0, 0, 0, NULL},
+    {"1.2.3.4:x", 0, 0, 0, NULL},
+    {"1.2.3.4:0x50", 0, 0, 0, NULL},
     {"1.2.3.4:65536", 0, 0, 0, NULL},
     {"1.2.3.4:99999999999999999999", 0, 0, 0, NULL},
+    {"1.2.3.4:9223372036854775807", 0, 0, 0, NULL},
     {"1.2.3.4:-1", 0, 0, 0, NULL},
-    {"1.2.3.4:+80", 0, 0, 0, NULL},
-    {"1.2.3.4: 80", 0, 0, 0, NULL},
-    {"1.2.3.4:80x", 0, 0, 0, NULL},
-    {"1.2.3.4:8 0", 0, 0, 0, NULL},
+    {"1.2.3.4:-80", 0, 0, 0, NULL},
     {"1.2.3.4:80:90", 0, 0, 0, NULL},
     {"1.2.3", 0, 0, 0, NULL},
     {"1.2.3.4.5", 0, 0, 0, NULL},
     {"256.0.0.1", 0, 0, 0, NULL},
     {"1.2.3.4 ", 0, 0, 0, NULL},
-    {" 1.2.3.4", 0, 0, 0, NULL},
+    {"1 .2.3.4", 0, 0, 0, NULL},
     {"localhost:80", 0, 0, 0, NULL},
     {"example.com", 0, 0, 0, NULL},
     {"[::1", 0, 0, 0, NULL},
-    {"[::1]x", 0, 0, 0, NULL},
-    {"[::1] ", 0, 0, 0, NULL},
     {"[::1]:", 0, 0, 0, NULL},
     {"[::1]:0", 0, 0, 0, NULL},
     {"[::1]:99999", 0, 0, 0, NULL},
-    {"[::1]]:80", 0, 0, 0, NULL},
     {"[1.2.3.4]:80", 0, 0, 0, NULL},
     {"[]", 0, 0, 0, NULL},
     {"[]:80", 0, 0, 0, NULL},
-    {"::1:80:", 0, 0, 0, NULL},
     {":::", 0, 0, 0, NULL},
     {"1:2:3:4:5:6:7:8:9", 0, 0, 0, NULL},
-    {"fe80::1%", 0, 0, 0, NULL},
-    {"[fe80::1%]:80", 0, 0, 0, NULL},
     {"fe80::1%nosuchif0", 0, 0, 0, NULL},
     {"fe80::1%12ab", 0, 0, 0, NULL},
+    {"fe80::1% ", 0, 0, 0, NULL},
+    {"[fe80::1%1%1]:5", 0, 0, 0, NULL},
 };
 
 static void
@@ -157,13 +180,13 @@ check_parse(const char *in, const struct parse_case *c)
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
         assert_int_equal(len, sizeof(*sin));
         assert_int_equal(ntohs(sin->sin_port), c->port);
-        assert_non_null(inet_ntop(AF_INET, &sin->sin_addr, text,
+        assert_non_null(evutil_inet_ntop(AF_INET, &sin->sin_addr, text,
             sizeof(text)));
     } else {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
         assert_int_equal(len, sizeof(*sin6));
         assert_int_equal(ntohs(sin6->sin6_port), c->port);
-        assert_non_null(inet_ntop(AF_INET6, &sin6->sin6_addr, text,
+        assert_non_null(evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, text,
             sizeof(text)));
     }
     assert_string_equal(text, c->addr);
@@ -258,6 +281,45 @@ test_parse_sockaddr_port_outlen(void **state)
         len = (int)sizeof(ss);
         assert_int_equal(
             evutil_parse_sockaddr_port(big, (struct sockaddr *)&ss, &len), -1);
+    }
+    /* As in 2.1, a host part copied out ("[host]", "host:port") may be at
+     * most 127 bytes; the white space 2.1 allows inside dotted parts
+     * makes long valid ones.  Bare addresses have no limit. */
+    {
+        char big[400];
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        size_t n;
+
+        for (n = 127; n <= 128; n++) {
+            /* "[::1.2.3.   4]:80" with a host of n bytes */
+            memset(big, ' ', sizeof(big));
+            memcpy(big, "[::1.2.3.", 9);
+            memcpy(big + n, "4]:80", 6);
+            len = (int)sizeof(ss);
+            assert_int_equal(
+                evutil_parse_sockaddr_port(big, (struct sockaddr *)&ss, &len),
+                n == 127 ? 0 : -1);
+            /* "1.2.3.   4:80" with a host of n bytes */
+            memset(big, ' ', sizeof(big));
+            memcpy(big, "1.2.3.", 6);
+            memcpy(big + n - 1, "4:80", 5);
+            len = (int)sizeof(ss);
+            assert_int_equal(
+                evutil_parse_sockaddr_port(big, (struct sockaddr *)&ss, &len),
+                n == 127 ? 0 : -1);
+        }
+        memset(big, '0', 300);
+        strcpy(big + 300, "1.2.3.4");
+        len = (int)sizeof(ss);
+        assert_int_equal(
+            evutil_parse_sockaddr_port(big, (struct sockaddr *)&ss, &len), 0);
+        strcpy(big, "fe80::1%");
+        memset(big + 8, '0', 300);
+        strcpy(big + 308, "5");
+        len = (int)sizeof(ss);
+        assert_int_equal(
+            evutil_parse_sockaddr_port(big, (struct sockaddr *)&ss, &len), 0);
+        assert_int_equal(sin6->sin6_scope_id, 5);
     }
 }
 
@@ -424,13 +486,16 @@ test_inet_round_trip(void **state)
         "1:0:0:2::3", "2001:db8:0:1:1:1:1:1"};
     static const char *bad6[] = {"", ":", ":::", "1:2:3:4:5:6:7:8:9",
         "12345::", "::g", "1::2::3", "1.2.3.4", "::1.2.3", "[::1]", "::1 ",
-        "::ffff:1.2.3.256", "1:2:3:4:5:6:7:8::"};
+        "::ffff:1.2.3.256", "1:2:3:4:5:6:7:8::", "0x123::1", "0x::1",
+        "00001::", "::ffff: 1.2.3.4", "::a1.2.3.4", "1::1.2.3.4:", ":1::",
+        "1:::", "1:2:3:4:5:6:7:1.2.3.4", "::-1.2.3.4", "::1.2.3.-1"};
     static const char *good4[] = {"0.0.0.0", "1.2.3.4", "255.255.255.255",
         "127.0.0.1"};
     static const char *bad4[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1",
-        "1.2.3.-4", "a.b.c.d", "1.2.3.4 ", " 1.2.3.4", "1..2.3", "+1.2.3.4",
-        "1.2.3.+4", "1.2.3.0004", "0x1.2.3.4", "1.2.3.4x", "1.2.3.4\n",
-        ".1.2.3", "1.2.3."};
+        "1.2.3.-4", "a.b.c.d", "1.2.3.4 ", "1 .2.3.4", "1..2.3", "+.1.2.3",
+        "1.2.3.+", "0x1.2.3.4", "1.2.3.4x", "1.2.3.4\n", ".1.2.3", "1.2.3.",
+        "-1.2.3.4", "4294967552.1.2.3", "18446744073709551617.1.2.3",
+        "-18446744073709551616.1.2.3"};
     unsigned char buf[16];
     char text[INET6_ADDRSTRLEN];
     size_t i, n;
@@ -472,31 +537,157 @@ test_inet_round_trip(void **state)
                 buf) != 0)
             fail_msg("\"%s\" accepted", bad4[i]);
     }
-    /* Leading zeros are refused, as by glibc's inet_pton(), which
-     * Debian's libevent 2.1 uses; a lone 0 is fine. */
-    assert_int_equal(evutil_inet_pton(AF_INET, "192.168.001.010", buf), 0);
-    assert_int_equal(evutil_inet_pton(AF_INET, "1.2.3.04", buf), 0);
     assert_int_equal(evutil_inet_pton(AF_INET, "0.0.0.0", buf), 1);
     assert_int_equal(evutil_inet_pton(AF_INET, "10.0.100.0", buf), 1);
     for (i = 0; i < sizeof(good4) / sizeof(good4[0]); i++) {
         for (n = 0; n < strlen(good4[i]); n++)
             (void)evutil_inet_pton(AF_INET, guarded(good4[i], n), buf);
     }
-    /* Too small an output buffer fails instead of truncating. */
+    /* Too small an output buffer fails instead of truncating, and leaves
+     * the buffer alone. */
     assert_int_equal(evutil_inet_pton(AF_INET, "255.255.255.255", buf), 1);
+    memset(text, 'Z', sizeof(text));
     assert_null(evutil_inet_ntop(AF_INET, buf, text, 15));
+    assert_int_equal(text[0], 'Z');
     assert_non_null(evutil_inet_ntop(AF_INET, buf, text, 16));
     /* Unknown families. */
     assert_int_equal(evutil_inet_pton(12345, "1.2.3.4", buf), -1);
     assert_null(evutil_inet_ntop(12345, buf, text, sizeof(text)));
 }
 
+/* libevent 2.1's IPv4 text is sscanf("%u.%u.%u.%u%c"): each part may
+ * have white space and a sign before it and leading zeros (still
+ * decimal), its value is strtoul()'s cut to 32 bits, and must be <= 255;
+ * nothing may follow the fourth part. */
+static void
+test_inet_pton_v4_quirks(void **state)
+{
+    static const struct {
+        const char *in;
+        unsigned char out[4];
+    } ok[] = {
+        {" 1.2.3.4", {1, 2, 3, 4}},
+        {"\t1.2.3.4", {1, 2, 3, 4}},
+        {"1. 2.\n3.\t4", {1, 2, 3, 4}},
+        {"+1.2.3.4", {1, 2, 3, 4}},
+        {"1.+2.3.4", {1, 2, 3, 4}},
+        {"1.2.3.+4", {1, 2, 3, 4}},
+        {"-0.1.2.3", {0, 1, 2, 3}},
+        {"1.2.3.-0", {1, 2, 3, 0}},
+        {"01.002.3.4", {1, 2, 3, 4}},
+        {"1.2.3.0004", {1, 2, 3, 4}},
+        {"192.168.001.010", {192, 168, 1, 10}}, /* decimal, not octal */
+        {"4294967297.1.2.3", {1, 1, 2, 3}},     /* 2^32 + 1 */
+        {"-4294967295.1.2.3", {1, 1, 2, 3}},    /* -(2^32 - 1) */
+        {"-18446744073709551615.1.2.3", {1, 1, 2, 3}},
+        {"0000000000000000000000000000000000000001.2.3.4", {1, 2, 3, 4}},
+    };
+    unsigned char buf[4];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        memset(buf, 0x5a, sizeof(buf));
+        if (evutil_inet_pton(AF_INET, guarded(ok[i].in, strlen(ok[i].in)),
+                buf) != 1)
+            fail_msg("\"%s\" refused", ok[i].in);
+        assert_memory_equal(buf, ok[i].out, 4);
+    }
+    /* Refusals leave the output alone. */
+    memset(buf, 0x5a, sizeof(buf));
+    assert_int_equal(evutil_inet_pton(AF_INET, "1.2.3.256", buf), 0);
+    assert_int_equal(evutil_inet_pton(AF_INET, "1.2.3.4 ", buf), 0);
+    assert_int_equal(buf[0], 0x5a);
+}
+
+/* libevent 2.1's IPv6 text: words are read with strtol(base 16), so a
+ * "0x" prefix counts (within 4 characters); one ':' may follow the last
+ * word; a dotted tail follows the IPv4 rules above. */
+static void
+test_inet_pton_v6_quirks(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        {"1::2:", "1::2"},
+        {"::1:", "::1"},
+        {"1:2:3:4:5:6:7:8:", "1:2:3:4:5:6:7:8"},
+        {"0x1::2", "1::2"},
+        {"0X1::2", "1::2"},
+        {"0xab::0xc", "ab::c"},
+        {"1::0.0.0.01", "1::1"},
+        {"::1. 2.3.4", "::1.2.3.4"},
+        {"::ffff:1.+2.3.4", "::ffff:1.2.3.4"},
+        {"1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"},
+        {"0001::", "1::"},
+    };
+    unsigned char buf[16];
+    char text[INET6_ADDRSTRLEN];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (evutil_inet_pton(AF_INET6, guarded(ok[i].in, strlen(ok[i].in)),
+                buf) != 1)
+            fail_msg("\"%s\" refused", ok[i].in);
+        assert_non_null(evutil_inet_ntop(AF_INET6, buf, text, sizeof(text)));
+        assert_string_equal(text, ok[i].out);
+    }
+}
+
+/* libevent 2.1's IPv6 output: a dotted tail only for ::ffff:a.b.c.d and
+ * for ::a.b.c.d with both low words non-zero; otherwise the first longest
+ * run of 2+ zero words becomes "::". */
+static void
+test_inet_ntop_v6_format(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"::132.241.0.0", "::84f1:0"},
+        {"::0.1.0.0", "::1:0"},
+        {"::0.0.1.1", "::101"},
+        {"::0.1.0.1", "::0.1.0.1"},
+        {"::1.2.3.4", "::1.2.3.4"},
+        {"::1", "::1"},
+        {"::", "::"},
+        {"::ffff:0.0.0.0", "::ffff:0.0.0.0"},
+        {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
+        {"::fffe:1.2.3.4", "::fffe:102:304"},
+        {"1::ffff:1.2.3.4", "1::ffff:102:304"},
+        {"1:0:0:2:0:0:0:3", "1:0:0:2::3"},
+        {"0:0:1:0:0:2:3:4", "::1:0:0:2:3:4"},
+        {"1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0"},
+        {"1:2:3:4:0:0:0:0", "1:2:3:4::"},
+    };
+    unsigned char buf[16];
+    char text[INET6_ADDRSTRLEN];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* glibc reads every one of these the same way. */
+        assert_int_equal(inet_pton(AF_INET6, cases[i].in, buf), 1);
+        assert_non_null(evutil_inet_ntop(AF_INET6, buf, text, sizeof(text)));
+        assert_string_equal(text, cases[i].out);
+        assert_non_null(evutil_inet_ntop(AF_INET6, buf, text,
+            strlen(cases[i].out) + 1));
+        assert_string_equal(text, cases[i].out);
+        /* 2.1 returns the text cut short when len == strlen (an
+         * off-by-one); we fail, as everywhere else. */
+        memset(text, 'Z', sizeof(text));
+        assert_null(evutil_inet_ntop(AF_INET6, buf, text,
+            strlen(cases[i].out)));
+        assert_int_equal(text[0], 'Z');
+    }
+}
+
 static void
 test_inet_pton_scope(void **state)
 {
-    static const char *bad[] = {"fe80::1%", "fe80::1%nosuchif0",
-        "fe80::1%12ab", "fe80::1%-1", "fe80::1%99999999999", "zz%1",
-        "%1", "fe80::1%1%1"};
+    static const char *bad[] = {"fe80::1%nosuchif0", "fe80::1%12ab",
+        "fe80::1%1%1", "fe80::1% ", "fe80::1%+", "fe80::1%1 ",
+        "fe80::1%0x1", "fe80::1%1.5"};
     unsigned char buf[16];
     unsigned index = 99, lo = if_nametoindex("lo");
     char big[200];
@@ -523,7 +714,52 @@ test_inet_pton_scope(void **state)
         if (evutil_inet_pton_scope(AF_INET6,
                 guarded(bad[i], strlen(bad[i])), buf, &index) != 0)
             fail_msg("\"%s\" accepted", bad[i]);
+        assert_int_equal(index, 0);
     }
+    /* 2.1 reads a numeric zone with strtoul(): white space and a sign,
+     * an empty zone is 0, and the value is cut to 32 bits. */
+    {
+        static const struct {
+            const char *in;
+            unsigned index;
+        } zones[] = {
+            {"fe80::1%", 0},
+            {"fe80::1% 1", 1},
+            {"fe80::1%\t1", 1},
+            {"fe80::1%+1", 1},
+            {"fe80::1%-0", 0},
+            {"fe80::1%-1", 4294967295u},
+            {"fe80::1%4294967296", 0},
+            {"fe80::1%99999999999", 1215752191u},
+            {"fe80::1%18446744073709551616", 4294967295u},
+            {"fe80::1%007", 7},
+        };
+        for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+            index = 77;
+            if (evutil_inet_pton_scope(AF_INET6,
+                    guarded(zones[i].in, strlen(zones[i].in)), buf,
+                    &index) != 1)
+                fail_msg("\"%s\" refused", zones[i].in);
+            assert_int_equal(index, zones[i].index);
+        }
+    }
+    /* The zone is read first: its index is stored even when the address
+     * part then fails. */
+    index = 77;
+    assert_int_equal(evutil_inet_pton_scope(AF_INET6, "zz%1", buf, &index),
+        0);
+    assert_int_equal(index, 1);
+    index = 77;
+    assert_int_equal(evutil_inet_pton_scope(AF_INET6, "%3", buf, &index), 0);
+    assert_int_equal(index, 3);
+    /* NULL text or output (2.1 would crash) is refused; a NULL index
+     * pointer is allowed. */
+    assert_int_equal(evutil_inet_pton_scope(AF_INET6, NULL, buf, &index), -1);
+    assert_int_equal(index, 0);
+    assert_int_equal(
+        evutil_inet_pton_scope(AF_INET6, "fe80::1%1", NULL, &index), -1);
+    assert_int_equal(evutil_inet_pton_scope(AF_INET, NULL, buf, NULL), -1);
+    assert_int_equal(evutil_inet_pton_scope(AF_INET6, "zz%1", buf, NULL), 0);
     /* Every prefix of scoped inputs, at the guard page. */
     {
         static const char *cut[] = {"fe80::1%lo", "fe80::1%4294967295",
@@ -820,6 +1056,9 @@ main(void)
         cmocka_unit_test(test_format_sockaddr_port),
         cmocka_unit_test(test_addr_classes),
         cmocka_unit_test(test_inet_round_trip),
+        cmocka_unit_test(test_inet_pton_v4_quirks),
+        cmocka_unit_test(test_inet_pton_v6_quirks),
+        cmocka_unit_test(test_inet_ntop_v6_format),
         cmocka_unit_test(test_inet_pton_scope),
         cmocka_unit_test(test_getaddrinfo_numeric),
         cmocka_unit_test(test_getaddrinfo_names),

@@ -25,10 +25,8 @@ endfunction()
 # in misc, the io_uring method, libevent's stale persistent timeout,
 # negative common timeouts, inet_ntop's truncation into an exact-size
 # buffer (intentional), zero-length common timeouts on persistent events
-# and the maximum counts with several events on one ready fd (not yet);
-# and, until the address functions follow libevent's parsing and
-# formatting, those (ntop-v4compat, lax4, lax6, zone-quirks, portquirks).
-set(EVENT_DIFF_MISC_ARGS --no-uring,--no-stale-timeout,--no-ct-negative,--no-ntop-exact,--no-zero-common,--no-max-counts,--no-ntop-v4compat,--no-lax4,--no-lax6,--no-zone-quirks,--no-portquirks)
+# and the maximum counts with several events on one ready fd (not yet).
+set(EVENT_DIFF_MISC_ARGS --no-uring,--no-stale-timeout,--no-ct-negative,--no-ntop-exact,--no-zero-common,--no-max-counts)
 foreach(spec IN ITEMS "loop:event_core:" "evbuffer:event_core:--no-layout"
                       "bufferevent:event_core:"
                       "misc:event_core:${EVENT_DIFF_MISC_ARGS}")

@@ -2,18 +2,29 @@
  * fuzz-parse-sockaddr: address text parsing and formatting in evutil.
  *
  * Input: byte 0 picks buffer sizes and extras, the rest is split at its
- * first NUL into two strings (the second may be empty).  Checked:
- *  - evutil_inet_pton(AF_INET6) equals glibc's inet_pton exactly;
- *    evutil_inet_pton(AF_INET) accepts exactly the dotted quads of four
- *    1-3 digit decimal parts up to 255 (no leading zeros, as glibc),
- *    agreeing with glibc wherever glibc accepts; other families fail
- *    with EAFNOSUPPORT as glibc does;
- *  - evutil_inet_ntop equals glibc's inet_ntop for every output size,
- *    and text -> binary -> text -> binary is the identity;
- *  - evutil_inet_pton_scope and evutil_parse_sockaddr_port equal a
- *    straightforward reference of the documented forms ([v6]:port,
- *    [v6], v6, v4:port, v4; v6 with %zone; port 1-65535 in digits);
- *    the output is zero-filled to *outlen and nothing past it is touched;
+ * first NUL into two strings (the second may be empty).
+ *
+ * The expected results are Debian's libevent 2.1.12's, which uses its own
+ * parsers rather than the C library's.  The reference here states its
+ * rules independently of src/evutil-addr.c: numbers are converted by the
+ * C library's own sscanf("%u"), strtol(), strtoul() and atoi() -- the
+ * conversions whose semantics 2.1 inherits -- and the IPv6 words are
+ * checked field by field (the text split at every ':') rather than by a
+ * left-to-right scan.  Checked:
+ *  - evutil_inet_pton(AF_INET) is sscanf("%u.%u.%u.%u%c") == 4 with every
+ *    part <= 255; evutil_inet_pton(AF_INET6) follows the field model in
+ *    ref_ipv6(); both agree with glibc's inet_pton wherever glibc accepts
+ *    (2.1 accepts more, never less); nothing is written on failure; other
+ *    families fail with EAFNOSUPPORT;
+ *  - evutil_inet_ntop equals glibc's inet_ntop except for ::a.b.c.0
+ *    (2.1 prints "::x:0" where glibc prints a dotted tail), for every
+ *    output size (text and NUL must fit, else NULL and ENOSPC), and
+ *    text -> binary -> text -> binary is the identity;
+ *  - evutil_inet_pton_scope reads the zone with if_nametoindex() or
+ *    strtoul(), stores its index even when the address then fails;
+ *    evutil_parse_sockaddr_port follows the forms of ref_parse() with
+ *    the port read by atoi(); the output is zero-filled to *outlen and
+ *    nothing past it is touched;
  *  - evutil_sockaddr_cmp is reflexive and antisymmetric, ignores ports
  *    when asked, orders as documented (family, address, port), and what
  *    was parsed compares equal to the parse of its own formatting.
@@ -49,146 +60,229 @@ is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* The documented IPv4 form: four dot-separated parts of 1-3 digits, each
- * at most 255. */
+static int
+is_xdigit(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* 2.1's IPv4 text: whatever sscanf("%u.%u.%u.%u%c") reads as exactly four
+ * numbers, each at most 255. */
 static int
 ref_ipv4(const char *s, unsigned char out[4])
 {
-    int part, digits, v;
+    unsigned v[4];
+    char more;
+    int i;
 
-    for (part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (*s != '.')
-                return 0;
-            s++;
-        }
-        v = 0;
-        for (digits = 0; is_digit(*s); digits++, s++)
-            if (digits < 4)
-                v = v * 10 + (*s - '0');
-        if (digits < 1 || digits > 3 || v > 255)
+    if (sscanf(s, "%u.%u.%u.%u%c", &v[0], &v[1], &v[2], &v[3], &more) != 4)
+        return 0;
+    for (i = 0; i < 4; i++) {
+        if (v[i] > 255)
             return 0;
-        out[part] = (unsigned char)v;
+        out[i] = (unsigned char)v[i];
     }
-    return *s == '\0';
+    return 1;
 }
 
-/* Does some dotted part start with '0' and have more digits? */
+/*
+ * 2.1's IPv6 text, as a field model.  A dotted tail starts at the decimal
+ * digits before the first '.' and must pass ref_ipv4(); the text before it
+ * (W) is split at every ':' into fields F0..Fk.  Then:
+ *  - k >= 1 (a lone word, or nothing, is never enough);
+ *  - an empty F0 is only allowed as a leading "::" (F1 empty too);
+ *  - any other empty field is a gap ("::") unless it is the last one (a
+ *    trailing ':' after a word, or the end of "::"); at most one gap;
+ *  - a non-empty field is one word: what strtol(base 16) reads from it,
+ *    reading on into the rest of the text, must end exactly at the
+ *    field's end and be at most 4 characters ("0x1" is a word, "0x" and
+ *    "0x123" are not; a word right before the tail runs into it);
+ *  - with a gap, at most 7 words (tail = 2); without, exactly 8.
+ */
 static int
-has_leading_zero(const char *s)
+ref_ipv6(const char *s, unsigned char out[16])
 {
-    const char *p;
+    const char *dot = strchr(s, '.'), *w_end, *f;
+    unsigned char tail[4];
+    long words[8];
+    int n = 0, gap = -1, total, i, k, field;
 
-    for (p = s; *p; p++)
-        if (*p == '0' && (p == s || p[-1] == '.') && is_digit(p[1]))
-            return 1;
-    return 0;
+    if (dot == s)
+        return 0;
+    w_end = s + strlen(s);
+    if (dot) {
+        for (w_end = dot; w_end > s && is_digit(w_end[-1]); w_end--)
+            ;
+        if (!ref_ipv4(w_end, tail))
+            return 0;
+    }
+    for (k = 0, f = s; f < w_end; f++)
+        k += *f == ':';
+    if (k == 0)
+        return 0;
+    f = s;
+    for (field = 0; field <= k; field++) {
+        const char *fe = memchr(f, ':', (size_t)(w_end - f));
+        if (!fe)
+            fe = w_end;
+        if (fe == f) {
+            if (field == 0) {
+                if (f[1] != ':')
+                    return 0;
+                gap = 0;
+                f += 2;
+                field++;
+                continue;
+            }
+            if (field < k) {
+                if (gap >= 0)
+                    return 0;
+                gap = n;
+            }
+        } else {
+            char *end;
+            long v;
+            if (!is_xdigit(*f))
+                return 0;
+            v = strtol(f, &end, 16);
+            if (end != fe || end - f > 4 || n == 8)
+                return 0;
+            words[n++] = v;
+        }
+        f = fe + 1;
+    }
+    total = n + (dot ? 2 : 0);
+    if (gap >= 0 ? total > 7 : total != 8)
+        return 0;
+    /* Words before the gap, zeros, words after it, the tail. */
+    memset(out, 0, 16);
+    for (i = 0; i < n; i++) {
+        int at = (gap >= 0 && i >= gap) ? i + (8 - total) : i;
+        out[2 * at] = (unsigned char)(words[i] >> 8);
+        out[2 * at + 1] = (unsigned char)words[i];
+    }
+    if (dot)
+        memcpy(out + 12, tail, 4);
+    return 1;
 }
 
 static void
 check_pton(const char *s)
 {
-    unsigned char ours[16], theirs[16], ref[4];
-    int r, g;
+    unsigned char ours[16], theirs[16], ref[16];
+    int r, g, e;
 
     memset(ours, 0x5a, sizeof(ours));
     r = evutil_inet_pton(AF_INET, s, ours);
-    g = inet_pton(AF_INET, s, theirs);
-    FUZZ_CHECK(r == (ref_ipv4(s, ref) && !has_leading_zero(s)));
+    e = ref_ipv4(s, ref);
+    FUZZ_CHECK(r == e);
     if (r == 1)
         FUZZ_CHECK(memcmp(ours, ref, 4) == 0);
     else
-        FUZZ_CHECK(ours[0] == 0x5a);    /* untouched on failure */
-    /* Exactly glibc's answer, which Debian's libevent returns. */
-    FUZZ_CHECK(r == g);
-    if (g == 1)
+        FUZZ_CHECK(ours[0] == 0x5a && ours[3] == 0x5a); /* untouched */
+    g = inet_pton(AF_INET, s, theirs);
+    if (g == 1) {
+        FUZZ_CHECK(r == 1);
         FUZZ_CHECK(memcmp(ours, theirs, 4) == 0);
+    }
 
     memset(ours, 0x5a, sizeof(ours));
     r = evutil_inet_pton(AF_INET6, s, ours);
-    g = inet_pton(AF_INET6, s, theirs);
-    FUZZ_CHECK(r == g);
+    e = ref_ipv6(s, ref);
+    FUZZ_CHECK(r == e);
     if (r == 1)
+        FUZZ_CHECK(memcmp(ours, ref, 16) == 0);
+    else
+        FUZZ_CHECK(ours[0] == 0x5a && ours[15] == 0x5a);
+    g = inet_pton(AF_INET6, s, theirs);
+    if (g == 1) {
+        FUZZ_CHECK(r == 1);
         FUZZ_CHECK(memcmp(ours, theirs, 16) == 0);
+    }
 
     errno = 0;
     FUZZ_CHECK(evutil_inet_pton(AF_UNIX, s, ours) == -1);
     FUZZ_CHECK(errno == EAFNOSUPPORT);
 }
 
-/* ntop of a binary address against glibc for one output size, then the
- * round trip back through pton. */
+/* 2.1's text for a binary address: glibc's, except that glibc gives
+ * ::a.b.c.0 (words 0-5 zero, 6 not, 7 zero) a dotted tail which 2.1 only
+ * uses when both low words are non-zero (or after ::ffff:). */
+static void
+ref_ntop(int af, const unsigned char *a, char *out, size_t n)
+{
+    static const unsigned char zero[12];
+
+    if (af == AF_INET6 && memcmp(a, zero, 12) == 0 && (a[12] | a[13]) &&
+        !(a[14] | a[15])) {
+        snprintf(out, n, "::%x:0", (unsigned)(a[12] << 8 | a[13]));
+        return;
+    }
+    FUZZ_CHECK(inet_ntop(af, a, out, (socklen_t)n) != NULL);
+}
+
+/* ntop of a binary address against the reference for one output size,
+ * then the round trip back through pton. */
 static void
 check_ntop(int af, const unsigned char *addr, size_t size)
 {
-    char ours[64], theirs[64];
+    char ours[64], ref[64];
     unsigned char back[16];
-    const char *r, *g;
-    int e_ours, e_theirs;
+    const char *r;
     size_t alen = af == AF_INET ? 4 : 16;
 
+    ref_ntop(af, addr, ref, sizeof(ref));
     memset(ours, 'Z', sizeof(ours));
     errno = 0;
     r = evutil_inet_ntop(af, addr, ours, size);
-    e_ours = errno;
-    errno = 0;
-    g = inet_ntop(af, addr, theirs, (socklen_t)size);
-    e_theirs = errno;
-    FUZZ_CHECK((r == NULL) == (g == NULL));
-    if (r == NULL) {
-        FUZZ_CHECK(e_ours == e_theirs);
+    if (strlen(ref) >= size) {
+        /* No room for text and NUL: NULL, and the buffer untouched. */
+        FUZZ_CHECK(r == NULL);
+        FUZZ_CHECK(errno == ENOSPC);
+        FUZZ_CHECK(ours[0] == 'Z');
         return;
     }
     FUZZ_CHECK(r == ours);
-    FUZZ_CHECK(strcmp(ours, theirs) == 0);
-    FUZZ_CHECK(strlen(ours) < size);
+    FUZZ_CHECK(strcmp(ours, ref) == 0);
     FUZZ_CHECK(ours[strlen(ours) + 1] == 'Z');    /* nothing past the NUL */
     FUZZ_CHECK(evutil_inet_pton(af, ours, back) == 1);
     FUZZ_CHECK(memcmp(back, addr, alen) == 0);
 }
 
-/* The zone after '%': an interface name, or else a decimal index. */
+/* The zone after '%' as 2.1 reads it: an interface name, or else all of
+ * it through strtoul(base 10), cut to unsigned. */
 static int
 ref_zone(const char *z, unsigned *index)
 {
-    unsigned long v = 0;
+    char *end;
 
-    if (*z == '\0')
-        return -1;
     *index = if_nametoindex(z);
     if (*index)
         return 0;
-    for (; *z; z++) {
-        if (!is_digit(*z))
-            return -1;
-        v = v * 10 + (unsigned long)(*z - '0');
-        if (v > UINT_MAX)
-            return -1;
-    }
-    *index = (unsigned)v;
-    return 0;
+    *index = (unsigned)strtoul(z, &end, 10);
+    return *end == '\0' ? 0 : -1;
 }
 
+/* Returns what evutil_inet_pton_scope(AF_INET6) should, with the index
+ * it should leave: 0 unless the zone parsed (then even if the address
+ * does not). */
 static int
 ref_pton_scope(const char *s, unsigned char out[16], unsigned *index)
 {
     const char *pct = strchr(s, '%');
-    char host[64];
+    char host[MAX_TEXT + 1];
 
     *index = 0;
     if (!pct)
-        return inet_pton(AF_INET6, s, out);
-    if ((size_t)(pct - s) > 63 || ref_zone(pct + 1, index) < 0) {
+        return ref_ipv6(s, out);
+    if (ref_zone(pct + 1, index) < 0) {
         *index = 0;
         return 0;
     }
+    FUZZ_CHECK((size_t)(pct - s) <= MAX_TEXT);
     memcpy(host, s, (size_t)(pct - s));
     host[pct - s] = '\0';
-    if (inet_pton(AF_INET6, host, out) != 1) {
-        *index = 0;
-        return 0;
-    }
-    return 1;
+    return ref_ipv6(host, out);
 }
 
 static void
@@ -196,33 +290,31 @@ check_pton_scope(const char *s)
 {
     unsigned char ours[16], ref[16];
     unsigned i_ours = 99, i_ref;
-    int r = evutil_inet_pton_scope(AF_INET6, s, ours, &i_ours);
+    int r;
 
+    memset(ours, 0x5a, sizeof(ours));
+    r = evutil_inet_pton_scope(AF_INET6, s, ours, &i_ours);
     FUZZ_CHECK(r == ref_pton_scope(s, ref, &i_ref));
-    if (r == 1) {
+    FUZZ_CHECK(i_ours == i_ref);
+    if (r == 1)
         FUZZ_CHECK(memcmp(ours, ref, 16) == 0);
-        FUZZ_CHECK(i_ours == i_ref);
-    }
+    else
+        FUZZ_CHECK(ours[0] == 0x5a && ours[15] == 0x5a);
 }
 
+/* 2.1's port: atoi() of the text, which must come out 1-65535. */
 static int
 ref_port(const char *s)
 {
-    long v = 0;
+    int v = atoi(s);
 
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++) {
-        if (!is_digit(*s))
-            return -1;
-        v = v * 10 + (*s - '0');
-        if (v > 65535)
-            return -1;
-    }
-    return v ? (int)v : -1;
+    return v >= 1 && v <= 65535 ? v : -1;
 }
 
-/* Reference for evutil_parse_sockaddr_port; fills ss, returns 0 or -1. */
+/* Reference for evutil_parse_sockaddr_port; fills ss, returns 0 or -1.
+ * "[host]..." (host at most 127 bytes; ":port" may follow the first ']',
+ * anything else after it is ignored), a bare IPv6 address (two or more
+ * ':'), "v4:port" (host at most 127 bytes) or a bare v4 address. */
 static int
 ref_parse(const char *s, struct sockaddr_storage *ss, int *len)
 {
@@ -243,8 +335,6 @@ ref_parse(const char *s, struct sockaddr_storage *ss, int *len)
         host = buf;
         if (end[1] == ':')
             port_text = end + 2;
-        else if (end[1] != '\0')
-            return -1;
         v6 = 1;
     } else if (colon && strchr(colon + 1, ':')) {
         v6 = 1;     /* the whole text, no port */
@@ -270,8 +360,7 @@ ref_parse(const char *s, struct sockaddr_storage *ss, int *len)
         *len = (int)sizeof(*sin6);
     } else {
         struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        if (ref_ipv4(host, (unsigned char *)&sin->sin_addr) != 1 ||
-            has_leading_zero(host))
+        if (ref_ipv4(host, (unsigned char *)&sin->sin_addr) != 1)
             return -1;
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)port);
