@@ -447,23 +447,21 @@ apply_changelist(struct event_base *base)
 static inline short
 translate(ev_uint32_t what)
 {
-    /* EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP (the low five bits)
-     * to EV_READ/EV_WRITE by table; EPOLLRDHUP (0x2000) to EV_CLOSED
-     * (0x80) by a shift.  Errors and hang-ups make any read or write
-     * return at once, so whoever waits for either must run to find out. */
-#define R_ EV_READ
-#define W_ EV_WRITE
-#define RW_ (EV_READ | EV_WRITE)
-    static const unsigned char low5[32] = {
-        0, R_, 0, R_, W_, RW_, W_, RW_, /* IN, (PRI), OUT */
-        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR */
-        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* HUP */
-        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR and HUP */
+    /* EPOLLIN, EPOLLPRI, EPOLLOUT (the low three bits) to EV_READ and
+     * EV_WRITE by table (EPOLLPRI alone is nothing, as in libevent);
+     * EPOLLRDHUP (0x2000) to EV_CLOSED (0x80) by a shift. */
+    static const unsigned char low3[8] = {
+        0, EV_READ, 0, EV_READ, EV_WRITE, EV_READ | EV_WRITE, EV_WRITE,
+        EV_READ | EV_WRITE,
     };
-#undef R_
-#undef W_
-#undef RW_
-    return (short)(low5[what & 0x1f] | ((what & EPOLLRDHUP) >> 6));
+    /* As libevent 2.1: an error, or a hang-up without EPOLLRDHUP,
+     * reports EV_READ|EV_WRITE alone (either makes any read or write
+     * return at once, so whoever waits for one must run to find out);
+     * otherwise a hang-up adds nothing to what the other bits say. */
+    if (EVUTIL_UNLIKELY(what & (EPOLLERR | EPOLLHUP)) &&
+        ((what & EPOLLERR) || !(what & EPOLLRDHUP)))
+        return EV_READ | EV_WRITE;
+    return (short)(low3[what & 0x7] | ((what & EPOLLRDHUP) >> 6));
 }
 
 static int
@@ -601,16 +599,18 @@ epoll_flush_ready(struct event_base *base)
 }
 
 /* Run the callbacks of the results in order; a break or continue
- * request queues the rest.  Returns how many results there were, not
- * counting the timerfd's or others with nothing to run; sets *nuser to
- * how many non-internal callbacks ran.  The callbacks of a base with a
+ * request queues the rest.  Returns how many callbacks ran from the
+ * results (what went to the queue is counted there: a report that no
+ * event wants, such as a hang-up for an event waiting only for
+ * EV_CLOSED, counts nowhere, so EVLOOP_NONBLOCK ends as in libevent);
+ * sets *nuser to how many non-internal callbacks ran.  The callbacks of a base with a
  * lock run without it, so another thread may flush the rest meanwhile
  * (ready_end becomes 0). */
 static inline int
 epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
-    int i, ran = 0, n = base->ready_end - base->ready_next;
+    int i, ran = 0, total = 0, n = base->ready_end - base->ready_next;
 
     /* The maxima count them as active at once with the expired timers
      * queued since, as when dispatch activates them all (one event per
@@ -628,7 +628,7 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
         if (TAILQ_FIRST(&base->activequeues[i]) != NULL) {
             epoll_flush_ready(base);
             *nuser = 0;
-            return n;
+            return 0;
         }
     }
     /* What callbacks activate more urgently asks to continue. */
@@ -647,11 +647,10 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
                 epoll_flush_ready(base);
                 break;
             }
-            ran += r;
-        } else {
-            /* The timerfd (or a report with nothing to run) only ends
-             * the wait: it ran nothing. */
-            --n;
+            /* 2: a user callback ran, 1: an internal one, 0: nothing
+             * wanted this report. */
+            total += r != 0;
+            ran += r >> 1;
         }
         if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
             epoll_flush_ready(base);
@@ -659,7 +658,7 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
     base->ready_next = base->ready_end = 0;
     base->event_running_priority = -1;
     *nuser = ran;
-    return n;
+    return total;
 }
 
 static int

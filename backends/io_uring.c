@@ -530,9 +530,11 @@ static short
 translate(ev_uint32_t what)
 {
     short ev = 0;
-    /* As in epoll.c: errors and hang-ups wake readers and writers. */
-    if (what & (EPOLLERR | EPOLLHUP))
-        ev |= EV_READ | EV_WRITE;
+    /* As in epoll.c (libevent's epoll): an error, or a hang-up without
+     * EPOLLRDHUP, wakes readers and writers and reports nothing else;
+     * otherwise a hang-up adds nothing. */
+    if ((what & EPOLLERR) || ((what & EPOLLHUP) && !(what & EPOLLRDHUP)))
+        return EV_READ | EV_WRITE;
     if (what & EPOLLIN)
         ev |= EV_READ;
     if (what & EPOLLOUT)

@@ -746,14 +746,16 @@ foreach_nolock(struct event_base *base, event_base_foreach_event_cb fn,
      * event_ready_rearm_note_). */
     if (base->ready_rearm != NULL)
         event_ready_rearm_(base);
-    /* Events with an fd or signal. */
+    /* Events with an fd or signal.  Internal ones (the signal pipe's,
+     * the common-timeout queues' timers) are visited too, as in
+     * libevent 2.1, whose event_base_dump_events marks them. */
     if ((r = evmap_foreach_event_(base,
              (event_base_foreach_event_cb_)fn, arg)))
         return r;
     /* Pure timers. */
     for (u = 0; u < base->timeheap.n; ++u) {
         ev = base->timeheap.p[u].ev;
-        if (ev->ev_flags & (EVLIST_INSERTED | EVLIST_INTERNAL))
+        if (ev->ev_flags & EVLIST_INSERTED)
             continue;
         if ((r = fn(base, ev, arg)))
             return r;
@@ -763,7 +765,7 @@ foreach_nolock(struct event_base *base, event_base_foreach_event_cb fn,
         TAILQ_FOREACH(ev, &ctl->events,
             ev_timeout_pos.ev_next_with_common_timeout)
         {
-            if (ev->ev_flags & (EVLIST_INSERTED | EVLIST_INTERNAL))
+            if (ev->ev_flags & EVLIST_INSERTED)
                 continue;
             if ((r = fn(base, ev, arg)))
                 return r;
@@ -775,8 +777,8 @@ foreach_nolock(struct event_base *base, event_base_foreach_event_cb fn,
         TAILQ_FOREACH(evcb, &base->activequeues[i], evcb_active_next)
         {
             if ((evcb->evcb_flags &
-                    (EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT |
-                        EVLIST_INTERNAL)) != EVLIST_INIT)
+                    (EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT)) !=
+                EVLIST_INIT)
                 continue;
             ev = EVUTIL_UPCAST(evcb, struct event, ev_evcallback);
             if ((r = fn(base, ev, arg)))

@@ -521,7 +521,7 @@ event_ready_defer_ok_(const struct event_base *base)
  * event's timeout settles the pending re-arm, by dropping it once it
  * has set the timeout anew (event_add's lock-free re-arm, event_del,
  * event_remove_timer) or by doing it first (any other event_add, which
- * may fail, event_pending, event_base_foreach_event,
+ * may fail, event_active, event_pending, event_base_foreach_event,
  * event_base_dump_events). */
 void event_ready_rearm_(struct event_base *base);
 static inline void

@@ -1461,6 +1461,10 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
      * (see event_ready_defer_ok_). */
     if (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED))
         event_ready_note_change_(base, ev->ev_fd);
+    /* A callback activating its own event: the timeout re-arm libevent
+     * did before the callback comes first, so that it cannot cancel this
+     * activation (as a re-arm cancels a pending timeout's). */
+    event_ready_rearm_note_(base, ev, 0);
 
     /* The common case: an idle, non-signal event becomes active. */
     if (EVUTIL_LIKELY(!(ev->ev_flags &
@@ -1757,8 +1761,11 @@ event_base_cancel_single_callback_(struct event_base *base,
         case EV_CLOSURE_EVENT_FINALIZE:
         case EV_CLOSURE_EVENT_FINALIZE_FREE: {
             struct event *ev = event_callback_to_event(evcb);
+            /* Read before the finalizer, which may free ev (libevent
+             * 2.1.12 reads it after, from freed memory). */
+            int free_it = evcb->evcb_closure == EV_CLOSURE_EVENT_FINALIZE_FREE;
             ev->ev_evcallback.evcb_cb_union.evcb_evfinalize(ev, ev->ev_arg);
-            if (evcb->evcb_closure == EV_CLOSURE_EVENT_FINALIZE_FREE)
+            if (free_it)
                 mm_free(ev);
             break;
         }
@@ -2003,6 +2010,15 @@ event_signal_closure(struct event_base *base, struct event *ev)
         (*cb)(fd, res, arg);
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
         should_break = base->event_break;
+        if (ncalls != 0) {
+            /* Not deleted (event_del would have zeroed ncalls): each call
+             * sees the event as it is now, as in libevent (a callback
+             * may have activated it again with other flags). */
+            cb = ev->ev_callback;
+            fd = ev->ev_fd;
+            res = ev->ev_res;
+            arg = ev->ev_arg;
+        }
         EVBASE_RELEASE_LOCK(base, th_base_lock);
         if (should_break) {
             if (ncalls != 0)

@@ -173,9 +173,9 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
 }
 
 /* Run the callback of the one event of ctx that wants events, straight
- * from a backend's result (see event_ready_defer_ok_).  Returns 1 if a
- * non-internal callback ran, 0 if an internal one ran or none wants
- * events, -1 (having done nothing) when the queue must take this entry
+ * from a backend's result (see event_ready_defer_ok_).  Returns 2 if a
+ * non-internal callback ran, 1 if an internal one ran, 0 if no event
+ * wants events, -1 (having done nothing) when the queue must take this entry
  * and the rest: several events want events, or the one is active,
  * finalizing or not a plain I/O event.  locked (a constant) says the
  * base has a lock, held by the caller: the callback runs without it,
@@ -252,7 +252,7 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     }
     if (EVUTIL_UNLIKELY(base->ready_rearm != NULL))
         event_ready_rearm_(base);
-    return !(flags & EVLIST_INTERNAL);
+    return (flags & EVLIST_INTERNAL) ? 1 : 2;
 }
 
 /* The entry whose backend bytes (the fdinfo argument of the backend's

@@ -311,8 +311,6 @@ evmap_foreach_event_(struct event_base *base,
             continue;
         LIST_FOREACH(ev, &ctx->events, ev_io_next)
         {
-            if (ev->ev_flags & EVLIST_INTERNAL)
-                continue;
             if ((r = fn(base, ev, arg)))
                 return r;
         }
@@ -323,8 +321,6 @@ evmap_foreach_event_(struct event_base *base,
             continue;
         LIST_FOREACH(ev, &ctx->events, ev_signal_next)
         {
-            if (ev->ev_flags & EVLIST_INTERNAL)
-                continue;
             if ((r = fn(base, ev, arg)))
                 return r;
         }

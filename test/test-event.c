@@ -3717,6 +3717,158 @@ test_quirk_max_after_clear(void **state)
     event_free(ev);
 }
 
+/* A callback activating its own persistent event for EV_TIMEOUT gets
+ * that call: the timeout re-arm (libevent's, before the callback) does
+ * not cancel it. */
+static struct event *quirk_self_ev;
+static int quirk_self_calls;
+
+static void
+quirk_self_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct quirk_log *log = arg;
+
+    quirk_cb(fd, what, log);
+    if (++quirk_self_calls == 1)
+        event_active(quirk_self_ev, EV_TIMEOUT, 1);
+}
+
+static void
+test_quirk_self_active_timeout(void **state)
+{
+    struct event_base *base = *state;
+    struct quirk_log log = {""};
+    struct timeval hour = {3600, 0};
+    evutil_socket_t sp[2];
+
+    tu_socketpair(sp);
+    assert_int_equal(send(sp[1], "x", 1, 0), 1);
+    quirk_self_calls = 0;
+    quirk_self_ev = event_new(base, sp[0], EV_READ | EV_PERSIST,
+        quirk_self_cb, &log);
+    assert_int_equal(event_add(quirk_self_ev, &hour), 0);
+    event_base_loop(base, EVLOOP_ONCE);
+    assert_string_equal(log.text, "0x2 0x1 ");
+    event_free(quirk_self_ev);
+    tu_close_pair(sp);
+}
+
+/* event_base_foreach_event visits internal events too (the signal
+ * pipe's, a common-timeout queue's timer), as libevent 2.1 does. */
+static int
+quirk_count_visit(const struct event_base *base, const struct event *ev,
+    void *arg)
+{
+    int *n = arg;
+
+    (void)base;
+    ++n[(ev->ev_evcallback.evcb_flags & EVLIST_INTERNAL) ? 1 : 0];
+    return 0;
+}
+
+static void
+test_quirk_foreach_internal(void **state)
+{
+    struct event_base *base = *state;
+    struct timeval zero = {0, 0};
+    struct event *sig = evsignal_new(base, SIGUSR1, quirk_cb, NULL);
+    struct event *t = evtimer_new(base, quirk_cb, NULL);
+    const struct timeval *c0 = event_base_init_common_timeout(base, &zero);
+    int n[2] = {0, 0};
+
+    assert_non_null(c0);
+    assert_int_equal(event_add(sig, NULL), 0);
+    assert_int_equal(event_add(t, c0), 0);
+    assert_int_equal(event_base_foreach_event(base, quirk_count_visit, n), 0);
+    assert_int_equal(n[0], 2);
+    /* The queue's timer, and the signal pipe's event where signals go
+     * through one (not on kqueue). */
+    assert_true(n[1] >= 1);
+    event_free(sig);
+    event_free(t);
+}
+
+/* Reset by the peer (EPOLLERR): EV_READ|EV_WRITE only, so an event that
+ * waits only for EV_CLOSED does not run, as with libevent's epoll. */
+static void
+test_quirk_error_not_closed(void **state)
+{
+    struct event_base *base = *state;
+    struct quirk_log closed = {""}, both = {""};
+    evutil_socket_t sp[2];
+    struct event *c, *rc;
+
+    if (strcmp(event_base_get_method(base), "epoll") != 0 &&
+        strcmp(event_base_get_method(base), "epoll (with changelist)") != 0)
+        skip();
+    tu_socketpair(sp);
+    assert_int_equal(send(sp[0], "x", 1, 0), 1); /* left unread by sp[1] */
+    c = event_new(base, sp[0], EV_CLOSED | EV_PERSIST, quirk_cb, &closed);
+    rc = event_new(base, sp[0], EV_READ | EV_CLOSED | EV_PERSIST, quirk_cb,
+        &both);
+    assert_int_equal(event_add(c, NULL), 0);
+    assert_int_equal(event_add(rc, NULL), 0);
+    tu_close(&sp[1]);
+    event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    assert_string_equal(closed.text, "");
+    assert_string_equal(both.text, "0x2 ");
+    event_free(c);
+    event_free(rc);
+    tu_close(&sp[0]);
+}
+
+/* A signal callback run several times sees the event's flags as they
+ * are at each call (it may activate its event again). */
+static struct event *quirk_sig_ev;
+
+static void
+quirk_sig_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct quirk_log *log = arg;
+
+    quirk_cb(fd, what, log);
+    if (strlen(log->text) < 5)
+        event_active(quirk_sig_ev, EV_WRITE, 2);
+}
+
+static void
+test_quirk_signal_calls_reread(void **state)
+{
+    struct event_base *base = *state;
+    struct quirk_log log = {""};
+
+    quirk_sig_ev = event_new(base, SIGUSR1, EV_SIGNAL | EV_PERSIST,
+        quirk_sig_cb, &log);
+    assert_int_equal(event_add(quirk_sig_ev, NULL), 0);
+    event_active(quirk_sig_ev, EV_SIGNAL, 2);
+    event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    assert_memory_equal(log.text, "0x8 0x4 ", 8);
+    event_free(quirk_sig_ev);
+}
+
+/* A finalizer that frees its event, run by event_base_free: nothing
+ * reads the event afterwards (ASan checks; libevent 2.1.12 does). */
+static void
+quirk_finalize_free(struct event *ev, void *arg)
+{
+    (void)arg;
+    free(ev);
+}
+
+static void
+test_quirk_finalizer_frees(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct event *ev = malloc(event_get_struct_event_size());
+
+    (void)state;
+    assert_non_null(base);
+    assert_non_null(ev);
+    assert_int_equal(event_assign(ev, base, -1, 0, quirk_cb, NULL), 0);
+    assert_int_equal(event_finalize(0, ev, quirk_finalize_free), 0);
+    event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -3931,6 +4083,15 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_quirk_max_after_clear,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_self_active_timeout,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_foreach_internal,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_error_not_closed,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_signal_calls_reread,
+            tu_setup, tu_teardown),
+        cmocka_unit_test(test_quirk_finalizer_frees),
     };
 
     tu_init();

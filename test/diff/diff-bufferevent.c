@@ -1654,15 +1654,6 @@ run_seed(long seed, long steps)
     DIFF_OUT("done\n");
 }
 
-static int
-has_flag(int argc, char **argv, const char *flag)
-{
-    int i;
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], flag) == 0)
-            return 1;
-    return 0;
-}
 
 int
 main(int argc, char **argv)
@@ -1672,25 +1663,25 @@ main(int argc, char **argv)
     long steps = diff_opt(argc, argv, "steps", 120);
     long n;
 
-    opt_chunks = !has_flag(argc, argv, "--no-chunks");
-    opt_errno = !has_flag(argc, argv, "--no-errno");
-    opt_ftrace = !has_flag(argc, argv, "--no-filter-trace");
-    opt_threadsafe = !has_flag(argc, argv, "--no-threadsafe");
-    opt_connect = !has_flag(argc, argv, "--no-connect");
-    opt_many = !has_flag(argc, argv, "--no-many");
-    opt_setfd = !has_flag(argc, argv, "--no-setfd");
-    opt_unlockcb = !has_flag(argc, argv, "--no-unlock-cb");
-    opt_wto = !has_flag(argc, argv, "--no-write-timeouts");
-    opt_prio_probe = !has_flag(argc, argv, "--no-prio-probe");
-    opt_pair_flush_wm = has_flag(argc, argv, "--pair-flush-wm");
-    opt_gto = has_flag(argc, argv, "--generic-timeouts");
-    opt_free_anytime = has_flag(argc, argv, "--free-anytime");
-    opt_prio = !has_flag(argc, argv, "--no-priorities");
-    opt_bufcb = !has_flag(argc, argv, "--no-buffer-cbs");
-    opt_wm_proxy = !has_flag(argc, argv, "--no-wm-proxy");
+    opt_chunks = !diff_has_flag(argc, argv, "--no-chunks");
+    opt_errno = !diff_has_flag(argc, argv, "--no-errno");
+    opt_ftrace = !diff_has_flag(argc, argv, "--no-filter-trace");
+    opt_threadsafe = !diff_has_flag(argc, argv, "--no-threadsafe");
+    opt_connect = !diff_has_flag(argc, argv, "--no-connect");
+    opt_many = !diff_has_flag(argc, argv, "--no-many");
+    opt_setfd = !diff_has_flag(argc, argv, "--no-setfd");
+    opt_unlockcb = !diff_has_flag(argc, argv, "--no-unlock-cb");
+    opt_wto = !diff_has_flag(argc, argv, "--no-write-timeouts");
+    opt_prio_probe = !diff_has_flag(argc, argv, "--no-prio-probe");
+    opt_pair_flush_wm = diff_has_flag(argc, argv, "--pair-flush-wm");
+    opt_gto = diff_has_flag(argc, argv, "--generic-timeouts");
+    opt_free_anytime = diff_has_flag(argc, argv, "--free-anytime");
+    opt_prio = !diff_has_flag(argc, argv, "--no-priorities");
+    opt_bufcb = !diff_has_flag(argc, argv, "--no-buffer-cbs");
+    opt_wm_proxy = !diff_has_flag(argc, argv, "--no-wm-proxy");
 
     signal(SIGPIPE, SIG_IGN);
-    if (has_flag(argc, argv, "--unbuffered"))
+    if (diff_has_flag(argc, argv, "--unbuffered"))
         setvbuf(stdout, NULL, _IONBF, 0);
     else
         setvbuf(stdout, NULL, _IOFBF, 1 << 16);

@@ -84,4 +84,16 @@ diff_opt(int argc, char **argv, const char *name, long dflt)
     return dflt;
 }
 
+/* Whether the exact argument flag (e.g. "--no-layout") was given. */
+static inline int
+diff_has_flag(int argc, char **argv, const char *flag)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], flag) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 #endif

@@ -1796,15 +1796,6 @@ ignore_log(int severity, const char *msg)
     (void)msg;
 }
 
-static int
-has_flag(int argc, char **argv, const char *flag)
-{
-    int i;
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], flag) == 0)
-            return 1;
-    return 0;
-}
 
 static void
 usage(void)
@@ -1824,7 +1815,7 @@ main(int argc, char **argv)
 {
     long seeds, first, steps, s;
 
-    if (has_flag(argc, argv, "--help")) {
+    if (diff_has_flag(argc, argv, "--help")) {
         usage();
         return 0;
     }
@@ -1855,27 +1846,27 @@ main(int argc, char **argv)
     seeds = diff_opt(argc, argv, "seeds", 600);
     first = diff_opt(argc, argv, "first", 1);
     steps = diff_opt(argc, argv, "steps", 80);
-    opt_layout = !has_flag(argc, argv, "--no-layout");
-    opt_cb = !has_flag(argc, argv, "--no-cb");
-    opt_defer = !has_flag(argc, argv, "--no-defer");
-    opt_nested = !has_flag(argc, argv, "--no-nested");
-    opt_file = !has_flag(argc, argv, "--no-file");
-    opt_sendfile = !has_flag(argc, argv, "--no-sendfile");
-    opt_io = !has_flag(argc, argv, "--no-io");
-    opt_bufref = !has_flag(argc, argv, "--no-bufref");
-    opt_ref = !has_flag(argc, argv, "--no-ref");
-    opt_badcommit = !has_flag(argc, argv, "--no-badcommit");
-    opt_write_empty = !has_flag(argc, argv, "--no-write-empty");
-    opt_self = !has_flag(argc, argv, "--no-self");
-    opt_huge = !has_flag(argc, argv, "--no-huge");
-    opt_readln_cb = !has_flag(argc, argv, "--no-readln-cb");
-    opt_noop = !has_flag(argc, argv, "--no-noop");
-    opt_rmbuf_order = !has_flag(argc, argv, "--no-rmbuf-order");
-    opt_defer_noop = !has_flag(argc, argv, "--no-defer-noop");
-    opt_free_pending = !has_flag(argc, argv, "--no-free-pending");
-    opt_file_undefined = has_flag(argc, argv, "--file-undefined");
-    opt_read0 = has_flag(argc, argv, "--read0");
-    opt_strict_commit = has_flag(argc, argv, "--strict-commit");
+    opt_layout = !diff_has_flag(argc, argv, "--no-layout");
+    opt_cb = !diff_has_flag(argc, argv, "--no-cb");
+    opt_defer = !diff_has_flag(argc, argv, "--no-defer");
+    opt_nested = !diff_has_flag(argc, argv, "--no-nested");
+    opt_file = !diff_has_flag(argc, argv, "--no-file");
+    opt_sendfile = !diff_has_flag(argc, argv, "--no-sendfile");
+    opt_io = !diff_has_flag(argc, argv, "--no-io");
+    opt_bufref = !diff_has_flag(argc, argv, "--no-bufref");
+    opt_ref = !diff_has_flag(argc, argv, "--no-ref");
+    opt_badcommit = !diff_has_flag(argc, argv, "--no-badcommit");
+    opt_write_empty = !diff_has_flag(argc, argv, "--no-write-empty");
+    opt_self = !diff_has_flag(argc, argv, "--no-self");
+    opt_huge = !diff_has_flag(argc, argv, "--no-huge");
+    opt_readln_cb = !diff_has_flag(argc, argv, "--no-readln-cb");
+    opt_noop = !diff_has_flag(argc, argv, "--no-noop");
+    opt_rmbuf_order = !diff_has_flag(argc, argv, "--no-rmbuf-order");
+    opt_defer_noop = !diff_has_flag(argc, argv, "--no-defer-noop");
+    opt_free_pending = !diff_has_flag(argc, argv, "--no-free-pending");
+    opt_file_undefined = diff_has_flag(argc, argv, "--file-undefined");
+    opt_read0 = diff_has_flag(argc, argv, "--read0");
+    opt_strict_commit = diff_has_flag(argc, argv, "--strict-commit");
     if (seeds < 0 || steps < 0) {
         usage();
         return 2;
