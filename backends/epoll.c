@@ -447,21 +447,34 @@ apply_changelist(struct event_base *base)
 static inline short
 translate(ev_uint32_t what)
 {
-    /* EPOLLIN, EPOLLPRI, EPOLLOUT (the low three bits) to EV_READ and
-     * EV_WRITE by table (EPOLLPRI alone is nothing, as in libevent);
-     * EPOLLRDHUP (0x2000) to EV_CLOSED (0x80) by a shift. */
-    static const unsigned char low3[8] = {
-        0, EV_READ, 0, EV_READ, EV_WRITE, EV_READ | EV_WRITE, EV_WRITE,
-        EV_READ | EV_WRITE,
+    /* One table over EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP (the
+     * low five bits) and EPOLLRDHUP (0x2000, moved to 0x20), with
+     * libevent 2.1's rules: an error, or a hang-up without EPOLLRDHUP,
+     * is EV_READ|EV_WRITE alone (either makes any read or write return
+     * at once, so whoever waits for one must run to find out); otherwise
+     * EPOLLIN is EV_READ, EPOLLOUT EV_WRITE, EPOLLRDHUP EV_CLOSED, and a
+     * hang-up and EPOLLPRI add nothing. */
+#define R_ EV_READ
+#define W_ EV_WRITE
+#define RW_ (EV_READ | EV_WRITE)
+#define C_ EV_CLOSED
+    static const unsigned char map[64] = {
+        /* without EPOLLRDHUP */
+        0, R_, 0, R_, W_, RW_, W_, RW_, /* IN, (PRI), OUT */
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR */
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* HUP */
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR and HUP */
+        /* with EPOLLRDHUP */
+        C_, R_ | C_, C_, R_ | C_, W_ | C_, RW_ | C_, W_ | C_, RW_ | C_,
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR */
+        C_, R_ | C_, C_, R_ | C_, W_ | C_, RW_ | C_, W_ | C_, RW_ | C_,
+        RW_, RW_, RW_, RW_, RW_, RW_, RW_, RW_, /* ERR and HUP */
     };
-    /* As libevent 2.1: an error, or a hang-up without EPOLLRDHUP,
-     * reports EV_READ|EV_WRITE alone (either makes any read or write
-     * return at once, so whoever waits for one must run to find out);
-     * otherwise a hang-up adds nothing to what the other bits say. */
-    if (EVUTIL_UNLIKELY(what & (EPOLLERR | EPOLLHUP)) &&
-        ((what & EPOLLERR) || !(what & EPOLLRDHUP)))
-        return EV_READ | EV_WRITE;
-    return (short)(low3[what & 0x7] | ((what & EPOLLRDHUP) >> 6));
+#undef R_
+#undef W_
+#undef RW_
+#undef C_
+    return map[(what & 0x1f) | ((what & EPOLLRDHUP) >> 8)];
 }
 
 static int
@@ -610,7 +623,7 @@ static inline int
 epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
-    int i, ran = 0, total = 0, n = base->ready_end - base->ready_next;
+    int i, ran = 0, n = base->ready_end - base->ready_next;
 
     /* The maxima count them as active at once with the expired timers
      * queued since, as when dispatch activates them all (one event per
@@ -642,23 +655,31 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
             int r = evmap_io_ctx_run_ready_(base,
                 evmap_io_from_fdinfo_(info), ev | EV_ET, locked);
             if (EVUTIL_UNLIKELY(r < 0)) {
-                /* The queue takes this entry and the rest, in order. */
+                if (r == EVMAP_RUN_NOTHING) {
+                    --n;
+                    continue;
+                }
+                /* The queue takes this entry and the rest, in order;
+                 * they count there, not here. */
                 base->ready_next--;
+                n -= base->ready_end - base->ready_next;
                 epoll_flush_ready(base);
                 break;
             }
-            /* 2: a user callback ran, 1: an internal one, 0: nothing
-             * wanted this report. */
-            total += r != 0;
-            ran += r >> 1;
+            ran += r;
+        } else {
+            /* The timerfd only ends the wait: it ran nothing. */
+            --n;
         }
-        if (EVUTIL_UNLIKELY(base->event_break | base->event_continue))
+        if (EVUTIL_UNLIKELY(base->event_break | base->event_continue)) {
+            n -= base->ready_end - base->ready_next;
             epoll_flush_ready(base);
+        }
     }
     base->ready_next = base->ready_end = 0;
     base->event_running_priority = -1;
     *nuser = ran;
-    return total;
+    return n;
 }
 
 static int

@@ -173,13 +173,15 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
 }
 
 /* Run the callback of the one event of ctx that wants events, straight
- * from a backend's result (see event_ready_defer_ok_).  Returns 2 if a
- * non-internal callback ran, 1 if an internal one ran, 0 if no event
- * wants events, -1 (having done nothing) when the queue must take this entry
+ * from a backend's result (see event_ready_defer_ok_).  Returns 1 if a
+ * non-internal callback ran, 0 if an internal one ran, EVMAP_RUN_NOTHING
+ * if no event wants events, -1 (having done nothing) when the queue must
+ * take this entry
  * and the rest: several events want events, or the one is active,
  * finalizing or not a plain I/O event.  locked (a constant) says the
  * base has a lock, held by the caller: the callback runs without it,
  * and a thread waiting in event_del for this callback is woken after. */
+#define EVMAP_RUN_NOTHING (-2)
 static inline int
 evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     short events, const int locked)
@@ -194,7 +196,7 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
 
     ev = LIST_FIRST(&ctx->events);
     if (EVUTIL_UNLIKELY(ev == NULL))
-        return 0;
+        return EVMAP_RUN_NOTHING;
     if (EVUTIL_UNLIKELY(LIST_NEXT(ev, ev_io_next) != NULL)) {
         /* Several events on the fd: the one that wants events, if only
          * one does. */
@@ -207,13 +209,13 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
             }
         }
         if (hit == NULL)
-            return 0;
+            return EVMAP_RUN_NOTHING;
         ev = hit;
     }
     /* events holds kinds and EV_ET only (epoll adds EV_ET, see there). */
     res = ev->ev_events & events;
     if (!(res & EVMAP_IO_KINDS))
-        return 0;
+        return EVMAP_RUN_NOTHING;
     flags = ev->ev_flags;
     closure = ev->ev_closure;
     if (EVUTIL_UNLIKELY(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
@@ -252,7 +254,7 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     }
     if (EVUTIL_UNLIKELY(base->ready_rearm != NULL))
         event_ready_rearm_(base);
-    return (flags & EVLIST_INTERNAL) ? 1 : 2;
+    return !(flags & EVLIST_INTERNAL);
 }
 
 /* The entry whose backend bytes (the fdinfo argument of the backend's
