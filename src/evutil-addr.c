@@ -39,6 +39,10 @@
 /* ------------------------------------------------------------------ */
 /* Text <-> binary
  *
+ * (The C library conversions named below are those of Debian's x86-64
+ * glibc, whose long is 64 bits: the code reproduces them with 64-bit
+ * arithmetic on every platform, Windows' 32-bit long included.)
+ *
  * Debian's libevent 2.1.12 does not use the C library here: it formats
  * and parses addresses with its own code, whose rules are looser (and in
  * places odder) than inet_pton()/inet_ntop().  Programs read listen and
@@ -143,7 +147,7 @@ evutil_inet_ntop(int af, const void *src, char *dst, size_t len)
 static const char *
 scan_unsigned(const char *s, const char *end, unsigned *value)
 {
-    unsigned long v = 0;
+    ev_uint64_t v = 0;
     int negative = 0, overflow = 0;
 
     while (s < end && EVUTIL_ISSPACE_(*s))
@@ -154,13 +158,13 @@ scan_unsigned(const char *s, const char *end, unsigned *value)
         return NULL;
     for (; AT_DIGIT(s, end); s++) {
         unsigned d = (unsigned)(*s - '0');
-        if (v > (ULONG_MAX - d) / 10)
+        if (v > (EV_UINT64_MAX - d) / 10)
             overflow = 1;
         else
             v = v * 10 + d;
     }
     if (overflow)
-        v = ULONG_MAX;
+        v = EV_UINT64_MAX;
     else if (negative)
         v = 0UL - v;
     *value = (unsigned)v;
@@ -318,7 +322,7 @@ evutil_inet_pton(int af, const char *src, void *dst)
  * A zone id as 2.1 reads it: an interface name if if_nametoindex()
  * knows it, else what strtoul(base 10) makes of it -- optional white
  * space and sign, then digits, which must reach the end.  The number is
- * saturated at ULONG_MAX, negated modulo 2^N after '-', and truncated to
+ * saturated at EV_UINT64_MAX, negated modulo 2^N after '-', and truncated to
  * unsigned ("4294967296" is 0, "99999999999" is 1215752191, "-1" is
  * 4294967295).  An empty zone is index 0; a zone with no digits (" ",
  * "+") is refused.  Returns 0 and the index, or -1.
@@ -327,7 +331,7 @@ static int
 parse_zone(const char *zone, unsigned *index)
 {
     const char *end = zone + strlen(zone), *s = zone;
-    unsigned long v = 0;
+    ev_uint64_t v = 0;
     int negative = 0, overflow = 0;
 
     *index = if_nametoindex(zone);
@@ -343,7 +347,7 @@ parse_zone(const char *zone, unsigned *index)
     }
     for (; AT_DIGIT(s, end); s++) {
         unsigned d = (unsigned)(*s - '0');
-        if (v > (ULONG_MAX - d) / 10)
+        if (v > (EV_UINT64_MAX - d) / 10)
             overflow = 1;
         else
             v = v * 10 + d;
@@ -351,7 +355,7 @@ parse_zone(const char *zone, unsigned *index)
     if (s != end)
         return -1;
     if (overflow)
-        v = ULONG_MAX;
+        v = EV_UINT64_MAX;
     else if (negative)
         v = 0UL - v;
     *index = (unsigned)v;
@@ -396,7 +400,7 @@ evutil_inet_pton_scope(int af, const char *src, void *dst, unsigned *indexp)
 static int
 parse_port(const char *s)
 {
-    unsigned long v = 0, low;
+    ev_uint64_t v = 0, low;
     int negative = 0, overflow = 0;
 
     while (EVUTIL_ISSPACE_(*s))
@@ -405,18 +409,18 @@ parse_port(const char *s)
         negative = *s++ == '-';
     for (; EVUTIL_ISDIGIT_(*s); s++) {
         unsigned d = (unsigned)(*s - '0');
-        if (v > (ULONG_MAX - d) / 10)
+        if (v > (EV_UINT64_MAX - d) / 10)
             overflow = 1;
         else
             v = v * 10 + d;
     }
     /* The long strtol() returns, as its two's-complement bits. */
     if (negative) {
-        if (overflow || v > (unsigned long)LONG_MAX + 1)
-            v = (unsigned long)LONG_MAX + 1; /* LONG_MIN */
+        if (overflow || v > (ev_uint64_t)EV_INT64_MAX + 1)
+            v = (ev_uint64_t)EV_INT64_MAX + 1; /* LONG_MIN */
         v = 0UL - v;
-    } else if (overflow || v > (unsigned long)LONG_MAX) {
-        v = (unsigned long)LONG_MAX;
+    } else if (overflow || v > (ev_uint64_t)EV_INT64_MAX) {
+        v = (ev_uint64_t)EV_INT64_MAX;
     }
     low = v & 0xffffffffUL;
     return (low >= 1 && low <= 65535) ? (int)low : -1;

@@ -3771,7 +3771,7 @@ test_quirk_foreach_internal(void **state)
 {
     struct event_base *base = *state;
     struct timeval zero = {0, 0};
-    struct event *sig = evsignal_new(base, SIGUSR1, quirk_cb, NULL);
+    struct event *sig = evsignal_new(base, TEST_SIG1, quirk_cb, NULL);
     struct event *t = evtimer_new(base, quirk_cb, NULL);
     const struct timeval *c0 = event_base_init_common_timeout(base, &zero);
     int n[2] = {0, 0};
@@ -3837,7 +3837,7 @@ test_quirk_signal_calls_reread(void **state)
     struct event_base *base = *state;
     struct quirk_log log = {""};
 
-    quirk_sig_ev = event_new(base, SIGUSR1, EV_SIGNAL | EV_PERSIST,
+    quirk_sig_ev = event_new(base, TEST_SIG1, EV_SIGNAL | EV_PERSIST,
         quirk_sig_cb, &log);
     assert_int_equal(event_add(quirk_sig_ev, NULL), 0);
     event_active(quirk_sig_ev, EV_SIGNAL, 2);

@@ -201,7 +201,9 @@ op_add(struct fuzz_input *in, struct side *s, int prepend)
         return;
     r = prepend ? evbuffer_prepend(s->buf, data, n)
                 : evbuffer_add(s->buf, data, n);
-    FUZZ_CHECK(r == (frozen ? -1 : 0));
+    /* As libevent 2.1: prepending nothing succeeds even at a frozen
+     * front. */
+    FUZZ_CHECK(r == (frozen && !(prepend && n == 0) ? -1 : 0));
     if (r == 0) {
         if (prepend)
             m_prepend(s, data, n);
