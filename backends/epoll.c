@@ -629,11 +629,7 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
      * queued since, as when dispatch activates them all (one event per
      * ready fd, the usual case); event_base_loop counted them once
      * already, before the timers were processed. */
-    base->event_count_active += n;
-    base->event_count += n;
-    event_base_note_count_max_(base);
-    base->event_count_active -= n;
-    base->event_count -= n;
+    event_base_note_count_max_plus_(base, n);
 
     /* A timer more urgent than the results expired: its priority runs
      * first, alone, so all go through the queue. */

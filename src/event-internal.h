@@ -389,6 +389,19 @@ event_base_note_count_max_(struct event_base *base)
         base->event_count_active_max = base->event_count_active;
 }
 
+/* The maxima as if extra more events were active (a backend's results
+ * that run straight from its array, one event per ready fd: libevent's
+ * dispatch would have activated them). */
+static inline void
+event_base_note_count_max_plus_(struct event_base *base, int extra)
+{
+    base->event_count += extra;
+    base->event_count_active += extra;
+    event_base_note_count_max_(base);
+    base->event_count -= extra;
+    base->event_count_active -= extra;
+}
+
 /* Readiness of an I/O event reported from the loop thread (a backend's
  * dispatch): the common case inline, the rest in event_active_nolock_.
  * No wake-up is needed, the loop is the caller.  The callers of

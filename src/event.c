@@ -2257,13 +2257,8 @@ event_base_loop(struct event_base *base, int flags)
          * is deleted below. */
         pending = base->ready_end ? base->ready_end - base->ready_next : 0;
         if (pending > 0 || base->event_count > count_before ||
-            base->event_count_active > active_before) {
-            base->event_count += pending;
-            base->event_count_active += pending;
-            event_base_note_count_max_(base);
-            base->event_count -= pending;
-            base->event_count_active -= pending;
-        }
+            base->event_count_active > active_before)
+            event_base_note_count_max_plus_(base, pending);
         if (res == -1) {
             event_debug(("%s: dispatch returned unsuccessfully.", __func__));
             retval = -1;

@@ -136,38 +136,63 @@ evutil_inet_ntop(int af, const void *src, char *dst, size_t len)
 #define AT_DIGIT(s, end) ((s) < (end) && EVUTIL_ISDIGIT_(*(s)))
 
 /*
- * One "%u" conversion of 2.1's sscanf("%u.%u.%u.%u%c"), as glibc does
- * it: optional white space, an optional sign, then at least one decimal
- * digit (leading zeros are fine and the base stays 10).  The value is
- * what strtoul() gives -- saturated at ULONG_MAX when too large, negated
- * modulo 2^N after a '-' -- truncated to unsigned int ("-0" is 0,
- * "4294967297" is 1, "-1" is 4294967295).  Returns the position after
- * the digits, or NULL when there is no number.
+ * What strtoul() and strtol() (base 10) read at s: optional white space,
+ * an optional sign (*negative), then decimal digits, accumulated in 64
+ * bits (*overflow when they do not fit).  Returns the position after the
+ * digits, or NULL when there is no digit.
  */
 static const char *
-scan_unsigned(const char *s, const char *end, unsigned *value)
+scan_decimal(const char *s, const char *end, ev_uint64_t *v, int *negative,
+    int *overflow)
 {
-    ev_uint64_t v = 0;
-    int negative = 0, overflow = 0;
-
+    *v = 0;
+    *negative = *overflow = 0;
     while (s < end && EVUTIL_ISSPACE_(*s))
         s++;
     if (s < end && (*s == '+' || *s == '-'))
-        negative = *s++ == '-';
+        *negative = *s++ == '-';
     if (!AT_DIGIT(s, end))
         return NULL;
     for (; AT_DIGIT(s, end); s++) {
         unsigned d = (unsigned)(*s - '0');
-        if (v > (EV_UINT64_MAX - d) / 10)
-            overflow = 1;
+        if (*v > (EV_UINT64_MAX - d) / 10)
+            *overflow = 1;
         else
-            v = v * 10 + d;
+            *v = *v * 10 + d;
     }
+    return s;
+}
+
+/* strtoul()'s value for what scan_decimal() read: saturated at the
+ * maximum when too large, negated modulo 2^64 after a '-'; truncated to
+ * unsigned int. */
+static unsigned
+strtoul_value(ev_uint64_t v, int negative, int overflow)
+{
     if (overflow)
         v = EV_UINT64_MAX;
     else if (negative)
         v = 0UL - v;
-    *value = (unsigned)v;
+    return (unsigned)v;
+}
+
+/*
+ * One "%u" conversion of 2.1's sscanf("%u.%u.%u.%u%c"), as glibc does
+ * it: optional white space, an optional sign, then at least one decimal
+ * digit (leading zeros are fine and the base stays 10).  The value is
+ * strtoul_value()'s ("-0" is 0, "4294967297" is 1, "-1" is 4294967295).
+ * Returns the position after the digits, or NULL when there is no
+ * number.
+ */
+static const char *
+scan_unsigned(const char *s, const char *end, unsigned *value)
+{
+    ev_uint64_t v;
+    int negative, overflow;
+
+    s = scan_decimal(s, end, &v, &negative, &overflow);
+    if (s != NULL)
+        *value = strtoul_value(v, negative, overflow);
     return s;
 }
 
@@ -321,44 +346,29 @@ evutil_inet_pton(int af, const char *src, void *dst)
 /*
  * A zone id as 2.1 reads it: an interface name if if_nametoindex()
  * knows it, else what strtoul(base 10) makes of it -- optional white
- * space and sign, then digits, which must reach the end.  The number is
- * saturated at EV_UINT64_MAX, negated modulo 2^N after '-', and truncated to
- * unsigned ("4294967296" is 0, "99999999999" is 1215752191, "-1" is
- * 4294967295).  An empty zone is index 0; a zone with no digits (" ",
+ * space and sign, then digits, which must reach the end, valued as
+ * strtoul_value() does ("4294967296" is 0, "99999999999" is 1215752191,
+ * "-1" is 4294967295).  An empty zone is index 0; a zone with no digits (" ",
  * "+") is refused.  Returns 0 and the index, or -1.
  */
 static int
 parse_zone(const char *zone, unsigned *index)
 {
-    const char *end = zone + strlen(zone), *s = zone;
-    ev_uint64_t v = 0;
-    int negative = 0, overflow = 0;
+    const char *end = zone + strlen(zone), *s;
+    ev_uint64_t v;
+    int negative, overflow;
 
     *index = if_nametoindex(zone);
     if (*index != 0)
         return 0;
-    while (s < end && EVUTIL_ISSPACE_(*s))
-        s++;
-    if (s < end && (*s == '+' || *s == '-'))
-        negative = *s++ == '-';
-    if (!AT_DIGIT(s, end)) {
+    s = scan_decimal(zone, end, &v, &negative, &overflow);
+    if (s == NULL) {
         /* strtoul() stops at the start: only "" gets through. */
         return *zone == '\0' ? 0 : -1;
     }
-    for (; AT_DIGIT(s, end); s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (EV_UINT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            v = v * 10 + d;
-    }
     if (s != end)
         return -1;
-    if (overflow)
-        v = EV_UINT64_MAX;
-    else if (negative)
-        v = 0UL - v;
-    *index = (unsigned)v;
+    *index = strtoul_value(v, negative, overflow);
     return 0;
 }
 
@@ -400,20 +410,11 @@ evutil_inet_pton_scope(int af, const char *src, void *dst, unsigned *indexp)
 static int
 parse_port(const char *s)
 {
-    ev_uint64_t v = 0, low;
-    int negative = 0, overflow = 0;
+    ev_uint64_t v, low;
+    int negative, overflow;
 
-    while (EVUTIL_ISSPACE_(*s))
-        s++;
-    if (*s == '+' || *s == '-')
-        negative = *s++ == '-';
-    for (; EVUTIL_ISDIGIT_(*s); s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (EV_UINT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            v = v * 10 + d;
-    }
+    if (scan_decimal(s, s + strlen(s), &v, &negative, &overflow) == NULL)
+        return -1;
     /* The long strtol() returns, as its two's-complement bits. */
     if (negative) {
         if (overflow || v > (ev_uint64_t)EV_INT64_MAX + 1)
