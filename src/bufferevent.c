@@ -12,11 +12,14 @@
  *    moment they are called (programs assign bev->readcb directly);
  *  - a transport direction is active iff it is in bev->enabled and its
  *    suspension set is empty: enable/disable change bev->enabled, suspend
- *    and unsuspend change the set, and each calls ops->enable/disable only
- *    for the directions whose effective state changes;
+ *    and unsuspend change the set.  Suspending calls ops->disable when the
+ *    set was empty; unsuspending calls ops->enable whenever the set ends
+ *    up empty and the direction is enabled, even if it was not suspended
+ *    (as libevent 2.1 does: a socket bufferevent's event is re-added,
+ *    which restarts its timeout, and a pair moves what its partner holds);
  *  - a bufferevent with a high read watermark keeps an input-buffer
  *    callback that suspends reading (BEV_SUSPEND_WM) while the input holds
- *    at least that much, and resumes it when it drains below;
+ *    at least that much and unsuspends it on every change below;
  *  - memory is released by a finalizer from the loop once the last
  *    reference is gone, so a callback that frees its own bufferevent
  *    returns into valid memory.
@@ -736,6 +739,10 @@ bufferevent_suspend_read_(struct bufferevent *bufev,
     BEV_UNLOCK(bufev);
 }
 
+/* Clear `what` from the read suspensions; then, if none is left and
+ * reading is enabled, enable the transport again, whether or not it was
+ * suspended (libevent's behaviour, see the head comment).  Not once the
+ * last reference is gone: the events are being finalized. */
 void
 bufferevent_unsuspend_read_(struct bufferevent *bufev,
     bufferevent_suspend_flags what)
@@ -743,11 +750,9 @@ bufferevent_unsuspend_read_(struct bufferevent *bufev,
     struct bufferevent_private *p = BEV_UPCAST(bufev);
 
     BEV_LOCK(bufev);
-    if (p->read_suspended) {
-        p->read_suspended &= ~what;
-        if (!p->read_suspended && (bufev->enabled & EV_READ))
-            bufev->be_ops->enable(bufev, EV_READ);
-    }
+    p->read_suspended &= ~what;
+    if (!p->read_suspended && (bufev->enabled & EV_READ) && p->refcnt > 0)
+        bufev->be_ops->enable(bufev, EV_READ);
     BEV_UNLOCK(bufev);
 }
 
@@ -771,11 +776,9 @@ bufferevent_unsuspend_write_(struct bufferevent *bufev,
     struct bufferevent_private *p = BEV_UPCAST(bufev);
 
     BEV_LOCK(bufev);
-    if (p->write_suspended) {
-        p->write_suspended &= ~what;
-        if (!p->write_suspended && (bufev->enabled & EV_WRITE))
-            bufev->be_ops->enable(bufev, EV_WRITE);
-    }
+    p->write_suspended &= ~what;
+    if (!p->write_suspended && (bufev->enabled & EV_WRITE) && p->refcnt > 0)
+        bufev->be_ops->enable(bufev, EV_WRITE);
     BEV_UNLOCK(bufev);
 }
 

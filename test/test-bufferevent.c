@@ -1786,6 +1786,48 @@ test_priority_set_after_write(void **state)
     tu_close_pair(sp);
 }
 
+/* libevent re-enables reading on every bufferevent_setwatermark(EV_READ)
+ * and on every input change below the read high watermark, whether or not
+ * reading was suspended: a socket bufferevent's read event comes back even
+ * after a program deleted it by hand (bev->ev_read is public), and its
+ * timeout restarts. */
+static void
+test_watermark_readds_read_event(void **state)
+{
+    struct event_base *base = *state;
+    struct bufferevent *bev;
+    evutil_socket_t sp[2];
+
+    tu_socketpair(sp);
+    bev = bufferevent_socket_new(base, sp[0], 0);
+    assert_non_null(bev);
+    assert_int_equal(bufferevent_enable(bev, EV_READ), 0);
+    assert_true(event_pending(&bev->ev_read, EV_READ, NULL));
+
+    assert_int_equal(event_del(&bev->ev_read), 0);
+    bufferevent_setwatermark(bev, EV_READ, 0, 100);
+    assert_true(event_pending(&bev->ev_read, EV_READ, NULL));
+
+    /* Input that stays below the high mark (the end of a socket
+     * bufferevent's input is frozen: prepend): re-added again. */
+    assert_int_equal(event_del(&bev->ev_read), 0);
+    assert_int_equal(evbuffer_prepend(bufferevent_get_input(bev), "x", 1), 0);
+    assert_true(event_pending(&bev->ev_read, EV_READ, NULL));
+
+    /* At the high mark: suspended, and draining resumes it. */
+    assert_int_equal(evbuffer_prepend(bufferevent_get_input(bev), "y", 99), 0);
+    assert_false(event_pending(&bev->ev_read, EV_READ, NULL));
+    assert_int_equal(evbuffer_drain(bufferevent_get_input(bev), 50), 0);
+    assert_true(event_pending(&bev->ev_read, EV_READ, NULL));
+
+    /* Not when reading is disabled. */
+    assert_int_equal(bufferevent_disable(bev, EV_READ), 0);
+    bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    assert_false(event_pending(&bev->ev_read, EV_READ, NULL));
+    bufferevent_free(bev);
+    tu_close_pair(sp);
+}
+
 static struct bufferevent *prio_x, *prio_y;
 static char prio_log[128];
 
@@ -1924,6 +1966,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_write_socket_full, tu_setup,
             tu_teardown),
         cmocka_unit_test_setup_teardown(test_write_timeout_after_write,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_watermark_readds_read_event,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_priority_set_after_write,
             tu_setup, tu_teardown),

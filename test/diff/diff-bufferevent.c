@@ -42,12 +42,13 @@
  *                      activated at once).  On by default.
  *   --no-connect       leave out bufferevent_socket_connect(bev, NULL, 0);
  *                      after it fails, libevent's setwatermark(EV_READ)
- *                      re-adds the read event, ours does not.  On by default.
+ *                      re-adds the read event (ours did not; fixed).  On
+ *                      by default.
  *   --no-wm-proxy      leave out moving an input that has a read high
  *                      watermark into a pair's output (same cause: libevent
  *                      re-enables reading each time the input changes below
- *                      the watermark, ours only after a suspension).  On by
- *                      default.
+ *                      the watermark; ours did only after a suspension;
+ *                      fixed).  On by default.
  *   --no-priorities    every base has one priority: with three, a deferred
  *                      callback queued at a more urgent priority than the
  *                      I/O callback that queued it runs, on ours, before
@@ -596,8 +597,9 @@ cb_free(struct slot *s)
 /* Proxying from an input with a read high watermark into a pair end's
  * output: libevent runs the input's callbacks first, and its watermark
  * callback re-enables reading (be_pair_enable), which moves the data on
- * to the partner before the output's callbacks run; ours re-enables only
- * a suspended bufferevent.  --no-wm-proxy leaves these out. */
+ * to the partner before the output's callbacks run (ours re-enabled only
+ * a suspended bufferevent before the fix).  --no-wm-proxy leaves these
+ * out. */
 static int
 proxy_ok(struct slot *s, struct slot *t)
 {

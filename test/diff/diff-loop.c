@@ -583,6 +583,8 @@ act_add(void)
             tv = &tv_hour;
         else if (G.s[i].tkind == T_CHOUR)
             tv = G.ctv_hour;
+        else if (G.s[i].tkind == T_CZERO)
+            tv = G.ctv_zero; /* its tv_usec holds magic bits: stale too */
     }
     if (tv != NULL)
         heal(i);
