@@ -2385,6 +2385,11 @@ event_base_active_by_fd(struct event_base *base, evutil_socket_t fd,
     if (!base || fd < 0)
         return;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+    /* Called from a callback run straight from the backend's results:
+     * the fds found ready and not run yet are queued first, as libevent's
+     * dispatch had them, so that fd's events join their place in the
+     * queue instead of going behind what this callback activated. */
+    event_ready_flush_all_(base);
     if (!(events & EV_TIMEOUT)) {
         evmap_io_active_(base, fd, events & (EV_READ | EV_WRITE | EV_CLOSED));
         event_base_note_count_max_(base);

@@ -3855,6 +3855,65 @@ quirk_finalize_free(struct event *ev, void *arg)
     free(ev);
 }
 
+/* event_base_active_by_fd from a callback, for an fd found ready in the
+ * same pass whose callback has not run yet: that fd's event keeps the
+ * place dispatch gave it, ahead of what the callback activated before
+ * (libevent activates every ready fd before the first callback runs). */
+struct quirk_byfd {
+    struct event_base *base;
+    struct event *manual;
+    evutil_socket_t fd_b;
+    char log[32];
+};
+
+static void
+quirk_byfd_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct quirk_byfd *q = arg;
+    char c;
+    const char *name = fd == q->fd_b ? "B" : fd < 0 ? "M" : "A";
+
+    (void)what;
+    strcat(q->log, name);
+    if (fd >= 0)
+        assert_int_equal(recv(fd, &c, 1, 0), 1);
+    if (*name == 'A') {
+        event_active(q->manual, EV_TIMEOUT, 1);
+        event_base_active_by_fd(q->base, q->fd_b, EV_READ);
+    }
+}
+
+static void
+test_quirk_active_by_fd_in_callback(void **state)
+{
+    struct quirk_byfd q;
+    evutil_socket_t a[2], b[2];
+    struct event *ea, *eb;
+    int i;
+
+    memset(&q, 0, sizeof(q));
+    q.base = *state;
+    tu_socketpair(a); /* lower fds first: poll and select report A first */
+    tu_socketpair(b);
+    q.fd_b = b[0];
+    ea = event_new(q.base, a[0], EV_READ | EV_PERSIST, quirk_byfd_cb, &q);
+    eb = event_new(q.base, b[0], EV_READ | EV_PERSIST, quirk_byfd_cb, &q);
+    q.manual = event_new(q.base, -1, 0, quirk_byfd_cb, &q);
+    assert_int_equal(event_add(ea, NULL), 0);
+    assert_int_equal(event_add(eb, NULL), 0);
+    /* A becomes ready before B: epoll reports them in that order. */
+    assert_int_equal(send(a[1], "x", 1, 0), 1);
+    assert_int_equal(send(b[1], "y", 1, 0), 1);
+    for (i = 0; i < 3 && strlen(q.log) < 3; i++)
+        event_base_loop(q.base, EVLOOP_ONCE);
+    assert_string_equal(q.log, "ABM");
+    event_free(ea);
+    event_free(eb);
+    event_free(q.manual);
+    tu_close_pair(a);
+    tu_close_pair(b);
+}
+
 static void
 test_quirk_finalizer_frees(void **state)
 {
@@ -4090,6 +4149,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_quirk_error_not_closed,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_quirk_signal_calls_reread,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_active_by_fd_in_callback,
             tu_setup, tu_teardown),
         cmocka_unit_test(test_quirk_finalizer_frees),
     };

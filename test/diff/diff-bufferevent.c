@@ -1501,9 +1501,19 @@ step(void)
                 shutdown(fd, SHUT_WR));
         } else {
             if (!opt_free_anytime) {
-                /* see cb_free: nothing deferred may be queued */
-                do_loop(0);
-                if (W.broke || !s->alive || s->free_req)
+                /* see cb_free: nothing deferred may be queued, not even
+                 * what the frees after the loop queued (freeing a filter
+                 * can move data on to a pair's partner) */
+                int k;
+                for (k = 0; k < 4; k++) {
+                    do_loop(0);
+                    if (W.broke || !s->alive || s->free_req)
+                        return;
+                    if (event_base_get_num_events(W.base,
+                            EVENT_BASE_COUNT_ACTIVE) == 0)
+                        break;
+                }
+                if (k == 4)
                     return;
             }
             DIFF_OUT("free b%d in=%zu out=%zu\n", i, inlen(b), outlen(b));

@@ -25,11 +25,9 @@ endfunction()
 # layout; libevent's stale persistent timeout; in misc, the io_uring
 # method, negative common timeouts, inet_ntop's truncation into an
 # exact-size buffer.  Not yet: the maximum counts with several events on
-# one ready fd; zero-length common timeouts on persistent events; in
-# loop, event_base_active_by_fd from a callback on an fd whose readiness
-# the loop has not run yet.
+# one ready fd; zero-length common timeouts on persistent events.
 set(EVENT_DIFF_MISC_ARGS --no-uring,--no-stale-timeout,--no-ct-negative,--no-ntop-exact,--no-zero-common,--no-max-counts)
-set(EVENT_DIFF_LOOP_ARGS --no-stale-timeout,--no-max-counts,--no-persist-zero,--no-byfd-in-cb)
+set(EVENT_DIFF_LOOP_ARGS --no-stale-timeout,--no-max-counts,--no-persist-zero)
 foreach(spec IN ITEMS "loop:event_core:${EVENT_DIFF_LOOP_ARGS}"
                       "evbuffer:event_core:--no-layout"
                       "bufferevent:event_core:"
