@@ -1815,7 +1815,14 @@ test_watermark_readds_read_event(void **state)
     assert_true(event_pending(&bev->ev_read, EV_READ, NULL));
 
     /* At the high mark: suspended, and draining resumes it. */
-    assert_int_equal(evbuffer_prepend(bufferevent_get_input(bev), "y", 99), 0);
+    {
+        char fill[99];
+
+        memset(fill, 'y', sizeof(fill));
+        assert_int_equal(
+            evbuffer_prepend(bufferevent_get_input(bev), fill, sizeof(fill)),
+            0);
+    }
     assert_false(event_pending(&bev->ev_read, EV_READ, NULL));
     assert_int_equal(evbuffer_drain(bufferevent_get_input(bev), 50), 0);
     assert_true(event_pending(&bev->ev_read, EV_READ, NULL));
