@@ -2391,8 +2391,12 @@ event_base_active_by_fd(struct event_base *base, evutil_socket_t fd,
      * queue instead of going behind what this callback activated. */
     event_ready_flush_all_(base);
     if (!(events & EV_TIMEOUT)) {
+        int active_before = base->event_count_active;
         evmap_io_active_(base, fd, events & (EV_READ | EV_WRITE | EV_CLOSED));
-        event_base_note_count_max_(base);
+        /* The maxima move with an activation only, as in libevent (not
+         * when no event on fd wanted events). */
+        if (base->event_count_active != active_before)
+            event_base_note_count_max_(base);
         /* evmap_io_active_ assumes the loop thread: wake the loop. */
         NOTIFY_IF_NEEDED(base);
     } else {

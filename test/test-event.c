@@ -3914,6 +3914,36 @@ test_quirk_active_by_fd_in_callback(void **state)
     tu_close_pair(b);
 }
 
+/* The maxima move only when something is counted: after a clear,
+ * event_base_active_by_fd for kinds no event on the fd wants leaves them
+ * at 0 (libevent's counts move on activation only). */
+static void
+test_quirk_max_by_fd_nothing(void **state)
+{
+    struct event_base *base = *state;
+    struct quirk_log log = {""};
+    evutil_socket_t sp[2];
+    struct event *ev;
+
+    tu_socketpair(sp);
+    ev = event_new(base, sp[0], EV_READ | EV_PERSIST, quirk_cb, &log);
+    assert_int_equal(event_add(ev, NULL), 0);
+    event_base_get_max_events(base,
+        EVENT_BASE_COUNT_ADDED | EVENT_BASE_COUNT_ACTIVE, 1);
+    event_base_active_by_fd(base, sp[0], EV_WRITE);
+    assert_int_equal(
+        event_base_get_max_events(base, EVENT_BASE_COUNT_ADDED, 0), 0);
+    assert_int_equal(
+        event_base_get_max_events(base, EVENT_BASE_COUNT_ACTIVE, 0), 0);
+    event_base_active_by_fd(base, sp[0], EV_READ);
+    assert_int_equal(
+        event_base_get_max_events(base, EVENT_BASE_COUNT_ADDED, 0), 2);
+    assert_int_equal(
+        event_base_get_max_events(base, EVENT_BASE_COUNT_ACTIVE, 0), 1);
+    event_free(ev);
+    tu_close_pair(sp);
+}
+
 static void
 test_quirk_finalizer_frees(void **state)
 {
@@ -4151,6 +4181,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_quirk_signal_calls_reread,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_quirk_active_by_fd_in_callback,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_quirk_max_by_fd_nothing,
             tu_setup, tu_teardown),
         cmocka_unit_test(test_quirk_finalizer_frees),
     };
