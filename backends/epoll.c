@@ -76,6 +76,9 @@ struct epollop {
     /* timerfd for precise timers, or -1; whether it is armed. */
     int timerfd;
     int timer_armed;
+    /* The timerfd's data.ptr: the fdinfo of an evmap entry of its own
+     * that has no events, so that a result never needs a NULL test. */
+    struct evmap_io *timer_entry;
 };
 
 /* Per-fd bytes kept by the io map.  The changelist code owns the first
@@ -153,7 +156,7 @@ use_changelist(const struct event_base *base)
  * precise timers on the precise monotonic clock; -1 otherwise, and then
  * epoll_wait()'s millisecond timeout is used as usual. */
 static int
-timerfd_open(struct event_base *base, int epfd)
+timerfd_open(struct event_base *base, struct epollop *op)
 {
 #if defined(EVENT__HAVE_SYS_TIMERFD_H) && defined(EVENT__HAVE_TIMERFD_CREATE)
     struct epoll_event ev;
@@ -161,6 +164,11 @@ timerfd_open(struct event_base *base, int epfd)
 
     if (!(base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) ||
         base->monotonic_timer.monotonic_clock != CLOCK_MONOTONIC)
+        return -1;
+    /* An entry with no events (calloc: the list is empty). */
+    op->timer_entry =
+        mm_calloc(1, sizeof(struct evmap_io) + sizeof(struct epoll_fdinfo));
+    if (op->timer_entry == NULL)
         return -1;
     fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd == -1) {
@@ -170,14 +178,17 @@ timerfd_open(struct event_base *base, int epfd)
     }
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;
-    ev.data.ptr = NULL; /* not an evmap entry: see epoll_dispatch */
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+    /* Its readiness runs nothing: it only ends the wait. */
+    ev.data.ptr = op->timer_entry->fdinfo;
+    if (epoll_ctl(op->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
         event_warn("epoll_ctl(timerfd)");
         close(fd);
         return -1;
     }
     return fd;
 #else
+    (void)base;
+    (void)op;
     return -1;
 #endif
 }
@@ -243,7 +254,7 @@ epoll_init(struct event_base *base)
         goto err;
     op->nevents = INITIAL_NEVENT;
     op->epfd = epfd;
-    op->timerfd = timerfd_open(base, epfd);
+    op->timerfd = timerfd_open(base, op);
 
     if (use_changelist(base))
         base->evsel = &epollops_changelist;
@@ -286,8 +297,8 @@ kernel_events(short interests, int et)
 
 /* Every fd the core maps is registered with data.ptr = its epoll_fdinfo
  * inside the evmap entry (the entry lives as long as the base), so that
- * dispatch finds the events without a lookup by fd; the timerfd has
- * data.ptr NULL. */
+ * dispatch finds the events without a lookup by fd; the timerfd's
+ * data.ptr is the fdinfo of an entry of its own without events. */
 static inline int
 ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents,
     struct epoll_fdinfo *info)
@@ -538,8 +549,8 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         return 0;
     }
 
-    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl),
-     * or NULL for the timerfd, which only ends the wait. */
+    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl);
+     * the timerfd's entry has no events (it only ends the wait). */
     events = ep->events;
     for (i = 0; i < res; ++i) {
         short ev = translate(events[i].events);
@@ -623,6 +634,7 @@ static inline int
 epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
+    const struct epoll_event *events = ep->events;
     int i, ran = 0, n = base->ready_end - base->ready_next;
 
     /* The maxima count them as active at once with the expired timers
@@ -644,29 +656,26 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
     base->event_running_priority = base->ready_prio;
 
     while (base->ready_next < base->ready_end) {
-        const struct epoll_event *e = &ep->events[base->ready_next++];
-        short ev = translate(e->events);
-        void *info = e->data.ptr;
-        if (EVUTIL_LIKELY(ev && info)) {
-            int r = evmap_io_ctx_run_ready_(base,
-                evmap_io_from_fdinfo_(info), ev | EV_ET, locked);
-            if (EVUTIL_UNLIKELY(r < 0)) {
-                if (r == EVMAP_RUN_NOTHING) {
-                    --n;
-                    continue;
-                }
-                /* The queue takes this entry and the rest, in order;
-                 * they count there, not here. */
-                base->ready_next--;
-                n -= base->ready_end - base->ready_next;
-                epoll_flush_ready(base);
-                break;
+        /* ep->events moves only in dispatch, never during a run. */
+        const struct epoll_event *e = &events[base->ready_next++];
+        /* data.ptr is never NULL (the timerfd has an entry without
+         * events), and a report no event wants runs nothing. */
+        int r = evmap_io_ctx_run_ready_(base,
+            evmap_io_from_fdinfo_(e->data.ptr), translate(e->events) | EV_ET,
+            locked);
+        if (EVUTIL_UNLIKELY(r < 0)) {
+            if (r == EVMAP_RUN_NOTHING) {
+                --n;
+                continue;
             }
-            ran += r;
-        } else {
-            /* The timerfd only ends the wait: it ran nothing. */
-            --n;
+            /* The queue takes this entry and the rest, in order; they
+             * count there, not here. */
+            base->ready_next--;
+            n -= base->ready_end - base->ready_next;
+            epoll_flush_ready(base);
+            break;
         }
+        ran += r;
         if (EVUTIL_UNLIKELY(base->event_break | base->event_continue)) {
             n -= base->ready_end - base->ready_next;
             epoll_flush_ready(base);
@@ -705,6 +714,8 @@ epoll_dealloc(struct event_base *base)
         close(ep->epfd);
     if (ep->timerfd >= 0)
         close(ep->timerfd);
+    if (ep->timer_entry != NULL)
+        mm_free(ep->timer_entry);
     memset(ep, 0, sizeof(*ep));
     mm_free(ep);
 }

@@ -182,14 +182,45 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
  * base has a lock, held by the caller: the callback runs without it,
  * and a thread waiting in event_del for this callback is woken after. */
 #define EVMAP_RUN_NOTHING (-2)
+
+/* The call itself, for evmap_io_ctx_run_ready_ below. */
+static inline void
+evmap_io_call_ready_(struct event_base *base, struct event *ev,
+    evutil_socket_t fd, short res, const int locked)
+#ifdef __GNUC__
+    __attribute__((always_inline))
+#endif
+    ;
+static inline void
+evmap_io_call_ready_(struct event_base *base, struct event *ev,
+    evutil_socket_t fd, short res, const int locked)
+{
+    event_callback_fn cb = ev->ev_callback;
+    void *arg = ev->ev_arg;
+
+    base->current_event = &ev->ev_evcallback;
+    if (locked) {
+        base->current_event_waiters = 0;
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
+        (*cb)(fd, res, arg);
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+        base->current_event = NULL;
+        if (base->current_event_waiters) {
+            base->current_event_waiters = 0;
+            EVTHREAD_COND_BROADCAST(base->current_event_cond);
+        }
+    } else {
+        (*cb)(fd, res, arg);
+        base->current_event = NULL;
+    }
+}
+
 static inline int
 evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     short events, const int locked)
 {
     struct event *ev;
-    event_callback_fn cb;
     evutil_socket_t fd;
-    void *arg;
     ev_uint16_t flags;
     ev_uint8_t closure;
     short res;
@@ -218,12 +249,24 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
         return EVMAP_RUN_NOTHING;
     flags = ev->ev_flags;
     closure = ev->ev_closure;
-    if (EVUTIL_UNLIKELY(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                                    EVLIST_FINALIZING | EVLIST_DEL_WAITING)) ||
-        EVUTIL_UNLIKELY(closure != EV_CLOSURE_EVENT_PERSIST &&
-                        closure != EV_CLOSURE_EVENT))
-        return -1;
     fd = ev->ev_fd;
+    /* The usual case: a user's persistent event without a timeout.  Only
+     * an event waiting for a timeout (EVLIST_TIMEOUT) can have a persist
+     * timeout to re-arm (event_ready_rearm_ does nothing otherwise), and
+     * only this path sets ready_rearm. */
+    if (EVUTIL_LIKELY(!(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                                    EVLIST_FINALIZING | EVLIST_DEL_WAITING |
+                                    EVLIST_TIMEOUT | EVLIST_INTERNAL))) &&
+        EVUTIL_LIKELY(closure == EV_CLOSURE_EVENT_PERSIST)) {
+        base->ready_fd = fd;
+        ev->ev_res = res;
+        evmap_io_call_ready_(base, ev, fd, res, locked);
+        return 1;
+    }
+    if ((flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER | EVLIST_FINALIZING |
+                     EVLIST_DEL_WAITING)) ||
+        (closure != EV_CLOSURE_EVENT_PERSIST && closure != EV_CLOSURE_EVENT))
+        return -1;
     base->ready_fd = fd;
     ev->ev_res = res;
     if (closure == EV_CLOSURE_EVENT)
@@ -235,23 +278,7 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
         if (EVUTIL_UNLIKELY(!base->tv_cache.tv_sec))
             event_ready_rearm_(base);
     }
-    cb = ev->ev_callback;
-    arg = ev->ev_arg;
-    base->current_event = &ev->ev_evcallback;
-    if (locked) {
-        base->current_event_waiters = 0;
-        EVBASE_RELEASE_LOCK(base, th_base_lock);
-        (*cb)(fd, res, arg);
-        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
-        base->current_event = NULL;
-        if (base->current_event_waiters) {
-            base->current_event_waiters = 0;
-            EVTHREAD_COND_BROADCAST(base->current_event_cond);
-        }
-    } else {
-        (*cb)(fd, res, arg);
-        base->current_event = NULL;
-    }
+    evmap_io_call_ready_(base, ev, fd, res, locked);
     if (EVUTIL_UNLIKELY(base->ready_rearm != NULL))
         event_ready_rearm_(base);
     return !(flags & EVLIST_INTERNAL);
