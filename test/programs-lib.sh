@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared by the scripts that run unmodified Debian programs on our build
 # (memcached.sh, tmux.sh, unbound.sh, nsd.sh, inetd.sh, tcpbench.sh,
-# fstrm.sh).  Source it
+# fstrm.sh, gearmand.sh, pgbouncer.sh).  Source it
 # after setting PROG (the script's name for messages).  It provides:
 #
 #   say MSG / die MSG / skip MSG   print; die exits 1, skip exits 77

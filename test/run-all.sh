@@ -54,7 +54,8 @@ log() { echo "run-all: $*"; }
 packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux
     libevent-core-2.1-7)
 # Further real programs: their tests are skipped when these cannot be had.
-optional_packages=(unbound nsd openbsd-inetd tcpbench fstrm-bin)
+optional_packages=(unbound nsd openbsd-inetd tcpbench fstrm-bin
+    gearman-job-server gearman-tools pgbouncer postgresql)
 
 # install_missing PKG...: apt-get install those not installed yet.
 install_missing() {
