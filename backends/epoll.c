@@ -549,16 +549,14 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         return 0;
     }
 
-    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl);
-     * the timerfd's entry has no events (it only ends the wait). */
+    /* data.ptr is the fd's epoll_fdinfo in its evmap entry (see ctl),
+     * never NULL: the timerfd's entry has no events (it only ends the
+     * wait), and a report no event wants activates nothing. */
     events = ep->events;
-    for (i = 0; i < res; ++i) {
-        short ev = translate(events[i].events);
-        void *info = events[i].data.ptr;
-        if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info),
-                ev | EV_ET, 1, NULL);
-    }
+    for (i = 0; i < res; ++i)
+        evmap_io_ctx_active_inl_(base,
+            evmap_io_from_fdinfo_(events[i].data.ptr),
+            translate(events[i].events) | EV_ET, 1, NULL);
     return 0;
 }
 
@@ -575,11 +573,9 @@ epoll_ready_priority(struct event_base *base,
         return 0;
     for (i = 0; i < n; ++i) {
         short what = translate(results[i].events);
-        void *info = results[i].data.ptr;
         struct event *ev;
-        if (!(what && info))
-            continue;
-        LIST_FOREACH(ev, &evmap_io_from_fdinfo_(info)->events, ev_io_next)
+        LIST_FOREACH(ev, &evmap_io_from_fdinfo_(results[i].data.ptr)->events,
+            ev_io_next)
         {
             int pri;
             if (!(ev->ev_events & what & EVMAP_IO_KINDS))
@@ -608,13 +604,10 @@ epoll_flush_ready(struct event_base *base)
 
     /* First, so that nothing below comes back here. */
     base->ready_end = 0;
-    for (i = base->ready_next; i < end; ++i) {
-        short ev = translate(ep->events[i].events);
-        void *info = ep->events[i].data.ptr;
-        if (EVUTIL_LIKELY(ev && info))
-            evmap_io_ctx_active_inl_(base, evmap_io_from_fdinfo_(info),
-                ev | EV_ET, 1, &last);
-    }
+    for (i = base->ready_next; i < end; ++i)
+        evmap_io_ctx_active_inl_(base,
+            evmap_io_from_fdinfo_(ep->events[i].data.ptr),
+            translate(ep->events[i].events) | EV_ET, 1, &last);
     base->ready_next = 0;
     /* The maxima as if each activation had counted (only when there was
      * one: a maximum just cleared stays 0 otherwise). */

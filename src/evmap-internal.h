@@ -182,6 +182,10 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
  * base has a lock, held by the caller: the callback runs without it,
  * and a thread waiting in event_del for this callback is woken after. */
 #define EVMAP_RUN_NOTHING (-2)
+/* The flags that keep an event's callback from running straight from a
+ * result: the queue must take it. */
+#define EVMAP_RUN_QUEUE_FLAGS_ (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER | \
+    EVLIST_FINALIZING | EVLIST_DEL_WAITING)
 
 /* The call itself, for evmap_io_ctx_run_ready_ below. */
 static inline void
@@ -254,17 +258,15 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
      * an event waiting for a timeout (EVLIST_TIMEOUT) can have a persist
      * timeout to re-arm (event_ready_rearm_ does nothing otherwise), and
      * only this path sets ready_rearm. */
-    if (EVUTIL_LIKELY(!(flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
-                                    EVLIST_FINALIZING | EVLIST_DEL_WAITING |
-                                    EVLIST_TIMEOUT | EVLIST_INTERNAL))) &&
+    if (EVUTIL_LIKELY(!(flags & (EVMAP_RUN_QUEUE_FLAGS_ | EVLIST_TIMEOUT |
+                                    EVLIST_INTERNAL))) &&
         EVUTIL_LIKELY(closure == EV_CLOSURE_EVENT_PERSIST)) {
         base->ready_fd = fd;
         ev->ev_res = res;
         evmap_io_call_ready_(base, ev, fd, res, locked);
         return 1;
     }
-    if ((flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER | EVLIST_FINALIZING |
-                     EVLIST_DEL_WAITING)) ||
+    if ((flags & EVMAP_RUN_QUEUE_FLAGS_) ||
         (closure != EV_CLOSURE_EVENT_PERSIST && closure != EV_CLOSURE_EVENT))
         return -1;
     base->ready_fd = fd;
