@@ -485,6 +485,9 @@ translate(ev_uint32_t what)
 #undef W_
 #undef RW_
 #undef C_
+    /* The usual report, from a read event's fd: no table load. */
+    if (EVUTIL_LIKELY(what == EPOLLIN))
+        return EV_READ;
     return map[(what & 0x1f) | ((what & EPOLLRDHUP) >> 8)];
 }
 
@@ -616,13 +619,15 @@ epoll_flush_ready(struct event_base *base)
 }
 
 /* Run the callbacks of the results in order; a break or continue
- * request queues the rest.  Returns how many callbacks ran from the
- * results (what went to the queue is counted there: a report that no
- * event wants, such as a hang-up for an event waiting only for
- * EV_CLOSED, counts nowhere, so EVLOOP_NONBLOCK ends as in libevent);
- * sets *nuser to how many non-internal callbacks ran.  The callbacks of a base with a
- * lock run without it, so another thread may flush the rest meanwhile
- * (ready_end becomes 0). */
+ * request queues the rest (event_ask_continue_).  Returns 0 when no
+ * callback ran from the results, else a positive count, which
+ * event_base_loop tests together with the queue's: what went to the
+ * queue counts there, and a report that no event wants (such as a
+ * hang-up for an event waiting only for EV_CLOSED) counts nowhere, so
+ * EVLOOP_NONBLOCK ends as in libevent.  Sets *nuser to how many
+ * non-internal callbacks ran.  The callbacks of a base with a lock run
+ * without it, so another thread may flush the rest meanwhile (ready_end
+ * becomes 0). */
 static inline int
 epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
@@ -668,11 +673,9 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
             epoll_flush_ready(base);
             break;
         }
+        /* A break or continue asked for by the callback flushed the
+         * rest already (event_ask_continue_): ready_end is 0 then. */
         ran += r;
-        if (EVUTIL_UNLIKELY(base->event_break | base->event_continue)) {
-            n -= base->ready_end - base->ready_next;
-            epoll_flush_ready(base);
-        }
     }
     base->ready_next = base->ready_end = 0;
     base->event_running_priority = -1;

@@ -402,6 +402,29 @@ event_base_note_count_max_plus_(struct event_base *base, int extra)
     base->event_count_active -= extra;
 }
 
+/* Activate what the backend reported and has not run yet (before the
+ * base is reinitialized or inspected; see event_ready_defer_ok_). */
+static inline void
+event_ready_flush_all_(struct event_base *base)
+{
+    if (EVUTIL_UNLIKELY(base->ready_end != 0))
+        base->ready_flush(base);
+}
+
+/* End the current batch of callbacks after the one running now
+ * (event_base_loopcontinue, or a more urgent event became active): the
+ * results a backend's ready_run has not run yet go to the queue now, at
+ * their place ahead of what the callback activates later, as libevent
+ * had them all active before the first callback.  ready_run itself then
+ * has nothing left to run, and needs no test of the flags after each
+ * callback; event_base_loopbreak flushes the same way. */
+static inline void
+event_ask_continue_(struct event_base *base)
+{
+    base->event_continue = 1;
+    event_ready_flush_all_(base);
+}
+
 /* Readiness of an I/O event reported from the loop thread (a backend's
  * dispatch): the common case inline, the rest in event_active_nolock_.
  * No wake-up is needed, the loop is the caller.  The callers of
@@ -425,7 +448,7 @@ event_active_io_in_loop_(struct event_base *base, struct event *ev,
         /* A backend dispatches between batches of callbacks, when no
          * priority is running (event_running_priority is -1). */
         if (!from_dispatch && pri < base->event_running_priority)
-            base->event_continue = 1;
+            event_ask_continue_(base);
         base->event_count += !(flags & EVLIST_INTERNAL);
         base->event_count_active++;
         ev->ev_flags = flags | EVLIST_ACTIVE;
@@ -554,15 +577,6 @@ static inline void
 event_ready_note_change_(struct event_base *base, evutil_socket_t fd)
 {
     if (EVUTIL_UNLIKELY(base->ready_end != 0) && fd != base->ready_fd)
-        base->ready_flush(base);
-}
-
-/* Activate what the backend reported and has not run yet (before the
- * base is reinitialized or inspected). */
-static inline void
-event_ready_flush_all_(struct event_base *base)
-{
-    if (EVUTIL_UNLIKELY(base->ready_end != 0))
         base->ready_flush(base);
 }
 

@@ -1472,9 +1472,9 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
                               EVLIST_FINALIZING | EVLIST_DEL_WAITING)) &&
                       !(ev->ev_events & EV_SIGNAL))) {
         ev->ev_res = (short)res;
-        if (ev->ev_pri < base->event_running_priority)
-            base->event_continue = 1;
         event_queue_insert_active(base, event_to_event_callback(ev));
+        if (ev->ev_pri < base->event_running_priority)
+            event_ask_continue_(base);
         NOTIFY_IF_NEEDED(base);
         return;
     }
@@ -1495,7 +1495,7 @@ event_active_nolock_(struct event *ev, int res, short ncalls)
         EVUTIL_ASSERT(0);
     }
     if (ev->ev_pri < base->event_running_priority)
-        base->event_continue = 1;
+        event_ask_continue_(base);
     if (ev->ev_events & EV_SIGNAL) {
         if (base->current_event == event_to_event_callback(ev) &&
             !EVBASE_IN_THREAD(base))
@@ -2331,6 +2331,9 @@ event_base_loopbreak(struct event_base *base)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     base->event_break = 1;
+    /* The results not run yet wait in the queue (see
+     * event_ask_continue_). */
+    event_ready_flush_all_(base);
     if (EVBASE_NEED_NOTIFY(base))
         r = evthread_notify_base(base);
     EVBASE_RELEASE_LOCK(base, th_base_lock);
@@ -2344,7 +2347,7 @@ event_base_loopcontinue(struct event_base *base)
     if (base == NULL)
         return -1;
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
-    base->event_continue = 1;
+    event_ask_continue_(base);
     if (EVBASE_NEED_NOTIFY(base))
         r = evthread_notify_base(base);
     EVBASE_RELEASE_LOCK(base, th_base_lock);

@@ -1935,6 +1935,90 @@ test_loopbreak_stops_at_once(void **state)
         event_free(ev[i]);
 }
 
+/* Read events on three ready sockets (ids 21, 22, 23) and a plain event
+ * (24, priority 0 when urgent is set).  The first callback asks for a
+ * break (or, with urgent, activates 24 more urgently, which asks for a
+ * continue), then activates 24.  The sockets not run yet stay active,
+ * ahead of 24 at their priority, as libevent had them all active before
+ * the first callback; with epoll they are run straight from the
+ * backend's results until the request. */
+static struct event *brk_ev[4];
+static int brk_urgent;
+
+static void
+brk_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int id = (int)(intptr_t)arg;
+
+    if (fd >= 0)
+        tu_drain(fd);
+    order_cb(fd, what, arg);
+    if (id == 21) {
+        if (!brk_urgent)
+            event_base_loopbreak(exits_base);
+        event_active(brk_ev[3], EV_TIMEOUT, 0);
+    }
+}
+
+static void
+run_break_in_fd_callbacks(struct event_base *base, int urgent)
+{
+    static const int first[] = { 21 };
+    static const int after_break[] = { 21, 22, 23, 24 };
+    static const int after_continue[] = { 21, 24, 22, 23 };
+    evutil_socket_t fds[3][2];
+    int i;
+
+    exits_base = base;
+    brk_urgent = urgent;
+    order_reset();
+    if (urgent)
+        assert_int_equal(event_base_priority_init(base, 2), 0);
+    for (i = 0; i < 3; ++i) {
+        tu_socketpair(fds[i]);
+        brk_ev[i] = event_new(base, fds[i][0], EV_READ | EV_PERSIST, brk_cb,
+            (void *)(intptr_t)(21 + i));
+        assert_non_null(brk_ev[i]);
+        if (urgent)
+            assert_int_equal(event_priority_set(brk_ev[i], 1), 0);
+        assert_int_equal(event_add(brk_ev[i], NULL), 0);
+    }
+    brk_ev[3] = event_new(base, -1, 0, brk_cb, (void *)(intptr_t)24);
+    if (urgent)
+        assert_int_equal(event_priority_set(brk_ev[3], 0), 0);
+    for (i = 0; i < 3; ++i)
+        tu_write_str(fds[i][1], "x");
+    if (!urgent) {
+        assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+        assert_order(first, 1);
+        assert_true(event_base_got_break(base));
+        assert_int_equal(event_pending(brk_ev[1], EV_READ, NULL), EV_READ);
+        assert_int_equal(event_pending(brk_ev[2], EV_READ, NULL), EV_READ);
+        assert_int_equal(event_base_get_num_events(base,
+                             EVENT_BASE_COUNT_ACTIVE), 3);
+    }
+    assert_int_equal(tu_loop(base, EVLOOP_NONBLOCK), 0);
+    assert_order(urgent ? after_continue : after_break, 4);
+    for (i = 0; i < 4; ++i)
+        event_free(brk_ev[i]);
+    for (i = 0; i < 3; ++i) {
+        evutil_closesocket(fds[i][0]);
+        evutil_closesocket(fds[i][1]);
+    }
+}
+
+static void
+test_loopbreak_in_fd_callbacks(void **state)
+{
+    run_break_in_fd_callbacks(*state, 0);
+}
+
+static void
+test_continue_in_fd_callbacks(void **state)
+{
+    run_break_in_fd_callbacks(*state, 1);
+}
+
 static void
 test_got_flags_reset(void **state)
 {
@@ -4067,6 +4151,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_loopexit_runs_remaining,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_loopbreak_stops_at_once,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_loopbreak_in_fd_callbacks,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_continue_in_fd_callbacks,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_got_flags_reset,
             tu_setup, tu_teardown),
