@@ -540,7 +540,8 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
         ev->ev_closure = EV_CLOSURE_EVENT;
     }
     min_heap_elem_init_(ev);
-    ev->ev_pri = base ? (ev_uint8_t)(base->nactivequeues / 2) : 0;
+    /* nactivequeues is at least 1: a shift halves it. */
+    ev->ev_pri = base ? (ev_uint8_t)((unsigned)base->nactivequeues >> 1) : 0;
     if (event_debug_on_())
         event_debug_note_setup_(ev);
     return 0;
@@ -1148,12 +1149,53 @@ static int event_add_general_(struct event *ev, const struct timeval *tv,
 #endif
     ;
 
+/* The usual add and del, without a lock, debug mode or a timeout: a
+ * user's I/O event on an fd, idle (only EVLIST_INIT) for an add, only
+ * added (EVLIST_INIT | EVLIST_INSERTED) for a del, and no re-arm of it
+ * pending (event_ready_rearm_note_).  They do what event_add_general_
+ * and event_del_ do for such an event, without their other cases. */
+#define EVENT_IO_PLAIN_(ev)                                                \
+    (((ev)->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&              \
+        !((ev)->ev_events & EV_SIGNAL))
+static inline int
+event_add_fast_ok_(const struct event_base *base, const struct event *ev)
+{
+    return !base->th_base_lock && ev->ev_flags == EVLIST_INIT &&
+           EVENT_IO_PLAIN_(ev) && ev->ev_fd >= 0 &&
+           ev->ev_callback != NULL && base->ready_rearm != ev &&
+           !event_debug_mode_on_;
+}
+
+static inline int
+event_del_fast_ok_(const struct event_base *base, const struct event *ev)
+{
+    return !base->th_base_lock &&
+           ev->ev_flags == (EVLIST_INIT | EVLIST_INSERTED) &&
+           EVENT_IO_PLAIN_(ev) &&
+           (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
+           base->ready_rearm != ev &&
+           base->current_event != event_to_event_callback(ev) &&
+           !event_debug_mode_on_;
+}
+
 int
 event_add(struct event *ev, const struct timeval *tv)
 {
     struct event_base *base;
-    if (EVUTIL_LIKELY(ev && tv) && (base = ev->ev_base) != NULL &&
-        !base->th_base_lock && event_rearm_try_(base, ev, tv)) {
+    if (EVUTIL_UNLIKELY(ev == NULL) || (base = ev->ev_base) == NULL)
+        return event_add_general_(ev, tv, 0);
+    if (tv == NULL) {
+        if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev))) {
+            int res = evmap_io_add_inl_(base, ev->ev_fd, ev);
+            if (res == -1)
+                return -1;
+            INCR_EVENT_COUNT(base, EVLIST_INIT);
+            ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED;
+            if (res == 1)
+                NOTIFY_IF_NEEDED(base);
+            return 0;
+        }
+    } else if (!base->th_base_lock && event_rearm_try_(base, ev, tv)) {
         /* The new timeout is set: a re-arm left pending by ev's running
          * callback is void (see event_ready_rearm_note_). */
         event_ready_rearm_note_(base, ev, 1);
@@ -1385,10 +1427,37 @@ event_del_(struct event *ev, int blocking)
     return res;
 }
 
+static int event_del_general_(struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_del_general_(struct event *ev)
+{
+    return event_del_(ev, EVENT_DEL_AUTOBLOCK);
+}
+
 int
 event_del(struct event *ev)
 {
-    return event_del_(ev, EVENT_DEL_AUTOBLOCK);
+    struct event_base *base;
+    if (EVUTIL_LIKELY(ev != NULL) && (base = ev->ev_base) != NULL &&
+        EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
+        int res;
+        DECR_EVENT_COUNT(base, EVLIST_INIT);
+        ev->ev_flags = EVLIST_INIT;
+        res = evmap_io_del_inl_(base, ev->ev_fd, ev);
+        if (res == -1)
+            return -1;
+        /* A loop with nothing left to wait for should notice. */
+        if (res == 1 || (base->event_count == 0 &&
+                            base->virtual_event_count == 0 &&
+                            !N_ACTIVE_CALLBACKS(base)))
+            NOTIFY_IF_NEEDED(base);
+        return 0;
+    }
+    return event_del_general_(ev);
 }
 
 int

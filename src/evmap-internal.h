@@ -93,9 +93,12 @@ evmap_io_add_inl_(struct event_base *base, evutil_socket_t fd,
     if (res && base->evsel->add(base, fd, old, (evs & EV_ET) | res,
                    EVMAP_FDINFO(ctx)) == -1)
         return -1;
-    ctx->nread += !!(evs & EV_READ);
-    ctx->nwrite += !!(evs & EV_WRITE);
-    ctx->nclose += !!(evs & EV_CLOSED);
+    if (evs & EV_READ)
+        ++ctx->nread;
+    if (evs & EV_WRITE)
+        ++ctx->nwrite;
+    if (evs & EV_CLOSED)
+        ++ctx->nclose;
     ctx->interest = (ev_uint16_t)(old | res);
     LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
     return res != 0;

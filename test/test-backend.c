@@ -371,6 +371,12 @@ test_regular_file(void **state)
             assert_int_equal(event_add(ev, NULL), -1);
             assert_true(tu_log_count(EVENT_LOG_WARN) >= 1);
             assert_false(event_pending(ev, EV_READ, NULL));
+            /* Nothing was counted, and a del has nothing to undo. */
+            assert_int_equal(event_base_get_num_events(base,
+                                 EVENT_BASE_COUNT_ADDED), 0);
+            assert_int_equal(event_del(ev), 0);
+            assert_int_equal(event_base_get_num_events(base,
+                                 EVENT_BASE_COUNT_ADDED), 0);
         } else {
             /* The changelist defers the kernel's refusal to dispatch,
              * where it is logged; the event then never fires. */
