@@ -23,40 +23,8 @@ nsd=/usr/sbin/nsd
 need_program "$nsd" nsd libevent-2.1.so.7 optional
 start_work nsd
 
-# The zone programs-client's dns mode expects.
-cat > "$work/example.test.zone" <<'EOF'
-$ORIGIN example.test.
-$TTL 60
-@  IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60
-@  IN NS  ns.example.test.
-ns IN A   127.0.0.1
-a  IN A   10.1.2.3
-b  IN TXT "hello"
-EOF
-
 launch() {
-    cat > "$work/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1
-    port: $1
-    do-ip6: no
-    server-count: 2
-    username: ""
-    chroot: ""
-    zonesdir: "$work"
-    zonelistfile: "$work/zone.list"
-    database: ""
-    pidfile: "$work/nsd.pid"
-    xfrdfile: "$work/xfrd.state"
-    xfrdir: "$work"
-    logfile: "$work/nsd.log"
-    verbosity: 2
-remote-control:
-    control-enable: no
-zone:
-    name: example.test
-    zonefile: example.test.zone
-EOF
+    nsd_setup "$1"
     : > "$work/nsd.log"
     # -d: no daemon, so $! is the main process.  Its early errors go to
     # stderr, the rest to the log file: both end up in nsd.log.
@@ -71,11 +39,6 @@ start_on_free_port "$nsd" "$work/nsd.log" \
 say "nsd PID $pid serving 127.0.0.1:$port"
 
 # Every nsd process: the one we started and its descendants.
-family() {
-    local p=$1 c
-    echo "$p"
-    for c in $(children_of "$p"); do family "$c"; done
-}
 procs=$(family "$pid")
 [ "$(echo "$procs" | wc -w)" -ge 2 ] || die "nsd did not fork (processes: $procs)"
 for p in $procs; do
@@ -97,17 +60,6 @@ timeout 100 "$client" dns "$port" 10 || die "client failed after SIGHUP (rc $?)"
 
 # SIGTERM: every process of the family ends, the one we started with
 # status 0.
-procs=$(family "$pid")
-kill -TERM "$pid"
-for _ in $(seq 100); do
-    left=0
-    for p in $procs; do is_ours "$p" "$nsd" && left=$((left + 1)); done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-done
-[ "$left" = 0 ] || die "$left nsd processes still run 10 s after SIGTERM"
-status=0
-wait "$pid" || status=$?
-[ "$status" = 0 ] || die "nsd exited with status $status after SIGTERM"
+term_family "$pid" "$nsd"
 grep -q 'shutting down' "$work/nsd.log" || die "nsd did not log its shutdown"
 say "ok"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the scripts that run unmodified Debian programs on our build
 # (memcached.sh, tmux.sh, unbound.sh, nsd.sh, inetd.sh, tcpbench.sh,
-# fstrm.sh, gearmand.sh, pgbouncer.sh).  Source it
+# fstrm.sh, gearmand.sh, pgbouncer.sh, dnsproxy.sh, poolcounter.sh,
+# memcaslap.sh, webdis.sh, bitlbee.sh, apt-cacher-ng.sh).  Source it
 # after setting PROG (the script's name for messages).  It provides:
 #
 #   say MSG / die MSG / skip MSG   print; die exits 1, skip exits 77
@@ -44,6 +45,14 @@
 #                                  ($port, $pid set; see below)
 #   tcp_accepts PORT               127.0.0.1:PORT accepts a connection
 #   children_of PID                the PIDs whose parent is PID
+#   family PID                     PID and its descendants
+#   term_family PID EXE            SIGTERM PID; all of its family must
+#                                  end (10 s) and PID with status 0
+#   nsd_setup PORT [LINE...]       write nsd's private zone (the one
+#                                  programs-client's dns mode expects)
+#                                  and $work/nsd.conf serving it on
+#                                  127.0.0.1:PORT, each LINE one more
+#                                  setting of its server: clause
 #
 # Nothing here signals a process by name, and every wait is bounded.
 
@@ -224,7 +233,9 @@ start_on_free_port() {
 children_of() {
     local parent=$1 stat rest fields
     for stat in /proc/[0-9]*/stat; do
-        rest=$(cat "$stat" 2>/dev/null) || continue
+        # A builtin read, not cat: a process per entry is slow with the
+        # ASan runtime preloaded.
+        read -r rest 2>/dev/null < "$stat" || continue
         rest=${rest##*) }    # after the command name, which may hold ") "
         read -r -a fields <<< "$rest"    # state ppid ...
         if [ "${fields[1]:-}" = "$parent" ]; then
@@ -232,4 +243,70 @@ children_of() {
             echo "${stat%/stat}"
         fi
     done
+}
+
+# family PID: PID and its descendants, one a line.
+family() {
+    local c
+    echo "$1"
+    for c in $(children_of "$1"); do family "$c"; done
+}
+
+# term_family PID EXE: SIGTERM to PID (a child of this shell running
+# EXE); every process of its family (as it is now) must end within 10 s
+# and PID with status 0.
+term_family() {
+    local pid=$1 exe=$2 procs p left status=0
+    procs=$(family "$pid")
+    kill -TERM "$pid"
+    for _ in $(seq 100); do
+        left=0
+        for p in $procs; do is_ours "$p" "$exe" && left=$((left + 1)); done
+        [ "$left" = 0 ] && break
+        sleep 0.1
+    done
+    [ "$left" = 0 ] || die "$left $(basename "$exe") processes still run 10 s after SIGTERM"
+    wait "$pid" || status=$?
+    [ "$status" = 0 ] || die "$(basename "$exe") exited with status $status after SIGTERM"
+}
+
+nsd_setup() {
+    local port=$1 line
+    shift
+    cat > "$work/example.test.zone" <<'EOF'
+$ORIGIN example.test.
+$TTL 60
+@  IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60
+@  IN NS  ns.example.test.
+ns IN A   127.0.0.1
+a  IN A   10.1.2.3
+b  IN TXT "hello"
+EOF
+    {
+        cat <<EOF
+server:
+    ip-address: 127.0.0.1
+    port: $port
+    do-ip6: no
+    server-count: 2
+    username: ""
+    chroot: ""
+    zonesdir: "$work"
+    zonelistfile: "$work/zone.list"
+    database: ""
+    pidfile: "$work/nsd.pid"
+    xfrdfile: "$work/xfrd.state"
+    xfrdir: "$work"
+    logfile: "$work/nsd.log"
+    verbosity: 2
+EOF
+        for line in "$@"; do echo "    $line"; done
+        cat <<EOF
+remote-control:
+    control-enable: no
+zone:
+    name: example.test
+    zonefile: example.test.zone
+EOF
+    } > "$work/nsd.conf"
 }

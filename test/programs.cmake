@@ -7,9 +7,13 @@
 #                            once the library has bufferevents)
 #   unbound, nsd, inetd,     Debian's unbound, nsd, openbsd-inetd,
 #   tcpbench, fstrm,         tcpbench, fstrm_capture (fstrm-bin), gearmand
-#   gearmand, pgbouncer      (gearman-job-server, with libevent_pthreads)
-#                            and pgbouncer (before a private PostgreSQL)
-#                            on our libevent-2.1.so.7: more of the drop-in,
+#   gearmand, pgbouncer,     (gearman-job-server, with libevent_pthreads),
+#   dnsproxy, poolcounter,   pgbouncer (before a private PostgreSQL),
+#   memcaslap, webdis,       dnsproxy (before nsd), poolcounterd, memcaslap
+#   bitlbee, apt-cacher-ng   (libmemcached-tools, against memcached),
+#                            webdis (before redis-server), bitlbee and
+#                            apt-cacher-ng (with libevent_pthreads) on our
+#                            libevent-2.1.so.7: more of the drop-in,
 #                            skipped (77) when the package cannot be
 #                            installed, since no issue names them
 # Labels: "samples" for the first, "programs" for the rest.  In an ASan
@@ -78,10 +82,12 @@ add_test(NAME memcached
 set_tests_properties(memcached PROPERTIES TIMEOUT 600 LABELS programs
     ENVIRONMENT "${EVENT_PROGRAM_ENV}")
 
-# --- unbound, nsd, inetd, tcpbench, fstrm, gearmand, pgbouncer --------------
+# --- unbound, nsd, inetd, tcpbench, fstrm, gearmand, pgbouncer, dnsproxy,
+# --- poolcounter, memcaslap, webdis, bitlbee, apt-cacher-ng -----------------
 # Their client is plain C without libevent, like memcached-client.
 add_executable(programs-client programs-client.c)
-foreach(prog unbound nsd inetd tcpbench fstrm gearmand pgbouncer)
+foreach(prog unbound nsd inetd tcpbench fstrm gearmand pgbouncer dnsproxy
+        poolcounter memcaslap webdis bitlbee apt-cacher-ng)
     add_test(NAME ${prog}
         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/${prog}.sh
             $<TARGET_FILE:programs-client> ${CMAKE_BINARY_DIR}/lib)

@@ -55,7 +55,8 @@ packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux
     libevent-core-2.1-7)
 # Further real programs: their tests are skipped when these cannot be had.
 optional_packages=(unbound nsd openbsd-inetd tcpbench fstrm-bin
-    gearman-job-server gearman-tools pgbouncer postgresql)
+    gearman-job-server gearman-tools pgbouncer postgresql dnsproxy poolcounter
+    libmemcached-tools webdis redis-server bitlbee apt-cacher-ng)
 
 # install_missing PKG...: apt-get install those not installed yet.
 install_missing() {
@@ -98,8 +99,14 @@ if ! install_missing "${packages[@]}"; then
     log "FAIL: could not install the packages the suite needs"
     exit 1
 fi
-install_missing "${optional_packages[@]}" ||
-    log "could not install ${optional_packages[*]}: their tests will be skipped"
+# One package that cannot be had must not keep the others out: if the
+# whole list fails, try them one by one.
+if ! install_missing "${optional_packages[@]}"; then
+    for pkg in "${optional_packages[@]}"; do
+        install_missing "$pkg" ||
+            log "could not install $pkg: the tests that need it will be skipped"
+    done
+fi
 
 # --- stages -----------------------------------------------------------------------
 summary=()
