@@ -4,7 +4,8 @@
  * struct evutil_monotonic_timer is private (util.h only declares it) and
  * is embedded in struct event_base.  A timer reads CLOCK_MONOTONIC, or
  * CLOCK_MONOTONIC_COARSE when the caller does not ask for EV_MONOT_PRECISE
- * and the coarse clock ticks at least every millisecond.  With
+ * and the coarse clock can be read, as libevent 2.1 does (so timers are
+ * as exact as a kernel tick unless EVENT_BASE_FLAG_PRECISE_TIMER).  With
  * EV_MONOT_FALLBACK (or when no monotonic clock works) it reads the wall
  * clock and keeps it from going backwards: a backward jump is absorbed
  * into a running offset, so the values it returns never decrease.

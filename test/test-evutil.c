@@ -573,6 +573,17 @@ test_fallback_clock_never_goes_back(void **state)
     /* The precise flag must give the precise clock. */
     evutil_configure_monotonic_time_(&t, EV_MONOT_PRECISE);
     assert_int_equal(t.monotonic_clock, CLOCK_MONOTONIC);
+#ifdef CLOCK_MONOTONIC_COARSE
+    /* Without it, the coarse clock whenever it can be read, whatever its
+     * resolution, as in libevent 2.1 (EVENT_BASE_FLAG_PRECISE_TIMER is
+     * what turns it off). */
+    {
+        struct timespec ts;
+        evutil_configure_monotonic_time_(&t, 0);
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+            assert_int_equal(t.monotonic_clock, CLOCK_MONOTONIC_COARSE);
+    }
+#endif
 }
 
 static void
