@@ -1178,24 +1178,38 @@ event_del_fast_ok_(const struct event_base *base, const struct event *ev)
            !event_debug_mode_on_;
 }
 
+/* event_add without a timeout, apart so that event_add's own timeout
+ * path saves no registers for it. */
+static int event_add_no_timeout_(struct event_base *base, struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_add_no_timeout_(struct event_base *base, struct event *ev)
+{
+    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev))) {
+        int res = evmap_io_add_inl_(base, ev->ev_fd, ev);
+        if (res == -1)
+            return -1;
+        INCR_EVENT_COUNT(base, EVLIST_INIT);
+        ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED;
+        if (res == 1)
+            NOTIFY_IF_NEEDED(base);
+        return 0;
+    }
+    return event_add_general_(ev, NULL, 0);
+}
+
 int
 event_add(struct event *ev, const struct timeval *tv)
 {
     struct event_base *base;
     if (EVUTIL_UNLIKELY(ev == NULL) || (base = ev->ev_base) == NULL)
         return event_add_general_(ev, tv, 0);
-    if (tv == NULL) {
-        if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev))) {
-            int res = evmap_io_add_inl_(base, ev->ev_fd, ev);
-            if (res == -1)
-                return -1;
-            INCR_EVENT_COUNT(base, EVLIST_INIT);
-            ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED;
-            if (res == 1)
-                NOTIFY_IF_NEEDED(base);
-            return 0;
-        }
-    } else if (!base->th_base_lock && event_rearm_try_(base, ev, tv)) {
+    if (tv == NULL)
+        return event_add_no_timeout_(base, ev);
+    if (!base->th_base_lock && event_rearm_try_(base, ev, tv)) {
         /* The new timeout is set: a re-arm left pending by ev's running
          * callback is void (see event_ready_rearm_note_). */
         event_ready_rearm_note_(base, ev, 1);
