@@ -403,30 +403,11 @@ epoll_add(struct event_base *base, evutil_socket_t fd, short old,
     struct epoll_fdinfo *info = p;
     short want = (old | events) & EPOLL_INTERESTS;
 
-    /* The usual add: the first interest in an fd the kernel does not
-     * watch yet.  What a refusal needs is in req (see set_interest). */
-    if (EVUTIL_LIKELY(info != NULL && info->kevents == 0)) {
-        struct {
-            struct epoll_event ev;
-            int fd;
-            short old;
-            struct epollop *ep;
-        } req;
-        req.ev.events = kernel_events(want, events & EV_ET);
-        req.ev.data.u64 = 0;
-        req.ev.data.ptr = info;
-        req.fd = fd;
-        req.old = old;
-        req.ep = base->evbase;
-        if (EVUTIL_UNLIKELY(
-                epoll_ctl(req.ep->epfd, EPOLL_CTL_ADD, fd, &req.ev) == -1) &&
-            ctl_failed(req.ep, EPOLL_CTL_ADD, req.fd, req.ev.events, req.old,
-                req.ev.data.ptr) == -1)
-            return -1;
-        info = req.ev.data.ptr;
-        info->kevents = req.ev.events;
-        return 0;
-    }
+    /* The usual add, the first interest in an fd the kernel does not
+     * watch yet, gets its own copy of set_interest, in which the
+     * compiler knows the operation (an ADD) and drops the rest. */
+    if (EVUTIL_LIKELY(info != NULL && info->kevents == 0))
+        return set_interest(base, fd, old, want, events & EV_ET, info);
     return set_interest(base, fd, old, want, events & EV_ET, info);
 }
 
@@ -437,29 +418,9 @@ epoll_del(struct event_base *base, evutil_socket_t fd, short old,
     struct epoll_fdinfo *info = p;
     short want = old & ~events & EPOLL_INTERESTS;
 
-    /* The usual del: the last interest goes (req as in epoll_add). */
-    if (EVUTIL_LIKELY(!want && info != NULL && info->kevents != 0)) {
-        struct {
-            struct epoll_event ev;
-            int fd;
-            short old;
-            struct epollop *ep;
-            struct epoll_fdinfo *info;
-        } req;
-        req.ev.events = 0;
-        req.ev.data.u64 = 0;
-        req.fd = fd;
-        req.old = old;
-        req.ep = base->evbase;
-        req.info = info;
-        if (EVUTIL_UNLIKELY(
-                epoll_ctl(req.ep->epfd, EPOLL_CTL_DEL, fd, &req.ev) == -1) &&
-            ctl_failed(req.ep, EPOLL_CTL_DEL, req.fd, 0, req.old,
-                req.info) == -1)
-            return -1;
-        req.info->kevents = 0;
-        return 0;
-    }
+    /* The same for the usual del, the last interest going (a DEL). */
+    if (EVUTIL_LIKELY(!want && info != NULL && info->kevents != 0))
+        return set_interest(base, fd, old, 0, events & EV_ET, info);
     return set_interest(base, fd, old, want, events & EV_ET, info);
 }
 

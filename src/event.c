@@ -346,6 +346,14 @@ event_queue_remove_inserted(struct event_base *base, struct event *ev)
     ev->ev_flags &= ~EVLIST_INSERTED;
 }
 
+/* Nothing left for the loop to wait for: it should notice. */
+static inline int
+event_base_idle_(const struct event_base *base)
+{
+    return base->event_count == 0 && base->virtual_event_count == 0 &&
+           !N_ACTIVE_CALLBACKS(base);
+}
+
 /* Members of a common-timeout queue share one duration, so they arrive
  * almost always in deadline order: search from the tail. */
 static void
@@ -477,6 +485,21 @@ evthread_notify_base(struct event_base *base)
         if (EVBASE_NEED_NOTIFY(base))                                      \
             evthread_notify_base(base);                                    \
     } while (0)
+
+/* An I/O event not inserted yet joins its fd's map and the inserted
+ * events; the loop is woken when the backend was told.  0, or -1 when
+ * the backend refused (nothing changed then). */
+static inline int
+event_insert_io_(struct event_base *base, struct event *ev)
+{
+    int res = evmap_io_add_inl_(base, ev->ev_fd, ev);
+    if (res == -1)
+        return -1;
+    event_queue_insert_inserted(base, ev);
+    if (res == 1)
+        NOTIFY_IF_NEEDED(base);
+    return 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* Event set-up and accessors                                          */
@@ -903,19 +926,11 @@ event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
             return readd_heap_timeout(ev->ev_base, ev, tv, tv_is_absolute);
     } else if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
                !(ev->ev_events & EV_SIGNAL)) {
-        struct event_base *base = ev->ev_base;
-        int res;
         /* See event_add_nolock_full_ for why an active event is left. */
         if (ev->ev_flags & (EVLIST_INSERTED | EVLIST_ACTIVE |
                                EVLIST_ACTIVE_LATER))
             return 0;
-        res = evmap_io_add_inl_(base, ev->ev_fd, ev);
-        if (res == -1)
-            return -1;
-        event_queue_insert_inserted(base, ev);
-        if (res == 1)
-            NOTIFY_IF_NEEDED(base);
-        return 0;
+        return event_insert_io_(ev->ev_base, ev);
     }
     return event_add_nolock_full_(ev, tv, tv_is_absolute);
 }
@@ -1188,16 +1203,8 @@ static int event_add_no_timeout_(struct event_base *base, struct event *ev)
 static int
 event_add_no_timeout_(struct event_base *base, struct event *ev)
 {
-    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev))) {
-        int res = evmap_io_add_inl_(base, ev->ev_fd, ev);
-        if (res == -1)
-            return -1;
-        INCR_EVENT_COUNT(base, EVLIST_INIT);
-        ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED;
-        if (res == 1)
-            NOTIFY_IF_NEEDED(base);
-        return 0;
-    }
+    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev)))
+        return event_insert_io_(base, ev);
     return event_add_general_(ev, NULL, 0);
 }
 
@@ -1389,9 +1396,7 @@ event_del_nolock_inl_(struct event *ev, int blocking)
                 notify = 1;
                 res = 0;
             }
-            /* A loop with nothing left to wait for should notice. */
-            if (base->event_count == 0 && base->virtual_event_count == 0 &&
-                !N_ACTIVE_CALLBACKS(base))
+            if (event_base_idle_(base))
                 notify = 1;
         }
 
@@ -1459,15 +1464,11 @@ event_del(struct event *ev)
     if (EVUTIL_LIKELY(ev != NULL) && (base = ev->ev_base) != NULL &&
         EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
         int res;
-        DECR_EVENT_COUNT(base, EVLIST_INIT);
-        ev->ev_flags = EVLIST_INIT;
+        event_queue_remove_inserted(base, ev);
         res = evmap_io_del_inl_(base, ev->ev_fd, ev);
         if (res == -1)
             return -1;
-        /* A loop with nothing left to wait for should notice. */
-        if (res == 1 || (base->event_count == 0 &&
-                            base->virtual_event_count == 0 &&
-                            !N_ACTIVE_CALLBACKS(base)))
+        if (res == 1 || event_base_idle_(base))
             NOTIFY_IF_NEEDED(base);
         return 0;
     }
