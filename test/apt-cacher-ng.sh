@@ -62,11 +62,11 @@ preload=${LD_PRELOAD-}
 unset LD_PRELOAD
 # The interpreter itself (python3 may be a wrapper script), so that $! is
 # the origin server.
+need_tool python3 python3
 python=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null) ||
     skip "python3 is needed for the origin server"
 [ -x "$python" ] || skip "python3 is needed for the origin server"
-command -v curl > /dev/null || install_pkg curl optional
-command -v curl > /dev/null || skip "curl not found"
+need_tool curl curl
 start_work apt-cacher-ng
 log=$work/acng.log
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
@@ -181,8 +181,6 @@ tasks=("/proc/$apid/task"/*)
 say "apt-cacher-ng PID $apid on 127.0.0.1:$port with ${#tasks[@]} threads"
 prove_ours "$apid" "$LIBDIR" libevent-2.1.so.7
 prove_ours "$apid" "$LIBDIR" libevent_pthreads-2.1.so.7
-grep -q "$LIBDIR/libevent_pthreads-2.1.so" "/proc/$apid/maps" ||
-    die "apt-cacher-ng did not map $LIBDIR/libevent_pthreads-2.1.so.7"
 if [ -n "$preload" ]; then
     grep -qF "$(readlink -f "$preload")" "/proc/$apid/maps" || die "apt-cacher-ng did not map the preloaded $preload"
 fi
@@ -202,6 +200,31 @@ same() {
 # gets PATH: how many GET requests for PATH the origin answered.
 gets() { grep -c "\"GET /$1 HTTP" "$work/origin.log" || true; }
 alive() { is_ours "$apid" "$acng" || die "apt-cacher-ng died $1"; }
+# fetch_at_once NAME PATH...: fetch every PATH at the same time, the
+# K-th into $work/got/NAMEK; sets ok to how many came with status 200
+# and byte-identical to the origin's file (each failure is said).
+fetch_at_once() {
+    local name=$1 i=0 p
+    local -a pids=()
+    shift
+    for p in "$@"; do
+        i=$((i + 1))
+        (
+            code=$(fetch "$p" "$work/got/$name$i") || exit 1
+            [ "$code" = 200 ] || { echo "HTTP $code" >&2; exit 1; }
+            cmp -s "$repo/$p" "$work/got/$name$i" || { echo "$p differs" >&2; exit 1; }
+        ) 2> "$work/$name$i.err" &
+        pids[i]=$!
+    done
+    ok=0
+    for i in $(seq $#); do
+        if wait "${pids[$i]}"; then
+            ok=$((ok + 1))
+        else
+            say "$name fetch $i failed: $(head -c 200 "$work/$name$i.err")"
+        fi
+    done
+}
 # The transfer log (UnbufferLogs: written at once): a line
 # "TIME|O|SIZE|CLIENT|127.0.0.1/PATH" for each answer sent to a client,
 # "|E|...PATH [HTTP error, code: N]" for an answer that ended in an
@@ -233,23 +256,9 @@ same "$foo" "$work/got/foo2"
 say "index files and a .deb through the proxy, the .deb again from the cache: ok"
 
 # 12 different .debs at once.
-cpids=()
-for i in $(seq 12); do
-    d=pool/main/c/conc/conc${i}_1.0_amd64.deb
-    (
-        code=$(fetch "$d" "$work/got/conc$i") || exit 1
-        [ "$code" = 200 ] || { echo "HTTP $code" >&2; exit 1; }
-    ) 2> "$work/conc$i.err" &
-    cpids[i]=$!
-done
-ok=0
-for i in $(seq 12); do
-    if wait "${cpids[$i]}" && cmp -s "$repo/pool/main/c/conc/conc${i}_1.0_amd64.deb" "$work/got/conc$i"; then
-        ok=$((ok + 1))
-    else
-        say "concurrent fetch $i failed: $(head -c 200 "$work/conc$i.err")"
-    fi
-done
+paths=()
+for i in $(seq 12); do paths+=("pool/main/c/conc/conc${i}_1.0_amd64.deb"); done
+fetch_at_once conc "${paths[@]}"
 [ "$ok" = 12 ] || die "$ok of 12 concurrent fetches gave the origin's file"
 for i in $(seq 12); do
     n=$(gets "pool/main/c/conc/conc${i}_1.0_amd64.deb")
@@ -271,22 +280,7 @@ say "5 MB .deb, from the origin and from the cache: ok"
 # 6 clients at once on a .deb the origin sends slowly: they share one
 # download.
 shared=pool/main/s/slow/shared_1.0_amd64.deb
-cpids=()
-for i in $(seq 6); do
-    (
-        code=$(fetch "$shared" "$work/got/shared$i") || exit 1
-        [ "$code" = 200 ] || { echo "HTTP $code" >&2; exit 1; }
-    ) 2> "$work/shared$i.err" &
-    cpids[i]=$!
-done
-ok=0
-for i in $(seq 6); do
-    if wait "${cpids[$i]}" && cmp -s "$repo/$shared" "$work/got/shared$i"; then
-        ok=$((ok + 1))
-    else
-        say "shared fetch $i failed: $(head -c 200 "$work/shared$i.err")"
-    fi
-done
+fetch_at_once shared "$shared" "$shared" "$shared" "$shared" "$shared" "$shared"
 [ "$ok" = 6 ] || die "$ok of 6 clients of one slow download got the origin's file"
 # Each client's downloader may start its own GET; the first answer makes
 # the cache entry, the others are dropped (on Debian's libevent too): the
@@ -372,20 +366,8 @@ slow_in=$(count I "$slow")
 code=$(fetch "$slow" "$work/got/slow") || die "curl failed for $slow after the disconnects"
 [ "$code" = 200 ] || die "$slow after the disconnects: HTTP $code"
 same "$slow" "$work/got/slow"
-cpids=()
-for i in $(seq 8); do
-    case $i in 1|2) d=$big ;; 3|4) d=$foo ;; 5|6) d=$slow ;; *) d=pool/main/c/conc/conc${i}_1.0_amd64.deb ;; esac
-    (
-        code=$(fetch "$d" "$work/got/after$i") || exit 1
-        [ "$code" = 200 ] || { echo "HTTP $code" >&2; exit 1; }
-        cmp -s "$repo/$d" "$work/got/after$i" || { echo "$d differs" >&2; exit 1; }
-    ) 2> "$work/after$i.err" &
-    cpids[i]=$!
-done
-ok=0
-for i in $(seq 8); do
-    if wait "${cpids[$i]}"; then ok=$((ok + 1)); else say "fetch $i after the disconnects failed: $(head -c 200 "$work/after$i.err")"; fi
-done
+fetch_at_once after "$big" "$big" "$foo" "$foo" "$slow" "$slow" \
+    pool/main/c/conc/conc7_1.0_amd64.deb pool/main/c/conc/conc8_1.0_amd64.deb
 [ "$ok" = 8 ] || die "$ok of 8 concurrent fetches after the disconnects gave the origin's file"
 { [ "$(gets "$foo")" = 1 ] && [ "$(gets "$big")" = 1 ]; } ||
     die "the origin answered $(gets "$foo") GETs for foo and $(gets "$big") for big after the disconnects, not 1 each"

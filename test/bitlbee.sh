@@ -41,7 +41,7 @@ client=${1:?usage: bitlbee.sh CLIENT LIBDIR}
 LIBDIR=$(cd "${2:?usage: bitlbee.sh CLIENT LIBDIR}" && pwd -P)
 bitlbee=/usr/sbin/bitlbee
 need_program "$bitlbee" bitlbee libevent-2.1.so.7 optional
-command -v python3 > /dev/null || skip "python3 is needed for the IRC client"
+need_tool python3 python3
 start_work bitlbee
 # In an ASan build ctest preloads the ASan runtime: only bitlbee, the
 # program on our instrumented library, keeps it; python3 runs without.

@@ -37,7 +37,7 @@ client=${1:?usage: poolcounter.sh CLIENT LIBDIR}
 LIBDIR=$(cd "${2:?usage: poolcounter.sh CLIENT LIBDIR}" && pwd -P)
 poolcounterd=/usr/bin/poolcounterd
 need_program "$poolcounterd" poolcounter libevent-2.1.so.7 optional
-command -v python3 >/dev/null || skip "python3 is needed for the client"
+need_tool python3 python3
 start_work poolcounter
 # In an ASan build ctest preloads the ASan runtime: only poolcounterd, on
 # our instrumented library, keeps it; python3 runs without.

@@ -20,6 +20,9 @@
 #                                  any LD_LIBRARY_PATH: start programs as
 #                                  LD_LIBRARY_PATH=$(ours_ld_path) PROG &
 #                                  so that $! is PROG's own PID
+#   need_tool CMD PKG              a helper command the test drives the
+#                                  program with: install PKG when CMD is
+#                                  missing, skip (77) when that fails
 #   need_program BIN PKG SONAME [optional]
 #                                  install PKG when BIN is missing, then
 #                                  check_exports BIN against LIBDIR/SONAME
@@ -102,6 +105,11 @@ check_exports() {
         skip "our $soname does not export yet:" $missing
     fi
     die "our $soname does not export:" $missing
+}
+
+need_tool() {
+    command -v "$1" > /dev/null || install_pkg "$2" optional
+    command -v "$1" > /dev/null || skip "$1 not found (package $2)"
 }
 
 need_program() {

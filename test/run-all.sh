@@ -56,7 +56,7 @@ packages=(cmake make gcc libc6-dev libcmocka-dev pkg-config memcached tmux
 # Further real programs: their tests are skipped when these cannot be had.
 optional_packages=(unbound nsd openbsd-inetd tcpbench fstrm-bin
     gearman-job-server gearman-tools pgbouncer postgresql dnsproxy poolcounter
-    libmemcached-tools webdis redis-server bitlbee apt-cacher-ng)
+    libmemcached-tools webdis redis-server bitlbee apt-cacher-ng python3 curl)
 
 # install_missing PKG...: apt-get install those not installed yet.
 install_missing() {

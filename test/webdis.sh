@@ -47,8 +47,7 @@ rcli=/usr/bin/redis-cli
 need_program "$webdis" webdis libevent-2.1.so.7 optional
 if [ ! -x "$redis" ] || [ ! -x "$rcli" ]; then install_pkg redis-server optional; fi
 for f in "$redis" "$rcli"; do [ -x "$f" ] || skip "$f not found"; done
-command -v curl >/dev/null || install_pkg curl optional
-command -v curl >/dev/null || skip "curl not found"
+need_tool curl curl
 start_work webdis
 # In an ASan build ctest preloads the ASan runtime: only webdis, the
 # program on our instrumented library, keeps it; redis, curl and
