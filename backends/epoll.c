@@ -12,17 +12,48 @@
  *  - MOD fails with ENOENT when the fd was closed (dropping the
  *    registration) and its number reused for a new file: retry as ADD;
  *  - DEL fails with EBADF, ENOENT or EPERM when the fd was already closed
- *    or reused: the registration is gone either way, so that is success;
+ *    or reused: our registration is gone or out of reach, so that is
+ *    success;
  *  - ADD fails with EPERM for files epoll cannot watch (regular files,
  *    directories): warn and fail the add, as libevent 2.1 does.
- * A registration that survives under a closed number (a dup of the file
- * lives elsewhere) can still report events for that number; nothing short
- * of the user deleting the event first can prevent that.
+ *
+ * Stale registrations.  When the fd was closed while a dup of its file
+ * lives on elsewhere, the kernel keeps the old registration under that
+ * number, out of reach of any DEL, and it goes on reporting the old
+ * file's readiness as that number's: to whatever event is added on the
+ * number next, or as a wake-up nobody wants.  So after a DEL that failed
+ * with EBADF or ENOENT, and after an ADD that succeeded where our
+ * registration was expected, kcmp(KCMP_EPOLL_TFD) asks the kernel
+ * whether a registration we do not know of remains under the number; if
+ * one does, dispatch rebuilds the epoll set from the io map before it
+ * waits (epoll_rebuild).  Where kcmp cannot answer (a kernel without
+ * CONFIG_CHECKPOINT_RESTORE, or a seccomp filter), this is skipped, as
+ * libevent never does it.
+ *
+ * Lazy deletes.  The common re-registration (event_del, event_assign,
+ * event_add of the same fd, as a loop that re-arms its events does) would
+ * cost a DEL and an ADD, each of which frees or allocates the kernel's
+ * entry and walks the file's wait queue.  So when the last interest in an
+ * fd goes, a level-triggered registration stays in the kernel and the fd
+ * joins a list (ep->pending_first); dispatch DELs what on it still has no
+ * interest before it waits.  An add that comes first sends an ADD of the
+ * same kinds instead: EEXIST (cheap: a tree lookup) says the file under
+ * that number is the one registered, and success that the old file was
+ * closed in between and the new one is now watched.  A delete the user
+ * has done may be followed by close(), so lazy deletes need the stale
+ * check above: they are on only where kcmp answers, and not with
+ * EVENT_EPOLL_EAGER_DELETE set.  Edge-triggered registrations are
+ * deleted at once: a DEL and an ADD re-arm the edge, which callers may
+ * rely on.  One difference stays visible: a re-registered fd keeps its
+ * place among those the kernel reports ready together, where a DEL and
+ * an ADD would move it last, so such callbacks may run in another order
+ * than libevent's (which promises none).
  *
  * Invariant: fdinfo->kevents (0: not registered) describes what the
  * last successful epoll_ctl left in the kernel for this fd number, and
  * every change of interest is applied to the kernel before the next
- * epoll_wait (immediately, or from the changelist at dispatch).
+ * epoll_wait (immediately, from the lazy deletes, or from the changelist
+ * at dispatch).
  *
  * Two vtables share everything but add/del: epollops applies each change
  * at once; epollops_changelist (chosen by init() on
@@ -42,10 +73,12 @@
 
 #include <sys/types.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #ifdef EVENT__HAVE_SYS_TIMERFD_H
 #include <sys/timerfd.h>
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,12 +112,29 @@ struct epollop {
     /* The timerfd's data.ptr: the fdinfo of an evmap entry of its own
      * that has no events, so that a result never needs a NULL test. */
     struct evmap_io *timer_entry;
+    /* Lazy deletes (see the top): the first fd of the list, threaded
+     * through the fdinfos, of those whose DEL may wait for dispatch;
+     * -1 when empty. */
+    int pending_first;
+    /* kcmp can find stale registrations (see the top)... */
+    int kcmp_ok;
+    /* ...so deletes may be lazy. */
+    int lazy_del;
+    /* A stale registration was found: rebuild the set before waiting. */
+    int need_rebuild;
 };
 
 /* Per-fd bytes kept by the io map.  The changelist code owns the first
- * member, so it must stay first in both modes. */
+ * member in changelist mode; the immediate mode, which never uses the
+ * changelist, links the list of lazy deletes there instead. */
 struct epoll_fdinfo {
-    struct event_changelist_fdinfo cl;
+    union {
+        struct event_changelist_fdinfo cl;
+        /* 0: not in the list; else the next fd in it plus 2 (1: the
+         * last).  An fd stays listed when an add takes its DEL back:
+         * dispatch deletes only what has no interest then. */
+        int pending_next;
+    } u;
     /* Non-zero exactly when the fd is registered: an ADD or MOD always
      * asks for at least one kind. */
     ev_uint32_t kevents;
@@ -102,6 +152,7 @@ static void epoll_flush_ready(struct event_base *);
 static int epoll_ready_priority(struct event_base *,
     const struct epoll_event *, int);
 static void epoll_dealloc(struct event_base *);
+static int registered_beyond(const struct epollop *, evutil_socket_t, int);
 
 const struct eventop epollops = {
     "epoll",
@@ -148,6 +199,16 @@ use_changelist(const struct event_base *base)
         return 1;
     return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
            evutil_getenv_("EVENT_EPOLL_USE_CHANGELIST") != NULL;
+}
+
+/* EVENT_EPOLL_EAGER_DELETE (ours, not libevent's) turns lazy deletes
+ * off: every DEL then reaches the kernel at once, as in libevent, and
+ * fds ready together run in exactly libevent's order. */
+static int
+eager_delete(const struct event_base *base)
+{
+    return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
+           evutil_getenv_("EVENT_EPOLL_EAGER_DELETE") != NULL;
 }
 
 /* ---- timerfd (precise timers only) ---- */
@@ -255,6 +316,11 @@ epoll_init(struct event_base *base)
     op->nevents = INITIAL_NEVENT;
     op->epfd = epfd;
     op->timerfd = timerfd_open(base, op);
+    /* Nothing is registered under the epoll fd's own number yet: a
+     * kernel that can tell says "no". */
+    op->kcmp_ok = registered_beyond(op, epfd, 0) == 0;
+    op->lazy_del = op->kcmp_ok && !eager_delete(base);
+    op->pending_first = -1;
 
     if (use_changelist(base))
         base->evsel = &epollops_changelist;
@@ -310,6 +376,60 @@ ctl(int epfd, int op, evutil_socket_t fd, ev_uint32_t kevents,
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
+/* ---- stale registrations (see the top) ---- */
+
+/* KCMP_EPOLL_TFD of <linux/kcmp.h> (Linux 4.13), spelled out so that
+ * only the syscall number is needed. */
+#define EPOLL_KCMP_EPOLL_TFD 7
+struct epoll_kcmp_slot {
+    ev_uint32_t efd;
+    ev_uint32_t tfd;
+    ev_uint64_t toff;
+};
+
+/* Whether the epoll set holds more than `known` registrations under the
+ * number fd: 1 yes, 0 no, -1 when the kernel cannot tell. */
+static int
+registered_beyond(const struct epollop *ep, evutil_socket_t fd, int known)
+{
+#ifdef SYS_kcmp
+    struct epoll_kcmp_slot slot;
+    pid_t self = getpid();
+    long r;
+
+    slot.efd = (ev_uint32_t)ep->epfd;
+    slot.tfd = (ev_uint32_t)fd;
+    slot.toff = (ev_uint64_t)known;
+    /* Compares our epfd's file with the known-th file registered under
+     * fd; only whether there is one matters. */
+    r = syscall(SYS_kcmp, self, self, EPOLL_KCMP_EPOLL_TFD, ep->epfd, &slot);
+    if (r >= 0)
+        return 1;
+    return errno == ENOENT ? 0 : -1;
+#else
+    (void)ep;
+    (void)fd;
+    (void)known;
+    return -1;
+#endif
+}
+
+/* A DEL failed with EBADF or ENOENT, or an ADD succeeded where a
+ * registration was expected (directly, or as the retry of a MOD): the
+ * file once registered under fd was closed, and `known` registrations
+ * under fd are ours.  One more is stale (a dup keeps its file open):
+ * have dispatch rebuild the set. */
+static void
+check_stale(struct epollop *ep, evutil_socket_t fd, int known)
+{
+    if (ep->kcmp_ok && registered_beyond(ep, fd, known) != 0) {
+        event_debug(("epoll: a closed file stays registered under fd %d; "
+                     "rebuilding the set",
+            (int)fd));
+        ep->need_rebuild = 1;
+    }
+}
+
 /* The kernel refused op on fd: retry the way the comment at the top
  * explains, or warn.  Returns 0 when the retry worked, -1 otherwise. */
 static int
@@ -318,7 +438,11 @@ ctl_failed(struct epollop *ep, int op, evutil_socket_t fd, ev_uint32_t k,
 {
     int retry;
     if (op == EPOLL_CTL_DEL) {
-        if (errno == EBADF || errno == ENOENT || errno == EPERM)
+        if (errno == EBADF || errno == ENOENT) {
+            check_stale(ep, fd, 0);
+            return 0;
+        }
+        if (errno == EPERM)
             return 0;
         event_warn("Epoll DEL on fd %d failed", (int)fd);
         return -1;
@@ -336,8 +460,89 @@ ctl_failed(struct epollop *ep, int op, evutil_socket_t fd, ev_uint32_t k,
     }
     event_debug(("Epoll %s(%d) on fd %d retried as %s; succeeded.",
         op_name(op), (int)k, (int)fd, op_name(retry)));
+    if (retry == EPOLL_CTL_ADD)
+        check_stale(ep, fd, 1);
     return 0;
 }
+
+/* ---- lazy deletes (see the top) ---- */
+
+/* Leave fd registered and list its DEL for dispatch (once). */
+static inline void
+pending_push(struct epollop *ep, evutil_socket_t fd,
+    struct epoll_fdinfo *info)
+{
+    if (info->u.pending_next == 0) {
+        info->u.pending_next = ep->pending_first + 2;
+        ep->pending_first = fd;
+    }
+}
+
+/* Before the wait: DEL the listed fds that still have no interest, and
+ * empty the list. */
+static void
+pending_flush(struct event_base *base, struct epollop *ep)
+{
+    evutil_socket_t fd = ep->pending_first;
+
+    ep->pending_first = -1;
+    while (fd >= 0) {
+        /* A listed fd is mapped, and map entries never move. */
+        struct evmap_io *ctx = base->io.entries[fd];
+        struct epoll_fdinfo *info = EVMAP_FDINFO(ctx);
+        evutil_socket_t next = info->u.pending_next - 2;
+
+        info->u.pending_next = 0;
+        if (ctx->interest == 0 && info->kevents != 0) {
+            info->kevents = 0;
+            if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0, info) == -1) {
+                if (errno == EBADF || errno == ENOENT)
+                    check_stale(ep, fd, 0);
+                else if (errno != EPERM)
+                    event_warn("Epoll DEL on fd %d failed", (int)fd);
+            }
+        }
+        fd = next;
+    }
+}
+
+/* Build a new epoll set from the io map and put it in place of the old
+ * one under the same number, dropping a stale registration that no DEL
+ * can reach. */
+static void
+epoll_rebuild(struct event_base *base, struct epollop *ep)
+{
+    int nfd, i;
+
+    ep->need_rebuild = 0;
+    nfd = epoll_create1(EPOLL_CLOEXEC);
+    if (nfd == -1) {
+        event_warn("epoll_create1 (rebuilding the set)");
+        return;
+    }
+    for (i = 0; i < base->io.nentries; ++i) {
+        struct evmap_io *ctx = base->io.entries[i];
+        struct epoll_fdinfo *info;
+        if (ctx == NULL)
+            continue;
+        info = EVMAP_FDINFO(ctx);
+        if (info->kevents != 0 &&
+            ctl(nfd, EPOLL_CTL_ADD, i, info->kevents, info) == -1) {
+            /* Closed under a live event: the kernel had dropped it. */
+            event_debug(("epoll: fd %d gone while rebuilding", i));
+            info->kevents = 0;
+        }
+    }
+    if (ep->timerfd >= 0 &&
+        ctl(nfd, EPOLL_CTL_ADD, ep->timerfd, EPOLLIN,
+            (struct epoll_fdinfo *)ep->timer_entry->fdinfo) == -1)
+        event_warn("epoll_ctl(timerfd) while rebuilding");
+    if (dup3(nfd, ep->epfd, O_CLOEXEC) == -1)
+        event_warn("dup3 (rebuilding the epoll set)");
+    close(nfd);
+}
+
+/* ---- end of lazy deletes ---- */
 
 /*
  * Make the kernel watch fd for exactly `want` (EV_READ, EV_WRITE,
@@ -396,6 +601,76 @@ set_interest(struct event_base *base, evutil_socket_t fd, short old,
     return 0;
 }
 
+#ifdef __GNUC__
+#define EPOLL_NOINLINE_ __attribute__((noinline))
+#else
+#define EPOLL_NOINLINE_
+#endif
+
+/* set_interest out of line, for the paths below that are not the usual
+ * ones, so that those keep a short prologue. */
+static int set_interest_any(struct event_base *, evutil_socket_t, short,
+    short, int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
+static int
+set_interest_any(struct event_base *base, evutil_socket_t fd, short old,
+    short want, int et, struct epoll_fdinfo *info)
+{
+    return set_interest(base, fd, old, want, et, info);
+}
+
+/* The first interest in an fd the kernel does not watch: an ADD, in a
+ * copy of set_interest where the compiler knows it and drops the rest. */
+static int set_interest_new(struct event_base *, evutil_socket_t, short,
+    int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
+static int
+set_interest_new(struct event_base *base, evutil_socket_t fd, short want,
+    int et, struct epoll_fdinfo *info)
+{
+    if (info->kevents != 0)
+        return set_interest(base, fd, 0, want, et, info);
+    return set_interest(base, fd, 0, want, et, info);
+}
+
+/* The probing ADD of a re-registration did not say EEXIST: err is 0 when
+ * it succeeded, else its errno.  See pending_add. */
+static int probe_not_eexist(struct epollop *, evutil_socket_t, ev_uint32_t,
+    struct epoll_fdinfo *, int) EPOLL_NOINLINE_;
+static int
+probe_not_eexist(struct epollop *ep, evutil_socket_t fd, ev_uint32_t k,
+    struct epoll_fdinfo *info, int err)
+{
+    if (err == 0) {
+        /* The old file went with close(); this one is new. */
+        check_stale(ep, fd, 1);
+        return 0;
+    }
+    info->kevents = 0;
+    errno = err;
+    event_warn("Epoll ADD(%d) on fd %d failed; old events were 0", (int)k,
+        (int)fd);
+    if (err == EBADF)
+        check_stale(ep, fd, 0);
+    errno = err;
+    return -1;
+}
+
+/* A re-registration for other kinds than the kernel still watches (a
+ * lazy DEL is pending): DEL now, then add them anew. */
+static int readd_other_kinds(struct event_base *, evutil_socket_t, short,
+    int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
+static int
+readd_other_kinds(struct event_base *base, evutil_socket_t fd, short want,
+    int et, struct epoll_fdinfo *info)
+{
+    struct epollop *ep = base->evbase;
+
+    if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0, info) == -1 &&
+        (errno == EBADF || errno == ENOENT))
+        check_stale(ep, fd, 0);
+    info->kevents = 0;
+    return set_interest(base, fd, 0, want, et, info);
+}
+
 static int
 epoll_add(struct event_base *base, evutil_socket_t fd, short old,
     short events, void *p)
@@ -403,12 +678,37 @@ epoll_add(struct event_base *base, evutil_socket_t fd, short old,
     struct epoll_fdinfo *info = p;
     short want = (old | events) & EPOLL_INTERESTS;
 
-    /* The usual add, the first interest in an fd the kernel does not
-     * watch yet, gets its own copy of set_interest, in which the
-     * compiler knows the operation (an ADD) and drops the rest. */
-    if (EVUTIL_LIKELY(info != NULL && info->kevents == 0))
-        return set_interest(base, fd, old, want, events & EV_ET, info);
-    return set_interest(base, fd, old, want, events & EV_ET, info);
+    if (EVUTIL_UNLIKELY(info == NULL))
+        return set_interest_any(base, fd, old, want, events & EV_ET, info);
+    if (info->kevents == 0)
+        return set_interest_new(base, fd, want, events & EV_ET, info);
+    if (old == 0) {
+        /* A re-registration: the kernel still watches the fd though
+         * nothing wanted it (a lazy DEL is pending).  For the same kinds
+         * an ADD probes (see the top), and EEXIST, the usual answer,
+         * says the registration is still in place.  What the code after
+         * the call needs lives in req, as in set_interest. */
+        struct {
+            struct epoll_event ev;
+            struct epollop *ep;
+            evutil_socket_t fd;
+        } req;
+        req.ev.events = kernel_events(want, events & EV_ET);
+        if (EVUTIL_UNLIKELY(req.ev.events != info->kevents))
+            return readd_other_kinds(base, fd, want, events & EV_ET, info);
+        req.ev.data.u64 = 0;
+        req.ev.data.ptr = info;
+        req.ep = base->evbase;
+        req.fd = fd;
+        if (epoll_ctl(req.ep->epfd, EPOLL_CTL_ADD, fd, &req.ev) == 0)
+            return probe_not_eexist(req.ep, req.fd, req.ev.events,
+                req.ev.data.ptr, 0);
+        if (EVUTIL_LIKELY(errno == EEXIST))
+            return 0;
+        return probe_not_eexist(req.ep, req.fd, req.ev.events,
+            req.ev.data.ptr, errno);
+    }
+    return set_interest_any(base, fd, old, want, events & EV_ET, info);
 }
 
 static int
@@ -416,12 +716,17 @@ epoll_del(struct event_base *base, evutil_socket_t fd, short old,
     short events, void *p)
 {
     struct epoll_fdinfo *info = p;
+    struct epollop *ep = base->evbase;
     short want = old & ~events & EPOLL_INTERESTS;
 
-    /* The same for the usual del, the last interest going (a DEL). */
-    if (EVUTIL_LIKELY(!want && info != NULL && info->kevents != 0))
-        return set_interest(base, fd, old, 0, events & EV_ET, info);
-    return set_interest(base, fd, old, want, events & EV_ET, info);
+    /* The usual del, the last interest going from a level-triggered
+     * registration, is lazy (see the top). */
+    if (EVUTIL_LIKELY(!want && info != NULL && ep->lazy_del &&
+                      info->kevents != 0 && !(info->kevents & EPOLLET))) {
+        pending_push(ep, fd, info);
+        return 0;
+    }
+    return set_interest_any(base, fd, old, want, events & EV_ET, info);
 }
 
 static short
@@ -513,6 +818,10 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
 
     if (base->changelist.n_changes > 0)
         apply_changelist(base);
+    if (ep->pending_first >= 0)
+        pending_flush(base, ep);
+    if (EVUTIL_UNLIKELY(ep->need_rebuild))
+        epoll_rebuild(base, ep);
 
     if (ep->timerfd >= 0) {
         timeout = timerfd_arm(ep, tv);

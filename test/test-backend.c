@@ -30,7 +30,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <dirent.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -43,18 +46,20 @@ struct variant {
     const char *method;
     int changelist;
     const char *name; /* what event_base_get_method() reports */
+    int eager;        /* EVENT_EPOLL_EAGER_DELETE set */
 };
 
 static const struct variant variants[] = {
-    {"epoll", 0, "epoll"},
-    {"epoll", 1, "epoll (with changelist)"},
-    {"poll", 0, "poll"},
-    {"select", 0, "select"},
-    {"io_uring", 0, "io_uring"}, /* where built and the kernel allows */
+    {"epoll", 0, "epoll", 0},
+    {"epoll", 0, "epoll", 1},
+    {"epoll", 1, "epoll (with changelist)", 0},
+    {"poll", 0, "poll", 0},
+    {"select", 0, "select", 0},
+    {"io_uring", 0, "io_uring", 0}, /* where built and the kernel allows */
     /* Other systems' backends: on Linux only in test/shim builds. */
-    {"kqueue", 0, "kqueue"},
-    {"devpoll", 0, "devpoll"},
-    {"evport", 0, "evport"},
+    {"kqueue", 0, "kqueue", 0},
+    {"devpoll", 0, "devpoll", 0},
+    {"evport", 0, "evport", 0},
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
@@ -94,23 +99,106 @@ variant_base(const struct variant *v)
     for (i = 0; ms[i]; ++i)
         if (strcmp(ms[i], v->method) != 0)
             assert_int_equal(event_config_avoid_method(cfg, ms[i]), 0);
-    assert_int_equal(
-        event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV), 0);
+    if (v->eager) {
+        /* The environment counts here: none of it may pick another
+         * variant. */
+        if (getenv("EVENT_NOEPOLL") || getenv("EVENT_EPOLL_USE_CHANGELIST")) {
+            event_config_free(cfg);
+            return NULL;
+        }
+        setenv("EVENT_EPOLL_EAGER_DELETE", "1", 1);
+    } else {
+        assert_int_equal(
+            event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV), 0);
+    }
     if (v->changelist)
         assert_int_equal(event_config_set_flag(cfg,
                              EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST),
             0);
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
+    if (v->eager)
+        unsetenv("EVENT_EPOLL_EAGER_DELETE");
     assert_non_null(base);
     assert_string_equal(event_base_get_method(base), v->name);
     return base;
 }
 
+/* Registrations the kernel holds under fd number tfd, over all the epoll
+ * sets of the process (the tests have one base at a time), from
+ * /proc/self/fdinfo; stale ones of closed files count too. */
+static int
+kernel_watches(int tfd)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        char path[300], link[64], line[256];
+        ssize_t len;
+        FILE *f;
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+        len = readlink(path, link, sizeof(link) - 1);
+        if (len <= 0)
+            continue;
+        link[len] = '\0';
+        if (strcmp(link, "anon_inode:[eventpoll]") != 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        while (fgets(line, sizeof(line), f) != NULL) {
+            int t;
+            if (sscanf(line, "tfd: %d", &t) == 1 && t == tfd)
+                n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* On epoll variants, that the kernel holds n registrations under fd. */
+static void
+expect_watches(const struct variant *v, int fd, int n)
+{
+    if (strcmp(v->method, "epoll") == 0)
+        assert_int_equal(kernel_watches(fd), n);
+}
+
+/* Whether epoll deletes of v are lazy: plain epoll where the kernel's
+ * kcmp can find stale registrations (see backends/epoll.c). */
+static int
+lazy_deletes(const struct variant *v)
+{
+    struct {
+        unsigned efd, tfd;
+        unsigned long long toff;
+    } slot;
+    int epfd, ok;
+
+    if (strcmp(v->method, "epoll") != 0 || v->changelist || v->eager)
+        return 0;
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    assert_true(epfd >= 0);
+    slot.efd = slot.tfd = (unsigned)epfd;
+    slot.toff = 0;
+    ok = syscall(SYS_kcmp, getpid(), getpid(), 7 /* KCMP_EPOLL_TFD */, epfd,
+             &slot) == -1 &&
+         errno == ENOENT;
+    close(epfd);
+    return ok;
+}
+
 #define FOR_EACH_VARIANT(v, base)                                             \
     for (v = variants; v < variants + N_VARIANTS; ++v)                        \
         if ((base = variant_base(v)) == NULL) {                               \
-            print_message("  [%s: not built, skipped]\n", v->name);         \
+            print_message("  [%s%s: not built, skipped]\n", v->name,        \
+                v->eager ? ", eager deletes" : "");                           \
+        } else if (print_message("  [%s%s]\n", v->name,                      \
+                       v->eager ? ", eager deletes" : ""), 0) {              \
         } else
 
 /* Move fd to the lowest free number >= at; returns the new number. */
@@ -321,6 +409,236 @@ test_dup_keeps_registration(void **state)
         assert_int_equal(tu_log_count(EVENT_LOG_WARN), 0);
         event_free(ev1);
         event_free(ev2);
+        tu_close_pair(p);
+        event_base_free(base);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Re-registration (epoll's lazy deletes, see backends/epoll.c). */
+
+/* event_del and event_add of the same fd: epoll keeps the registration
+ * (the add's ADD says EEXIST) and drops it at the next wait if nothing
+ * took it back; other kinds replace it. */
+static void
+test_reregister(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        int lazy = lazy_deletes(v);
+        evutil_socket_t p[2];
+        struct event *ev, *evw, *keepalive;
+        struct hit h, hw;
+
+        tu_socketpair(p);
+        hit_init(&h, base, 1);
+        hit_init(&hw, base, 1);
+        /* Keeps the loop waiting (an empty base returns at once). */
+        keepalive = event_new(base, p[1], EV_READ | EV_PERSIST, hit_cb, &hw);
+        assert_int_equal(event_add(keepalive, NULL), 0);
+        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(ev, NULL), 0);
+        spin(base);
+        expect_watches(v, p[0], 1);
+
+        assert_int_equal(event_del(ev), 0);
+        expect_watches(v, p[0], lazy || v->changelist ? 1 : 0);
+        assert_int_equal(event_assign(ev, base, p[0], EV_READ | EV_PERSIST,
+                             hit_cb, &h),
+            0);
+        assert_int_equal(event_add(ev, NULL), 0);
+        spin(base);
+        expect_watches(v, p[0], 1);
+        tu_write_str(p[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h.count, 1);
+        assert_int_equal(h.what, EV_READ);
+
+        /* Nothing takes it back: gone at the next wait, and the byte
+         * still unread wakes nobody. */
+        assert_int_equal(event_del(ev), 0);
+        spin(base);
+        expect_watches(v, p[0], 0);
+        spin(base);
+        assert_int_equal(h.count, 1);
+
+        /* Deleted, then wanted for writing only: the readable byte must
+         * not wake the write event as readable. */
+        assert_int_equal(event_add(ev, NULL), 0);
+        spin(base);
+        assert_int_equal(h.count, 2);
+        assert_int_equal(event_del(ev), 0);
+        evw = event_new(base, p[0], EV_WRITE, hit_cb, &hw);
+        assert_int_equal(event_add(evw, NULL), 0);
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(hw.count, 1);
+        assert_int_equal(hw.what, EV_WRITE);
+        assert_int_equal(h.count, 2);
+        spin(base);
+        expect_watches(v, p[0], 0);
+
+        event_free(ev);
+        event_free(evw);
+        event_free(keepalive);
+        tu_close_pair(p);
+        event_base_free(base);
+    }
+}
+
+/* A deleted event's fd is closed while a dup keeps its file open, the
+ * number reused for a new file, and a new event added: the old file's
+ * readiness must never reach the new event, and the kernel must end up
+ * with the new registration alone (a lazy DEL failed, and epoll rebuilt
+ * its set to drop the old one). */
+static void
+test_deleted_closed_dup_reused(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2], q[2];
+        struct event *ev1, *ev2;
+        struct hit h1, h2;
+        int num, keep, i;
+
+        tu_socketpair(p);
+        num = p[0];
+        hit_init(&h1, base, 1);
+        hit_init(&h2, base, 1);
+        ev1 = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h1);
+        assert_int_equal(event_add(ev1, NULL), 0);
+        spin(base);
+
+        tu_log_clear();
+        assert_int_equal(event_del(ev1), 0);
+        keep = dup(p[0]);
+        assert_true(keep >= 0);
+        close(p[0]);
+        pair_at(q, num);
+        ev2 = event_new(base, num, EV_READ | EV_PERSIST, hit_cb, &h2);
+        assert_int_equal(event_add(ev2, NULL), 0);
+
+        /* The old file is readable (through keep); the new one is not. */
+        tu_write_str(p[1], "old");
+        for (i = 0; i < 3; ++i)
+            spin(base);
+        assert_int_equal(h2.count, 0);
+        assert_int_equal(h1.count, 0);
+        expect_watches(v, num, 1);
+
+        tu_write_str(q[1], "new");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h2.count, 1);
+        assert_int_equal(h2.what, EV_READ);
+        assert_int_equal(tu_log_count(EVENT_LOG_WARN), 0);
+
+        event_free(ev1);
+        event_free(ev2);
+        close(keep);
+        p[0] = -1;
+        tu_close_pair(p);
+        tu_close_pair(q);
+        event_base_free(base);
+    }
+}
+
+/* The same without a new event: the old file stays readable through the
+ * dup, and the kernel must not keep reporting it (a loop that would spin
+ * on a registration nobody can delete). */
+static void
+test_deleted_closed_dup(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2];
+        struct event *ev, *keepalive;
+        struct hit h;
+        int num, keep;
+
+        tu_socketpair(p);
+        num = p[0];
+        hit_init(&h, base, 1);
+        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(ev, NULL), 0);
+        /* Keeps the loop waiting (an empty base returns at once). */
+        keepalive = event_new(base, p[1], EV_READ | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(keepalive, NULL), 0);
+        spin(base);
+
+        tu_log_clear();
+        assert_int_equal(event_del(ev), 0);
+        keep = dup(p[0]);
+        assert_true(keep >= 0);
+        close(p[0]);
+        tu_write_str(p[1], "old");
+        spin(base);
+        spin(base);
+        assert_int_equal(h.count, 0);
+        expect_watches(v, num, 0);
+        assert_int_equal(tu_log_count(EVENT_LOG_WARN), 0);
+
+        event_free(ev);
+        event_free(keepalive);
+        close(keep);
+        p[0] = -1;
+        tu_close_pair(p);
+        event_base_free(base);
+    }
+}
+
+/* An edge-triggered event deleted and added again sees the data already
+ * there once more on epoll (with or without the changelist) and io_uring,
+ * as in libevent: a DEL and an ADD re-arm the edge, so epoll does not
+ * make this delete lazy. */
+static void
+test_reregister_edge(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2];
+        struct event *ev;
+        struct hit h;
+
+        /* kqueue queues changes, as in libevent: a delete and an add in
+         * one iteration cancel out there, and the edge stays spent. */
+        if (!(event_base_get_features(base) & EV_FEATURE_ET) ||
+            strcmp(v->method, "kqueue") == 0) {
+            event_base_free(base);
+            continue;
+        }
+        tu_socketpair(p);
+        hit_init(&h, base, 1);
+        ev = event_new(base, p[0], EV_READ | EV_ET | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(ev, NULL), 0);
+        tu_write_str(p[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h.count, 1);
+        /* Unread: the edge fires no more... */
+        spin(base);
+        assert_int_equal(h.count, 1);
+        /* ...until the event is registered anew. */
+        assert_int_equal(event_del(ev), 0);
+        assert_int_equal(event_add(ev, NULL), 0);
+        h.break_after = 2;
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h.count, 2);
+
+        event_free(ev);
         tu_close_pair(p);
         event_base_free(base);
     }
@@ -955,6 +1273,14 @@ main(void)
         cmocka_unit_test_setup_teardown(test_reuse_without_del,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_dup_keeps_registration,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_reregister, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_deleted_closed_dup_reused,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_deleted_closed_dup,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_reregister_edge,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_regular_file, tu_setup_nobase,
             tu_teardown_nobase),
