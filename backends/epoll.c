@@ -954,7 +954,7 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
     const struct epoll_event *events = ep->events;
-    int i, ran = 0, n = base->ready_end - base->ready_next;
+    int i, start, skipped = 0, n = base->ready_end - base->ready_next;
 
     /* The maxima count them as active at once with the expired timers
      * queued since, as when dispatch activates them all (one event per
@@ -974,33 +974,44 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
     /* What callbacks activate more urgently asks to continue. */
     base->event_running_priority = base->ready_prio;
 
-    while (base->ready_next < base->ready_end) {
+    /* The index lives in a register; base->ready_next follows it for a
+     * flush.  Only a flush (which empties the run: ready_end 0) changes
+     * the run from a callback, so ready_end is reread each time. */
+    start = base->ready_next;
+    for (i = start; i < base->ready_end;) {
         /* ep->events moves only in dispatch, never during a run. */
-        const struct epoll_event *e = &events[base->ready_next++];
+        const struct epoll_event *e = &events[i];
+        int r;
+        base->ready_next = ++i;
         /* data.ptr is never NULL (the timerfd has an entry without
          * events), and a report no event wants runs nothing. */
-        int r = evmap_io_ctx_run_ready_(base,
-            evmap_io_from_fdinfo_(e->data.ptr), translate(e->events) | EV_ET,
-            locked);
-        if (EVUTIL_UNLIKELY(r < 0)) {
-            if (r == EVMAP_RUN_NOTHING) {
-                --n;
-                continue;
-            }
-            /* The queue takes this entry and the rest, in order; they
-             * count there, not here. */
-            base->ready_next--;
-            n -= base->ready_end - base->ready_next;
-            epoll_flush_ready(base);
-            break;
-        }
+        r = evmap_io_ctx_run_ready_(base, evmap_io_from_fdinfo_(e->data.ptr),
+            translate(e->events) | EV_ET, locked);
         /* A break or continue asked for by the callback flushed the
          * rest already (event_ask_continue_): ready_end is 0 then. */
-        ran += r;
+        if (EVUTIL_LIKELY(r == 1))
+            continue;
+        /* The rest count in *nuser as not run by a user callback. */
+        skipped++;
+        if (r == 0)
+            continue;
+        if (r == EVMAP_RUN_NOTHING) {
+            --n;
+            continue;
+        }
+        /* The queue takes this entry and the rest, in order; they count
+         * there, not here. */
+        base->ready_next = --i;
+        skipped--;
+        n -= base->ready_end - base->ready_next;
+        epoll_flush_ready(base);
+        break;
     }
     base->ready_next = base->ready_end = 0;
     base->event_running_priority = -1;
-    *nuser = ran;
+    /* Entries taken from the results, less those whose callback was not
+     * a user's. */
+    *nuser = i - start - skipped;
     return n;
 }
 

@@ -12,6 +12,7 @@
 #define EVMAP_INTERNAL_H_INCLUDED_
 
 #include <stddef.h>
+#include <string.h>
 
 #include "event-internal.h"
 #include "evthread-internal.h"
@@ -222,6 +223,37 @@ evmap_io_call_ready_(struct event_base *base, struct event *ev,
     }
 }
 
+/* Whether ev is a user's persistent event without a timeout and with
+ * none of the flags above, the usual case of the direct run.  flags,
+ * pri and closure are adjacent (event_struct.h): one load and one
+ * compare test them all, where the compiler makes two of each. */
+#define EVMAP_RUN_DIRECT_FLAGS_ \
+    (EVMAP_RUN_QUEUE_FLAGS_ | EVLIST_TIMEOUT | EVLIST_INTERNAL)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+typedef char evmap_run_direct_layout_[
+    (offsetof(struct event_callback, evcb_pri) ==
+         offsetof(struct event_callback, evcb_flags) + 2 &&
+     offsetof(struct event_callback, evcb_closure) ==
+         offsetof(struct event_callback, evcb_flags) + 3 &&
+     sizeof(((struct event_callback *)0)->evcb_flags) == 2 &&
+     (EVMAP_RUN_DIRECT_FLAGS_ & ~0xffff) == 0) ? 1 : -1];
+static inline int
+evmap_run_direct_(const struct event *ev)
+{
+    ev_uint32_t w;
+    memcpy(&w, &ev->ev_evcallback.evcb_flags, sizeof(w));
+    return (w & (0xff000000u | EVMAP_RUN_DIRECT_FLAGS_)) ==
+           ((ev_uint32_t)EV_CLOSURE_EVENT_PERSIST << 24);
+}
+#else
+static inline int
+evmap_run_direct_(const struct event *ev)
+{
+    return !(ev->ev_flags & EVMAP_RUN_DIRECT_FLAGS_) &&
+           ev->ev_closure == EV_CLOSURE_EVENT_PERSIST;
+}
+#endif
+
 static inline int
 evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     short events, const int locked)
@@ -230,7 +262,9 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     evutil_socket_t fd;
     ev_uint16_t flags;
     ev_uint8_t closure;
-    short res;
+    /* An int, though a short is passed on: both operands below are
+     * shorts, so it already is one, sign-extended, with no conversion. */
+    int res;
 
     ev = LIST_FIRST(&ctx->events);
     if (EVUTIL_UNLIKELY(ev == NULL))
@@ -254,21 +288,19 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
     res = ev->ev_events & events;
     if (!(res & EVMAP_IO_KINDS))
         return EVMAP_RUN_NOTHING;
-    flags = ev->ev_flags;
-    closure = ev->ev_closure;
     fd = ev->ev_fd;
     /* The usual case: a user's persistent event without a timeout.  Only
      * an event waiting for a timeout (EVLIST_TIMEOUT) can have a persist
      * timeout to re-arm (event_ready_rearm_ does nothing otherwise), and
      * only this path sets ready_rearm. */
-    if (EVUTIL_LIKELY(!(flags & (EVMAP_RUN_QUEUE_FLAGS_ | EVLIST_TIMEOUT |
-                                    EVLIST_INTERNAL))) &&
-        EVUTIL_LIKELY(closure == EV_CLOSURE_EVENT_PERSIST)) {
+    if (EVUTIL_LIKELY(evmap_run_direct_(ev))) {
         base->ready_fd = fd;
         ev->ev_res = res;
         evmap_io_call_ready_(base, ev, fd, res, locked);
         return 1;
     }
+    flags = ev->ev_flags;
+    closure = ev->ev_closure;
     if ((flags & EVMAP_RUN_QUEUE_FLAGS_) ||
         (closure != EV_CLOSURE_EVENT_PERSIST && closure != EV_CLOSURE_EVENT))
         return -1;
