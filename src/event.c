@@ -401,6 +401,31 @@ event_queue_remove_timeout(struct event_base *base, struct event *ev)
     }
 }
 
+/* ev's deadline for the common timeout tv (relative to now): the
+ * queue's magic bits stay in tv_usec. */
+static inline void
+common_timeout_deadline_(struct event *ev, const struct timeval *tv,
+    const struct timeval *now)
+{
+    struct timeval rel = *tv;
+    rel.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
+    evutil_timeradd(now, &rel, &ev->ev_timeout);
+    ev->ev_timeout.tv_usec |= (tv->tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK);
+}
+
+/* Queue ev, whose deadline is a common timeout's, in order; the queue's
+ * own timer is armed when ev comes first. */
+static inline void
+common_timeout_insert_(struct event_base *base, struct event *ev,
+    const struct timeval *now)
+{
+    struct common_timeout_list *ctl =
+        get_common_timeout_list(base, &ev->ev_timeout);
+    event_queue_insert_timeout(base, ev);
+    if (ev == TAILQ_FIRST(&ctl->events))
+        common_timeout_schedule(ctl, now, ev);
+}
+
 static inline void
 clamp_priority(struct event_base *base, struct event_callback *evcb)
 {
@@ -1012,11 +1037,7 @@ event_add_nolock_full_(struct event *ev, const struct timeval *tv,
         if (tv_is_absolute) {
             ev->ev_timeout = *tv;
         } else if (common) {
-            struct timeval rel = *tv;
-            rel.tv_usec &= COMMON_TIMEOUT_MICROSECONDS_MASK;
-            evutil_timeradd(&now, &rel, &ev->ev_timeout);
-            ev->ev_timeout.tv_usec |=
-                (tv->tv_usec & ~COMMON_TIMEOUT_MICROSECONDS_MASK);
+            common_timeout_deadline_(ev, tv, &now);
         } else {
             evutil_timeradd(&now, tv, &ev->ev_timeout);
             if (EVUTIL_UNLIKELY(ev->ev_timeout.tv_usec >= 1000000)) {
@@ -1026,11 +1047,7 @@ event_add_nolock_full_(struct event *ev, const struct timeval *tv,
         }
 
         if (common) {
-            struct common_timeout_list *ctl =
-                get_common_timeout_list(base, &ev->ev_timeout);
-            event_queue_insert_timeout(base, ev);
-            if (ev == TAILQ_FIRST(&ctl->events))
-                common_timeout_schedule(ctl, &now, ev);
+            common_timeout_insert_(base, ev, &now);
         } else {
             if (ev->ev_flags & EVLIST_TIMEOUT) {
                 /* Already in the heap, no count change.  A later
@@ -1193,6 +1210,100 @@ event_del_fast_ok_(const struct event_base *base, const struct event *ev)
            !event_debug_mode_on_;
 }
 
+/* event_add(ev, tv), on a base without a lock and outside debug mode,
+ * of an event that is neither active, finalizing nor a signal, and that
+ * waits for no heap timeout yet (a pending common one is fine): what
+ * event_add_nolock_full_ does for it, without its other cases.  tv is a
+ * common timeout (common) or an interval check_timeout_arg leaves as
+ * is. */
+static int event_add_timer_(struct event_base *base, struct event *ev,
+    const struct timeval *tv, int common)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_add_timer_(struct event_base *base, struct event *ev,
+    const struct timeval *tv, int common)
+{
+    struct timeval now;
+
+    event_ready_rearm_note_(base, ev, 0);
+    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
+                            1 + min_heap_size_(&base->timeheap)) == -1))
+        return -1;
+    if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
+        !(ev->ev_flags & EVLIST_INSERTED) &&
+        event_insert_io_(base, ev) == -1)
+        return -1;
+    if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST)
+        ev->ev_io_timeout = *tv;
+    gettime_(base, &now);
+    if (ev->ev_flags & EVLIST_TIMEOUT)
+        event_queue_remove_timeout(base, ev);
+    if (common) {
+        common_timeout_deadline_(ev, tv, &now);
+        common_timeout_insert_(base, ev, &now);
+        return 0;
+    }
+    evutil_timeradd(&now, tv, &ev->ev_timeout);
+    event_queue_insert_timeout(base, ev);
+    if (min_heap_elt_is_top_(ev))
+        NOTIFY_IF_NEEDED(base);
+    return 0;
+}
+
+/* Whether event_add_timer_ may take event_add(ev, tv); common says tv is
+ * a common timeout's (by its magic bits; the index is checked here). */
+static inline int
+event_add_timer_ok_(const struct event_base *base, const struct event *ev,
+    const struct timeval *tv, int common)
+{
+    ev_uint16_t flags = ev->ev_flags;
+    if ((flags & (EVLIST_INIT | EVLIST_ACTIVE | EVLIST_ACTIVE_LATER |
+                     EVLIST_FINALIZING)) != EVLIST_INIT ||
+        event_debug_mode_on_ || ev->ev_callback == NULL ||
+        (ev->ev_events & EV_SIGNAL))
+        return 0;
+    /* An I/O event not added yet needs a valid fd (else the general
+     * path's message). */
+    if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
+        !(flags & EVLIST_INSERTED) && ev->ev_fd < 0)
+        return 0;
+    if (common)
+        return is_common_timeout(tv, base) && tv->tv_sec >= 0;
+    /* A pending heap deadline is the general path's (see
+     * event_add_timeout_nolock_); a pending common one is removed here. */
+    if ((flags & EVLIST_TIMEOUT) &&
+        !is_common_timeout(&ev->ev_timeout, base))
+        return 0;
+    return (unsigned long)tv->tv_sec <= EVENT_MAX_TIMEOUT_SEC_ &&
+           (unsigned long)tv->tv_usec < 1000000;
+}
+
+/* event_add(ev, tv) on a base without a lock, past the re-arm in place:
+ * event_add_timer_ when it may, else the general path.  Apart so that
+ * event_add saves no registers for it. */
+static int event_add_timeout_nolock_(struct event_base *base,
+    struct event *ev, const struct timeval *tv)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_add_timeout_nolock_(struct event_base *base, struct event *ev,
+    const struct timeval *tv)
+{
+    int common = (tv->tv_usec & COMMON_TIMEOUT_MASK) == COMMON_TIMEOUT_MAGIC;
+    /* Moving a pending heap timeout (the usual reschedule) is the
+     * general path's, by min_heap_postpone_ or adjust. */
+    if (!common && (ev->ev_flags & EVLIST_TIMEOUT))
+        return event_add_general_(ev, tv, 0);
+    if (event_add_timer_ok_(base, ev, tv, common))
+        return event_add_timer_(base, ev, tv, common);
+    return event_add_general_(ev, tv, 0);
+}
+
 /* event_add without a timeout, apart so that event_add's own timeout
  * path saves no registers for it. */
 static int event_add_no_timeout_(struct event_base *base, struct event *ev)
@@ -1216,11 +1327,14 @@ event_add(struct event *ev, const struct timeval *tv)
         return event_add_general_(ev, tv, 0);
     if (tv == NULL)
         return event_add_no_timeout_(base, ev);
-    if (!base->th_base_lock && event_rearm_try_(base, ev, tv)) {
-        /* The new timeout is set: a re-arm left pending by ev's running
-         * callback is void (see event_ready_rearm_note_). */
-        event_ready_rearm_note_(base, ev, 1);
-        return 0;
+    if (!base->th_base_lock) {
+        if (event_rearm_try_(base, ev, tv)) {
+            /* The new timeout is set: a re-arm left pending by ev's
+             * running callback is void (see event_ready_rearm_note_). */
+            event_ready_rearm_note_(base, ev, 1);
+            return 0;
+        }
+        return event_add_timeout_nolock_(base, ev, tv);
     }
     return event_add_general_(ev, tv, 0);
 }

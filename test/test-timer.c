@@ -799,6 +799,53 @@ test_timer_common_delete_and_readd(void **state)
     hits_free();
 }
 
+/* Re-adding a pending timer without deleting it first: from one common
+ * queue to another, from the heap to a common queue, and onto its own
+ * queue again (behind what was added meanwhile); on a base without a
+ * lock, event_add's own common-timeout path. */
+static void
+common_reschedule_on(struct event_base *base)
+{
+    static const int expected[] = { 2, 3, 1, 4 };
+    const struct timeval *c30, *c60;
+    struct event *evs[4];
+    struct timeval tv;
+    int i;
+
+    hits_reset(8);
+    c30 = event_base_init_common_timeout(base, tu_tv(&tv, 30));
+    c60 = event_base_init_common_timeout(base, tu_tv(&tv, 60));
+    for (i = 0; i < 4; ++i)
+        evs[i] = evtimer_new(base, hit_cb, (void *)(intptr_t)(i + 1));
+    assert_int_equal(evtimer_add(evs[0], c30), 0);
+    assert_int_equal(evtimer_add(evs[1], tu_tv(&tv, 10)), 0);
+    assert_int_equal(evtimer_add(evs[2], c60), 0);
+    assert_int_equal(evtimer_add(evs[3], c60), 0);
+    assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
+        4);
+    /* 1: c30 -> c60, behind 3 and 4; 2: heap -> c30; 4: c60 again,
+     * behind 1. */
+    assert_int_equal(evtimer_add(evs[0], c60), 0);
+    assert_int_equal(evtimer_add(evs[1], c30), 0);
+    assert_int_equal(evtimer_add(evs[3], c60), 0);
+    assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
+        4);
+    assert_true(evtimer_pending(evs[1], &tv));
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_hit_ids(expected, 4);
+    tu_assert_ms(hits[0].ms, 30);
+    tu_assert_ms(hits[1].ms, 60);
+    for (i = 0; i < 4; ++i)
+        event_free(evs[i]);
+    hits_free();
+}
+
+static void
+test_timer_common_reschedule(void **state)
+{
+    common_reschedule_on(*state);
+}
+
 static void
 test_timer_common_persist(void **state)
 {
@@ -1021,6 +1068,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_timer_common_several_durations,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_common_delete_and_readd,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_common_reschedule,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_common_persist,
             tu_setup, tu_teardown),
