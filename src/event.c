@@ -1202,7 +1202,8 @@ static inline int
 event_del_fast_ok_(const struct event_base *base, const struct event *ev)
 {
     return !base->th_base_lock &&
-           ev->ev_flags == (EVLIST_INIT | EVLIST_INSERTED) &&
+           (ev->ev_flags & ~EVLIST_TIMEOUT) ==
+               (EVLIST_INIT | EVLIST_INSERTED) &&
            EVENT_IO_PLAIN_(ev) &&
            (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
            base->ready_rearm != ev &&
@@ -1571,13 +1572,34 @@ event_del_general_(struct event *ev)
     return event_del_(ev, EVENT_DEL_AUTOBLOCK);
 }
 
+/* event_del of a timer (no fd, no signal) that waits for its timeout
+ * only, on a base without a lock, outside debug mode and not from its
+ * own callback: all the general path does for it.  Returns 0 when that
+ * must run instead. */
+static inline int
+event_del_timer_fast_(struct event_base *base, struct event *ev)
+{
+    if (base->th_base_lock ||
+        ev->ev_flags != (EVLIST_INIT | EVLIST_TIMEOUT) ||
+        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) ||
+        base->ready_rearm == ev ||
+        base->current_event == event_to_event_callback(ev) ||
+        event_debug_mode_on_)
+        return 0;
+    event_queue_remove_timeout(base, ev);
+    return 1;
+}
+
 int
 event_del(struct event *ev)
 {
     struct event_base *base;
-    if (EVUTIL_LIKELY(ev != NULL) && (base = ev->ev_base) != NULL &&
-        EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
+    if (EVUTIL_UNLIKELY(ev == NULL) || (base = ev->ev_base) == NULL)
+        return event_del_general_(ev);
+    if (EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
         int res;
+        if (ev->ev_flags & EVLIST_TIMEOUT)
+            event_queue_remove_timeout(base, ev);
         event_queue_remove_inserted(base, ev);
         res = evmap_io_del_inl_(base, ev->ev_fd, ev);
         if (res == -1)
@@ -1586,6 +1608,8 @@ event_del(struct event *ev)
             NOTIFY_IF_NEEDED(base);
         return 0;
     }
+    if (event_del_timer_fast_(base, ev))
+        return 0;
     return event_del_general_(ev);
 }
 

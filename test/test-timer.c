@@ -846,6 +846,57 @@ test_timer_common_reschedule(void **state)
     common_reschedule_on(*state);
 }
 
+/* event_del of a pending timeout: a timer on the heap, one on a common
+ * queue, and an I/O event with a timeout.  None fires afterwards, none
+ * stays counted or pending, and the heap and queue still work for
+ * what remains. */
+static void
+test_timer_del_pending_timeouts(void **state)
+{
+    static const int expected[] = { 4 };
+    struct event_base *base = *state;
+    const struct timeval *ct;
+    struct event *heap_ev, *ct_ev, *io_ev, *keep;
+    evutil_socket_t fds[2];
+    struct timeval tv;
+
+    hits_reset(8);
+    tu_socketpair(fds);
+    ct = event_base_init_common_timeout(base, tu_tv(&tv, 20));
+    heap_ev = evtimer_new(base, hit_cb, (void *)1);
+    ct_ev = evtimer_new(base, hit_cb, (void *)2);
+    io_ev = event_new(base, fds[0], EV_READ | EV_PERSIST, hit_cb, (void *)3);
+    keep = evtimer_new(base, hit_cb, (void *)4);
+    assert_int_equal(evtimer_add(heap_ev, tu_tv(&tv, 20)), 0);
+    assert_int_equal(evtimer_add(ct_ev, ct), 0);
+    assert_int_equal(event_add(io_ev, tu_tv(&tv, 20)), 0);
+    assert_int_equal(evtimer_add(keep, tu_tv(&tv, 50)), 0);
+    /* As in libevent, the I/O event counts for its fd and its timeout. */
+    assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
+        5);
+
+    assert_int_equal(event_del(heap_ev), 0);
+    assert_int_equal(event_del(ct_ev), 0);
+    assert_int_equal(event_del(io_ev), 0);
+    assert_false(event_pending(heap_ev, EV_TIMEOUT, NULL));
+    assert_false(event_pending(ct_ev, EV_TIMEOUT, NULL));
+    assert_false(event_pending(io_ev, EV_TIMEOUT | EV_READ, NULL));
+    assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
+        1);
+    /* Readable now, but deleted. */
+    tu_write_str(fds[1], "x");
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_hit_ids(expected, 1);
+    tu_assert_ms(hits[0].ms, 50);
+
+    event_free(heap_ev);
+    event_free(ct_ev);
+    event_free(io_ev);
+    event_free(keep);
+    tu_close_pair(fds);
+    hits_free();
+}
+
 static void
 test_timer_common_persist(void **state)
 {
@@ -1070,6 +1121,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_timer_common_delete_and_readd,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_common_reschedule,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_del_pending_timeouts,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_timer_common_persist,
             tu_setup, tu_teardown),
