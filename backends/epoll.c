@@ -41,8 +41,10 @@
  * that number is the one registered, and success that the old file was
  * closed in between and the new one is now watched.  A delete the user
  * has done may be followed by close(), so lazy deletes need the stale
- * check above: they are on only where kcmp answers, and not with
- * EVENT_EPOLL_EAGER_DELETE set.  Edge-triggered registrations are
+ * check above: they are on only where kcmp answers, not with
+ * EVENT_EPOLL_EAGER_DELETE set, and not once the process has forked
+ * since the base was made (the child shares every fd; see
+ * epoll_forks_).  Edge-triggered registrations are
  * deleted at once: a DEL and an ADD re-arm the edge, which callers may
  * rely on.  One difference stays visible: a re-registered fd keeps its
  * place among those the kernel reports ready together, where a DEL and
@@ -80,6 +82,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,8 +121,10 @@ struct epollop {
     int pending_first;
     /* kcmp can find stale registrations (see the top)... */
     int kcmp_ok;
-    /* ...so deletes may be lazy. */
+    /* ...so deletes may be lazy, until the process forks (see
+     * epoll_forks_). */
     int lazy_del;
+    unsigned forks_at_init;
     /* A stale registration was found: rebuild the set before waiting. */
     int need_rebuild;
 };
@@ -199,6 +204,40 @@ use_changelist(const struct event_base *base)
         return 1;
     return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
            evutil_getenv_("EVENT_EPOLL_USE_CHANGELIST") != NULL;
+}
+
+/* How many times this process has forked, counted in the parent by a
+ * pthread_atfork handler registered with the first epoll base.  After a
+ * fork every fd is shared with the child until it closes or execs, so a
+ * delete the user follows with close() would leave the kernel a stale
+ * registration (see the top) and the next wait a rebuild of the whole
+ * set, once per such close: a base whose process forked after it was
+ * made deletes eagerly, as libevent does.  A fork before (a daemon's)
+ * changes nothing. */
+static unsigned epoll_forks_;
+/* The handler is in place. */
+static int epoll_atfork_ok_;
+
+static void
+epoll_count_fork(void)
+{
+    __atomic_add_fetch(&epoll_forks_, 1, __ATOMIC_RELAXED);
+}
+
+static void
+epoll_register_atfork(void)
+{
+    if (pthread_atfork(NULL, epoll_count_fork, NULL) == 0)
+        epoll_atfork_ok_ = 1;
+    else
+        event_warnx("epoll: pthread_atfork failed; deletes stay eager");
+}
+
+/* Whether a base made at fork count `at` may still delete lazily. */
+static inline int
+epoll_no_fork_since(unsigned at)
+{
+    return __atomic_load_n(&epoll_forks_, __ATOMIC_RELAXED) == at;
 }
 
 /* EVENT_EPOLL_EAGER_DELETE (ours, not libevent's) turns lazy deletes
@@ -320,6 +359,15 @@ epoll_init(struct event_base *base)
      * kernel that can tell says "no". */
     op->kcmp_ok = registered_beyond(op, epfd, 0) == 0;
     op->lazy_del = op->kcmp_ok && !eager_delete(base);
+    if (op->lazy_del) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        /* The count is read once the handler is in place, so that no
+         * fork after it goes uncounted. */
+        if (pthread_once(&once, epoll_register_atfork) != 0 ||
+            !epoll_atfork_ok_)
+            op->lazy_del = 0;
+        op->forks_at_init = __atomic_load_n(&epoll_forks_, __ATOMIC_ACQUIRE);
+    }
     op->pending_first = -1;
 
     if (use_changelist(base))
@@ -722,7 +770,8 @@ epoll_del(struct event_base *base, evutil_socket_t fd, short old,
     /* The usual del, the last interest going from a level-triggered
      * registration, is lazy (see the top). */
     if (EVUTIL_LIKELY(!want && info != NULL && ep->lazy_del &&
-                      info->kevents != 0 && !(info->kevents & EPOLLET))) {
+                      info->kevents != 0 && !(info->kevents & EPOLLET) &&
+                      epoll_no_fork_since(ep->forks_at_init))) {
         pending_push(ep, fd, info);
         return 0;
     }

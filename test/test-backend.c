@@ -597,6 +597,71 @@ test_deleted_closed_dup(void **state)
     }
 }
 
+/* Once the process forks, an epoll base made before deletes eagerly
+ * (the child shares every fd: a delete followed by close() would leave a
+ * stale registration behind); a base made after the fork is lazy again. */
+static void
+test_lazy_deletes_end_at_fork(void **state)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    (void)state;
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2];
+        struct event *ev, *keepalive;
+        struct event_base *after;
+        struct hit h;
+        int status;
+        pid_t pid;
+
+        if (!lazy_deletes(v)) {
+            event_base_free(base);
+            continue;
+        }
+        tu_socketpair(p);
+        hit_init(&h, base, 1);
+        keepalive = event_new(base, p[1], EV_READ | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(keepalive, NULL), 0);
+        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(ev, NULL), 0);
+        spin(base);
+        assert_int_equal(event_del(ev), 0);
+        expect_watches(v, p[0], 1);
+        assert_int_equal(event_add(ev, NULL), 0);
+        spin(base);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+
+        assert_int_equal(event_del(ev), 0);
+        expect_watches(v, p[0], 0);
+        event_free(ev);
+        event_free(keepalive);
+        event_base_free(base);
+
+        /* Made after the fork: lazy. */
+        after = variant_base(v);
+        ev = event_new(after, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+        keepalive = event_new(after, p[1], EV_READ | EV_PERSIST, hit_cb, &h);
+        assert_int_equal(event_add(keepalive, NULL), 0);
+        assert_int_equal(event_add(ev, NULL), 0);
+        spin(after);
+        assert_int_equal(event_del(ev), 0);
+        expect_watches(v, p[0], 1);
+        spin(after);
+        expect_watches(v, p[0], 0);
+        event_free(ev);
+        event_free(keepalive);
+        event_base_free(after);
+        tu_close_pair(p);
+    }
+}
+
 /* An edge-triggered event deleted and added again sees the data already
  * there once more on epoll (with or without the changelist) and io_uring,
  * as in libevent: a DEL and an ADD re-arm the edge, so epoll does not
@@ -1279,6 +1344,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deleted_closed_dup_reused,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_deleted_closed_dup,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_lazy_deletes_end_at_fork,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_reregister_edge,
             tu_setup_nobase, tu_teardown_nobase),
