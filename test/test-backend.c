@@ -662,6 +662,88 @@ test_lazy_deletes_end_at_fork(void **state)
     }
 }
 
+/* A rebuild of the epoll set (a stale registration found, as in
+ * test_deleted_closed_dup) keeps everything else: the timerfd of a
+ * precise-timer base (without it, a timer would never end the wait)
+ * and the other fds' registrations. */
+static void
+test_rebuild_keeps_the_rest(void **state)
+{
+    const char **ms = event_get_supported_methods();
+    struct event_config *cfg;
+    struct event_base *base;
+    evutil_socket_t p[2], q[2];
+    struct event *ev, *other, *timer;
+    struct hit h, ho, ht;
+    struct timeval tv, start;
+    int i, num, keep;
+
+    (void)state;
+    if (!have_method("epoll") || !lazy_deletes(&variants[0])) {
+        print_message("  [epoll without kcmp: skipped]\n");
+        return;
+    }
+    cfg = event_config_new();
+    assert_non_null(cfg);
+    for (i = 0; ms[i]; ++i)
+        if (strcmp(ms[i], "epoll") != 0)
+            assert_int_equal(event_config_avoid_method(cfg, ms[i]), 0);
+    assert_int_equal(event_config_set_flag(cfg,
+                         EVENT_BASE_FLAG_IGNORE_ENV |
+                             EVENT_BASE_FLAG_PRECISE_TIMER),
+        0);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "epoll");
+
+    tu_socketpair(p);
+    tu_socketpair(q);
+    num = p[0];
+    hit_init(&h, base, 1);
+    hit_init(&ho, base, 0);
+    hit_init(&ht, base, 1);
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
+    other = event_new(base, q[0], EV_READ | EV_PERSIST, hit_cb, &ho);
+    timer = evtimer_new(base, hit_cb, &ht);
+    assert_int_equal(event_add(ev, NULL), 0);
+    assert_int_equal(event_add(other, NULL), 0);
+    spin(base);
+
+    assert_int_equal(event_del(ev), 0);
+    keep = dup(p[0]);
+    assert_true(keep >= 0);
+    close(p[0]);
+    tu_write_str(p[1], "old");
+    spin(base); /* the lazy DEL fails, the set is rebuilt */
+    expect_watches(&variants[0], num, 0);
+    expect_watches(&variants[0], q[0], 1);
+
+    /* The timerfd is back in the set: the timer ends the wait. */
+    tu_now(&start);
+    tv.tv_sec = 0;
+    tv.tv_usec = 50 * 1000;
+    assert_int_equal(evtimer_add(timer, &tv), 0);
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(ht.count, 1);
+    assert_true(tu_ms_since(&start) < 1000);
+    /* The other fd still reports. */
+    ho.break_after = 1;
+    tu_write_str(q[1], "x");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(ho.count, 1);
+    assert_int_equal(h.count, 0);
+
+    event_free(ev);
+    event_free(other);
+    event_free(timer);
+    close(keep);
+    p[0] = -1;
+    tu_close_pair(p);
+    tu_close_pair(q);
+    event_base_free(base);
+}
+
 /* An edge-triggered event deleted and added again sees the data already
  * there once more on epoll (with or without the changelist) and io_uring,
  * as in libevent: a DEL and an ADD re-arm the edge, so epoll does not
@@ -1346,6 +1428,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deleted_closed_dup,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_lazy_deletes_end_at_fork,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_rebuild_keeps_the_rest,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_reregister_edge,
             tu_setup_nobase, tu_teardown_nobase),
