@@ -27,8 +27,9 @@
  * whether a registration we do not know of remains under the number; if
  * one does, dispatch rebuilds the epoll set from the io map before it
  * waits (epoll_rebuild).  Where kcmp cannot answer (a kernel without
- * CONFIG_CHECKPOINT_RESTORE, or a seccomp filter), this is skipped, as
- * libevent never does it.
+ * CONFIG_CHECKPOINT_RESTORE, or a seccomp filter), and with
+ * EVENT_EPOLL_EAGER_DELETE set, this is skipped, as libevent never does
+ * it.
  *
  * Lazy deletes.  The common re-registration (event_del, event_assign,
  * event_add of the same fd, as a loop that re-arms its events does) would
@@ -240,9 +241,9 @@ epoll_no_fork_since(unsigned at)
     return __atomic_load_n(&epoll_forks_, __ATOMIC_RELAXED) == at;
 }
 
-/* EVENT_EPOLL_EAGER_DELETE (ours, not libevent's) turns lazy deletes
- * off: every DEL then reaches the kernel at once, as in libevent, and
- * fds ready together run in exactly libevent's order. */
+/* EVENT_EPOLL_EAGER_DELETE (ours, not libevent's) makes epoll behave as
+ * libevent's: every DEL reaches the kernel at once, fds ready together
+ * run in exactly libevent's order, and kcmp is never called. */
 static int
 eager_delete(const struct event_base *base)
 {
@@ -357,8 +358,10 @@ epoll_init(struct event_base *base)
     op->timerfd = timerfd_open(base, op);
     /* Nothing is registered under the epoll fd's own number yet: a
      * kernel that can tell says "no". */
-    op->kcmp_ok = registered_beyond(op, epfd, 0) == 0;
-    op->lazy_del = op->kcmp_ok && !eager_delete(base);
+    /* EVENT_EPOLL_EAGER_DELETE: no kcmp either (a seccomp filter that
+     * kills on unknown system calls lets libevent's set through). */
+    op->kcmp_ok = !eager_delete(base) && registered_beyond(op, epfd, 0) == 0;
+    op->lazy_del = op->kcmp_ok;
     if (op->lazy_del) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         /* The count is read once the handler is in place, so that no

@@ -31,7 +31,11 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <dirent.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/select.h>
@@ -744,6 +748,84 @@ test_rebuild_keeps_the_rest(void **state)
     event_base_free(base);
 }
 
+/* With EVENT_EPOLL_EAGER_DELETE, epoll makes only the system calls
+ * libevent makes: in a child whose seccomp filter kills kcmp (as a
+ * strict whitelist would), an epoll base adds, deletes, re-adds and
+ * loops, including a delete after close().  Without the variable the
+ * same child dies of SIGSYS where kcmp works, which shows the filter
+ * bites. */
+static int
+run_under_kcmp_filter(int eager)
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+            offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_kcmp, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof(filter) / sizeof(filter[0]), filter};
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct event_base *base;
+        struct event *ev;
+        int p[2];
+
+        if (eager)
+            setenv("EVENT_EPOLL_EAGER_DELETE", "1", 1);
+        else
+            unsetenv("EVENT_EPOLL_EAGER_DELETE");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            _exit(3);
+        base = event_base_new();
+        if (base == NULL || strcmp(event_base_get_method(base), "epoll"))
+            _exit(4);
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0)
+            _exit(5);
+        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, NULL);
+        if (event_add(ev, NULL) || event_base_loop(base, EVLOOP_NONBLOCK) < 0 ||
+            event_del(ev) || event_add(ev, NULL) ||
+            event_base_loop(base, EVLOOP_NONBLOCK) < 0)
+            _exit(6);
+        close(p[0]);
+        if (event_del(ev) || event_base_loop(base, EVLOOP_NONBLOCK) < 0)
+            _exit(7);
+        event_free(ev);
+        event_base_free(base);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void
+test_eager_mode_makes_no_kcmp(void **state)
+{
+    int status;
+
+    (void)state;
+#ifdef EVTEST_SHIM_METHOD
+    /* event_base_new() picks the shimmed backend there. */
+    print_message("  [shim build: skipped]\n");
+    return;
+#endif
+    if (!have_method("epoll") || !lazy_deletes(&variants[0]) ||
+        getenv("EVENT_NOEPOLL") != NULL) {
+        print_message("  [epoll without kcmp: skipped]\n");
+        return;
+    }
+    status = run_under_kcmp_filter(1);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    status = run_under_kcmp_filter(0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSYS);
+}
+
 /* An edge-triggered event deleted and added again sees the data already
  * there once more on epoll (with or without the changelist) and io_uring,
  * as in libevent: a DEL and an ADD re-arm the edge, so epoll does not
@@ -1430,6 +1512,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_lazy_deletes_end_at_fork,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_the_rest,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_eager_mode_makes_no_kcmp,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_reregister_edge,
             tu_setup_nobase, tu_teardown_nobase),
