@@ -203,8 +203,7 @@ use_changelist(const struct event_base *base)
 {
     if (base->flags & EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST)
         return 1;
-    return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
-           evutil_getenv_("EVENT_EPOLL_USE_CHANGELIST") != NULL;
+    return event_base_env_set_(base, "EVENT_EPOLL_USE_CHANGELIST");
 }
 
 /* How many times this process has forked, counted in the parent by a
@@ -247,8 +246,7 @@ epoll_no_fork_since(unsigned at)
 static int
 eager_delete(const struct event_base *base)
 {
-    return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
-           evutil_getenv_("EVENT_EPOLL_EAGER_DELETE") != NULL;
+    return event_base_env_set_(base, "EVENT_EPOLL_EAGER_DELETE");
 }
 
 /* ---- timerfd (precise timers only) ---- */
@@ -546,12 +544,8 @@ pending_flush(struct event_base *base, struct epollop *ep)
         info->u.pending_next = 0;
         if (ctx->interest == 0 && info->kevents != 0) {
             info->kevents = 0;
-            if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0, info) == -1) {
-                if (errno == EBADF || errno == ENOENT)
-                    check_stale(ep, fd, 0);
-                else if (errno != EPERM)
-                    event_warn("Epoll DEL on fd %d failed", (int)fd);
-            }
+            if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0, info) == -1)
+                (void)ctl_failed(ep, EPOLL_CTL_DEL, fd, 0, 0, info);
         }
         fd = next;
     }
@@ -669,21 +663,18 @@ set_interest_any(struct event_base *base, evutil_socket_t fd, short old,
     return set_interest(base, fd, old, want, et, info);
 }
 
-/* The first interest in an fd the kernel does not watch: an ADD, in a
- * copy of set_interest where the compiler knows it and drops the rest. */
+/* The first interest in an fd the kernel does not watch: an ADD. */
 static int set_interest_new(struct event_base *, evutil_socket_t, short,
     int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
 static int
 set_interest_new(struct event_base *base, evutil_socket_t fd, short want,
     int et, struct epoll_fdinfo *info)
 {
-    if (info->kevents != 0)
-        return set_interest(base, fd, 0, want, et, info);
     return set_interest(base, fd, 0, want, et, info);
 }
 
 /* The probing ADD of a re-registration did not say EEXIST: err is 0 when
- * it succeeded, else its errno.  See pending_add. */
+ * it succeeded, else its errno (not EEXIST).  See epoll_add. */
 static int probe_not_eexist(struct epollop *, evutil_socket_t, ev_uint32_t,
     struct epoll_fdinfo *, int) EPOLL_NOINLINE_;
 static int
@@ -697,8 +688,7 @@ probe_not_eexist(struct epollop *ep, evutil_socket_t fd, ev_uint32_t k,
     }
     info->kevents = 0;
     errno = err;
-    event_warn("Epoll ADD(%d) on fd %d failed; old events were 0", (int)k,
-        (int)fd);
+    (void)ctl_failed(ep, EPOLL_CTL_ADD, fd, k, 0, info);
     if (err == EBADF)
         check_stale(ep, fd, 0);
     errno = err;
@@ -715,9 +705,8 @@ readd_other_kinds(struct event_base *base, evutil_socket_t fd, short want,
 {
     struct epollop *ep = base->evbase;
 
-    if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0, info) == -1 &&
-        (errno == EBADF || errno == ENOENT))
-        check_stale(ep, fd, 0);
+    if (ctl(ep->epfd, EPOLL_CTL_DEL, fd, 0, info) == -1)
+        (void)ctl_failed(ep, EPOLL_CTL_DEL, fd, 0, 0, info);
     info->kevents = 0;
     return set_interest(base, fd, 0, want, et, info);
 }

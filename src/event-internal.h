@@ -580,6 +580,16 @@ event_ready_note_change_(struct event_base *base, evutil_socket_t fd)
         base->ready_flush(base);
 }
 
+/* Whether the environment variable name is set for base: never when the
+ * base was made with EVENT_BASE_FLAG_IGNORE_ENV (evutil_getenv_ also
+ * ignores it in set-ID processes). */
+static inline int
+event_base_env_set_(const struct event_base *base, const char *name)
+{
+    return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
+           evutil_getenv_(name) != NULL;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -1198,6 +1198,17 @@ event_add_fast_ok_(const struct event_base *base, const struct event *ev)
            !event_debug_mode_on_;
 }
 
+/* What every straight del needs besides a base without a lock (which
+ * the callers test first, so that nothing of ev is read unlocked): no
+ * debug mode, no re-arm of ev pending and ev's callback not running. */
+static inline int
+event_del_straight_ok_(const struct event_base *base, const struct event *ev)
+{
+    return base->ready_rearm != ev &&
+           base->current_event != event_to_event_callback(ev) &&
+           !event_debug_mode_on_;
+}
+
 static inline int
 event_del_fast_ok_(const struct event_base *base, const struct event *ev)
 {
@@ -1206,9 +1217,7 @@ event_del_fast_ok_(const struct event_base *base, const struct event *ev)
                (EVLIST_INIT | EVLIST_INSERTED) &&
            EVENT_IO_PLAIN_(ev) &&
            (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
-           base->ready_rearm != ev &&
-           base->current_event != event_to_event_callback(ev) &&
-           !event_debug_mode_on_;
+           event_del_straight_ok_(base, ev);
 }
 
 /* event_add(ev, tv), on a base without a lock and outside debug mode,
@@ -1582,9 +1591,7 @@ event_del_timer_fast_(struct event_base *base, struct event *ev)
     if (base->th_base_lock ||
         ev->ev_flags != (EVLIST_INIT | EVLIST_TIMEOUT) ||
         (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) ||
-        base->ready_rearm == ev ||
-        base->current_event == event_to_event_callback(ev) ||
-        event_debug_mode_on_)
+        !event_del_straight_ok_(base, ev))
         return 0;
     event_queue_remove_timeout(base, ev);
     return 1;

@@ -133,8 +133,7 @@ wants_signalfd(const struct event_base *base)
 {
     if (base->flags & EVENT_BASE_FLAG_USE_SIGNALFD_)
         return 1;
-    return !(base->flags & EVENT_BASE_FLAG_IGNORE_ENV) &&
-           evutil_getenv_("EVENT_USE_SIGNALFD") != NULL;
+    return event_base_env_set_(base, "EVENT_USE_SIGNALFD");
 }
 
 int

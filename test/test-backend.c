@@ -51,19 +51,20 @@ struct variant {
     int changelist;
     const char *name; /* what event_base_get_method() reports */
     int eager;        /* EVENT_EPOLL_EAGER_DELETE set */
+    int flags;        /* more event_config flags */
 };
 
 static const struct variant variants[] = {
-    {"epoll", 0, "epoll", 0},
-    {"epoll", 0, "epoll", 1},
-    {"epoll", 1, "epoll (with changelist)", 0},
-    {"poll", 0, "poll", 0},
-    {"select", 0, "select", 0},
-    {"io_uring", 0, "io_uring", 0}, /* where built and the kernel allows */
+    {"epoll", 0, "epoll", 0, 0},
+    {"epoll", 0, "epoll", 1, 0},
+    {"epoll", 1, "epoll (with changelist)", 0, 0},
+    {"poll", 0, "poll", 0, 0},
+    {"select", 0, "select", 0, 0},
+    {"io_uring", 0, "io_uring", 0, 0}, /* where built and the kernel allows */
     /* Other systems' backends: on Linux only in test/shim builds. */
-    {"kqueue", 0, "kqueue", 0},
-    {"devpoll", 0, "devpoll", 0},
-    {"evport", 0, "evport", 0},
+    {"kqueue", 0, "kqueue", 0, 0},
+    {"devpoll", 0, "devpoll", 0, 0},
+    {"evport", 0, "evport", 0, 0},
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
@@ -119,6 +120,8 @@ variant_base(const struct variant *v)
         assert_int_equal(event_config_set_flag(cfg,
                              EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST),
             0);
+    if (v->flags)
+        assert_int_equal(event_config_set_flag(cfg, v->flags), 0);
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (v->eager)
@@ -275,6 +278,26 @@ spin(struct event_base *base)
     assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
 }
 
+/* A persistent read event on fd counting into h, added. */
+static struct event *
+added_reader(struct event_base *base, evutil_socket_t fd, struct hit *h)
+{
+    struct event *ev = event_new(base, fd, EV_READ | EV_PERSIST, hit_cb, h);
+    assert_non_null(ev);
+    assert_int_equal(event_add(ev, NULL), 0);
+    return ev;
+}
+
+/* Close fd while a dup keeps its file open; returns the dup. */
+static int
+close_keeping_file(evutil_socket_t fd)
+{
+    int keep = dup(fd);
+    assert_true(keep >= 0);
+    close(fd);
+    return keep;
+}
+
 /* ------------------------------------------------------------------ */
 /* Closed and reused fds. */
 
@@ -395,9 +418,7 @@ test_dup_keeps_registration(void **state)
         assert_int_equal(event_add(ev1, NULL), 0);
         spin(base);
 
-        keep = dup(p[0]);
-        assert_true(keep >= 0);
-        close(p[0]);
+        keep = close_keeping_file(p[0]);
         tu_log_clear();
         assert_int_equal(event_del(ev1), 0);
         spin(base);
@@ -442,10 +463,8 @@ test_reregister(void **state)
         hit_init(&h, base, 1);
         hit_init(&hw, base, 1);
         /* Keeps the loop waiting (an empty base returns at once). */
-        keepalive = event_new(base, p[1], EV_READ | EV_PERSIST, hit_cb, &hw);
-        assert_int_equal(event_add(keepalive, NULL), 0);
-        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-        assert_int_equal(event_add(ev, NULL), 0);
+        keepalive = added_reader(base, p[1], &hw);
+        ev = added_reader(base, p[0], &h);
         spin(base);
         expect_watches(v, p[0], 1);
 
@@ -516,18 +535,14 @@ test_deleted_closed_dup_reused(void **state)
         num = p[0];
         hit_init(&h1, base, 1);
         hit_init(&h2, base, 1);
-        ev1 = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h1);
-        assert_int_equal(event_add(ev1, NULL), 0);
+        ev1 = added_reader(base, p[0], &h1);
         spin(base);
 
         tu_log_clear();
         assert_int_equal(event_del(ev1), 0);
-        keep = dup(p[0]);
-        assert_true(keep >= 0);
-        close(p[0]);
+        keep = close_keeping_file(p[0]);
         pair_at(q, num);
-        ev2 = event_new(base, num, EV_READ | EV_PERSIST, hit_cb, &h2);
-        assert_int_equal(event_add(ev2, NULL), 0);
+        ev2 = added_reader(base, num, &h2);
 
         /* The old file is readable (through keep); the new one is not. */
         tu_write_str(p[1], "old");
@@ -573,18 +588,14 @@ test_deleted_closed_dup(void **state)
         tu_socketpair(p);
         num = p[0];
         hit_init(&h, base, 1);
-        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-        assert_int_equal(event_add(ev, NULL), 0);
+        ev = added_reader(base, p[0], &h);
         /* Keeps the loop waiting (an empty base returns at once). */
-        keepalive = event_new(base, p[1], EV_READ | EV_PERSIST, hit_cb, &h);
-        assert_int_equal(event_add(keepalive, NULL), 0);
+        keepalive = added_reader(base, p[1], &h);
         spin(base);
 
         tu_log_clear();
         assert_int_equal(event_del(ev), 0);
-        keep = dup(p[0]);
-        assert_true(keep >= 0);
-        close(p[0]);
+        keep = close_keeping_file(p[0]);
         tu_write_str(p[1], "old");
         spin(base);
         spin(base);
@@ -626,10 +637,8 @@ test_lazy_deletes_end_at_fork(void **state)
         }
         tu_socketpair(p);
         hit_init(&h, base, 1);
-        keepalive = event_new(base, p[1], EV_READ | EV_PERSIST, hit_cb, &h);
-        assert_int_equal(event_add(keepalive, NULL), 0);
-        ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-        assert_int_equal(event_add(ev, NULL), 0);
+        keepalive = added_reader(base, p[1], &h);
+        ev = added_reader(base, p[0], &h);
         spin(base);
         assert_int_equal(event_del(ev), 0);
         expect_watches(v, p[0], 1);
@@ -651,8 +660,7 @@ test_lazy_deletes_end_at_fork(void **state)
         /* Made after the fork: lazy. */
         after = variant_base(v);
         ev = event_new(after, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-        keepalive = event_new(after, p[1], EV_READ | EV_PERSIST, hit_cb, &h);
-        assert_int_equal(event_add(keepalive, NULL), 0);
+        keepalive = added_reader(after, p[1], &h);
         assert_int_equal(event_add(ev, NULL), 0);
         spin(after);
         assert_int_equal(event_del(ev), 0);
@@ -673,33 +681,20 @@ test_lazy_deletes_end_at_fork(void **state)
 static void
 test_rebuild_keeps_the_rest(void **state)
 {
-    const char **ms = event_get_supported_methods();
-    struct event_config *cfg;
+    static const struct variant precise = {"epoll", 0, "epoll", 0,
+        EVENT_BASE_FLAG_PRECISE_TIMER};
     struct event_base *base;
     evutil_socket_t p[2], q[2];
     struct event *ev, *other, *timer;
     struct hit h, ho, ht;
     struct timeval tv, start;
-    int i, num, keep;
+    int num, keep;
 
     (void)state;
-    if (!have_method("epoll") || !lazy_deletes(&variants[0])) {
+    if (!lazy_deletes(&precise) || (base = variant_base(&precise)) == NULL) {
         print_message("  [epoll without kcmp: skipped]\n");
         return;
     }
-    cfg = event_config_new();
-    assert_non_null(cfg);
-    for (i = 0; ms[i]; ++i)
-        if (strcmp(ms[i], "epoll") != 0)
-            assert_int_equal(event_config_avoid_method(cfg, ms[i]), 0);
-    assert_int_equal(event_config_set_flag(cfg,
-                         EVENT_BASE_FLAG_IGNORE_ENV |
-                             EVENT_BASE_FLAG_PRECISE_TIMER),
-        0);
-    base = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "epoll");
 
     tu_socketpair(p);
     tu_socketpair(q);
@@ -715,13 +710,11 @@ test_rebuild_keeps_the_rest(void **state)
     spin(base);
 
     assert_int_equal(event_del(ev), 0);
-    keep = dup(p[0]);
-    assert_true(keep >= 0);
-    close(p[0]);
+    keep = close_keeping_file(p[0]);
     tu_write_str(p[1], "old");
     spin(base); /* the lazy DEL fails, the set is rebuilt */
-    expect_watches(&variants[0], num, 0);
-    expect_watches(&variants[0], q[0], 1);
+    expect_watches(&precise, num, 0);
+    expect_watches(&precise, q[0], 1);
 
     /* The timerfd is back in the set: the timer ends the wait. */
     tu_now(&start);
