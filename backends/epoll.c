@@ -45,7 +45,9 @@
  * check above: they are on only where kcmp answers, not with
  * EVENT_EPOLL_EAGER_DELETE set, and not once the process has forked
  * since the base was made (the child shares every fd; see
- * epoll_forks_).  Edge-triggered registrations are
+ * epoll_forks_), nor once a stale registration was found (files of this
+ * process live on elsewhere, and each stale one costs a rebuild).
+ * Edge-triggered registrations are
  * deleted at once: a DEL and an ADD re-arm the edge, which callers may
  * rely on.  One difference stays visible: a re-registered fd keeps its
  * place among those the kernel reports ready together, where a DEL and
@@ -123,7 +125,7 @@ struct epollop {
     /* kcmp can find stale registrations (see the top)... */
     int kcmp_ok;
     /* ...so deletes may be lazy, until the process forks (see
-     * epoll_forks_). */
+     * epoll_forks_) or a stale registration is found. */
     int lazy_del;
     unsigned forks_at_init;
     /* A stale registration was found: rebuild the set before waiting. */
@@ -473,9 +475,14 @@ check_stale(struct epollop *ep, evutil_socket_t fd, int known)
 {
     if (ep->kcmp_ok && registered_beyond(ep, fd, known) != 0) {
         event_debug(("epoll: a closed file stays registered under fd %d; "
-                     "rebuilding the set",
+                     "rebuilding the set, deleting eagerly from now on",
             (int)fd));
         ep->need_rebuild = 1;
+        /* Files of this process live on elsewhere (a dup, a child made
+         * by posix_spawn() or vfork(), which run no fork handler, a
+         * descriptor passed over a socket): another lazy delete before a
+         * close() would cost another O(n) rebuild. */
+        ep->lazy_del = 0;
     }
 }
 

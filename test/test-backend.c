@@ -41,6 +41,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <spawn.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -672,6 +673,120 @@ test_lazy_deletes_end_at_fork(void **state)
         event_base_free(after);
         tu_close_pair(p);
     }
+}
+
+/* The process's only epoll fd (one base at a time), or -1. */
+static int
+epoll_fd_now(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int found = -1;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        char path[300], link[64];
+        ssize_t len;
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+        len = readlink(path, link, sizeof(link) - 1);
+        if (len > 0 && (link[len] = '\0', 1) &&
+            strcmp(link, "anon_inode:[eventpoll]") == 0 &&
+            atoi(de->d_name) != dirfd(d))
+            found = atoi(de->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* A child started with posix_spawn() (which, like vfork(), runs no fork
+ * handler) inherits the sockets of connections the parent then closes
+ * and replaces, event_del() before close() as it should.  Each closed
+ * file lives on in the child, so a lazy delete leaves a stale
+ * registration that costs a rebuild of the epoll set.  The first one
+ * must end lazy deletes for the base: one rebuild, not one per
+ * connection (quadratic for a server with many).  The new connections
+ * work and the old files' readiness reaches nobody. */
+#define CHURN 16
+static void
+test_lazy_deletes_end_at_stale(void **state)
+{
+    static const struct variant *v = &variants[0];
+    struct event_base *base;
+    evutil_socket_t p[CHURN][2], q[CHURN][2], s[2];
+    struct event *ev[CHURN], *nev[CHURN], *spare;
+    struct hit h, hn;
+    char *argv[] = {"sleep", "30", NULL};
+    extern char **environ;
+    int i, epfd, rebuilt = 0, status;
+    pid_t child;
+
+    (void)state;
+    if (!lazy_deletes(v) || (base = variant_base(v)) == NULL) {
+        print_message("  [epoll without kcmp: skipped]\n");
+        return;
+    }
+    hit_init(&h, base, 0);
+    hit_init(&hn, base, 1);
+    for (i = 0; i < CHURN; ++i) {
+        tu_socketpair(p[i]);
+        assert_int_equal(fcntl(p[i][0], F_SETFD, 0), 0);
+        ev[i] = added_reader(base, p[i][0], &h);
+    }
+    tu_socketpair(s);
+    spare = added_reader(base, s[0], &h);
+    spin(base);
+    epfd = epoll_fd_now();
+    assert_true(epfd >= 0);
+
+    assert_int_equal(posix_spawnp(&child, "sleep", NULL, NULL, argv, environ),
+        0);
+    /* No fork handler ran: deletes are still lazy. */
+    assert_int_equal(event_del(spare), 0);
+    expect_watches(v, s[0], 1);
+
+    for (i = 0; i < CHURN; ++i) {
+        int num = p[i][0], before = dup(epfd);
+        assert_true(before >= 0);
+        assert_int_equal(event_del(ev[i]), 0);
+        close(p[i][0]);
+        p[i][0] = -1;
+        pair_at(q[i], num);
+        nev[i] = added_reader(base, num, &hn);
+        tu_write_str(p[i][1], "old"); /* the child's copy is readable */
+        spin(base);
+        if (syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, epfd,
+                before) != 0)
+            rebuilt++;
+        close(before);
+        expect_watches(v, num, 1);
+        assert_int_equal(h.count, 0);
+        hn.count = 0;
+        tu_write_str(q[i][1], "new");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(hn.count, 1);
+        assert_int_equal(hn.what, EV_READ);
+        /* Deletes are eager once the stale registration was found. */
+        if (rebuilt) {
+            assert_int_equal(event_del(nev[i]), 0);
+            expect_watches(v, num, 0);
+            assert_int_equal(event_add(nev[i], NULL), 0);
+        }
+    }
+    print_message("  [epoll set rebuilt %d time(s) for %d connections]\n",
+        rebuilt, CHURN);
+    assert_int_equal(rebuilt, 1);
+
+    assert_int_equal(kill(child, SIGKILL), 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    for (i = 0; i < CHURN; ++i) {
+        event_free(ev[i]);
+        event_free(nev[i]);
+        tu_close_pair(p[i]);
+        tu_close_pair(q[i]);
+    }
+    event_free(spare);
+    tu_close_pair(s);
+    event_base_free(base);
 }
 
 /* A rebuild of the epoll set (a stale registration found, as in
@@ -1503,6 +1618,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deleted_closed_dup,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_lazy_deletes_end_at_fork,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_lazy_deletes_end_at_stale,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_the_rest,
             tu_setup_nobase, tu_teardown_nobase),
