@@ -15,9 +15,12 @@
  * set; multishot polls that end by themselves (CQ overflow, the
  * submitting thread gone) and are re-armed; del-then-close releasing the
  * file at once; a forked child that skips event_reinit(); more fds than
- * the submission queue holds; regular files.
+ * the submission queue holds; regular files; the loop moving between
+ * threads and changes from a thread that is not the loop's, which a
+ * DEFER_TASKRUN ring (one submitter thread) must survive.  ctest runs the
+ * file a second time with EVENT_IO_URING_NO_DEFER=1.
  *
- * TEST-THREADS (one test runs the loop in a thread that then exits).
+ * TEST-THREADS (tests run the loop in threads of their own).
  */
 #define _GNU_SOURCE
 #include "test-util.h"
@@ -44,6 +47,7 @@
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <event2/thread.h>
 
 static int nofile_limit;
 
@@ -72,7 +76,10 @@ uring_base_or_null(void)
     assert_non_null(cfg);
     for (i = 0; others[i] != NULL; ++i)
         event_config_avoid_method(cfg, others[i]);
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
+    /* ctest runs this file twice: the second time with
+     * EVENT_IO_URING_NO_DEFER=1, a ring as kernels before 6.1 give. */
+    if (getenv("EVENT_IO_URING_NO_DEFER") == NULL)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     return base;
@@ -708,6 +715,173 @@ test_submitter_thread_exits(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The loop in other threads.  A DEFER_TASKRUN ring (Linux 6.1) accepts  */
+/* io_uring_enter() from one thread only: a dispatch from another thread */
+/* remakes the ring there, and changes made elsewhere wait for the loop. */
+
+#define N_MOVE 300 /* more than the submission queue's 256 entries */
+
+struct mover {
+    struct event_base *base;
+    evutil_socket_t p[N_MOVE][2];
+    struct event *ev[N_MOVE];
+    int count[N_MOVE];
+    int total, target, n, run_result;
+};
+
+static void
+mover_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct mover *m = arg;
+    int i;
+
+    (void)what;
+    tu_drain(fd);
+    for (i = 0; i < m->n; ++i)
+        if (m->p[i][0] == fd)
+            m->count[i]++;
+    if (++m->total >= m->target)
+        event_base_loopbreak(m->base);
+}
+
+static void *
+mover_thread(void *arg)
+{
+    struct mover *m = arg;
+    m->run_result = tu_run(m->base, 5000);
+    return NULL;
+}
+
+/* Wake every fd whose event is added, and run the loop in a new thread
+ * (or this one) until each has called back once more. */
+static void
+mover_round(struct mover *m, int in_thread, int expect_added)
+{
+    pthread_t t;
+    int i;
+
+    m->target = m->total + expect_added;
+    for (i = 0; i < m->n; ++i)
+        tu_write_str(m->p[i][1], "x");
+    if (in_thread) {
+        assert_int_equal(pthread_create(&t, NULL, mover_thread, m), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+    } else {
+        m->run_result = tu_run(m->base, 5000);
+    }
+    assert_int_equal(m->run_result, 0);
+    assert_int_equal(m->total, m->target);
+}
+
+static void
+test_loop_moves_between_threads(void **state)
+{
+    static struct mover m;
+    int i, n = N_MOVE;
+
+    (void)state;
+    if (nofile_limit > 0 && nofile_limit < 2 * N_MOVE + 64)
+        n = (nofile_limit - 64) / 2;
+    memset(&m, 0, sizeof(m));
+    m.base = uring_base(); /* made here: this thread submits first */
+    m.n = n;
+    for (i = 0; i < n; ++i) {
+        tu_socketpair(m.p[i]);
+        m.ev[i] = event_new(m.base, m.p[i][0], EV_READ | EV_PERSIST,
+            mover_cb, &m);
+        assert_int_equal(event_add(m.ev[i], NULL), 0);
+    }
+    /* A thread, this one, another thread: each has every fd reported. */
+    mover_round(&m, 1, n);
+    mover_round(&m, 0, n);
+    mover_round(&m, 1, n);
+    for (i = 0; i < n; ++i)
+        assert_int_equal(m.count[i], 3);
+    /* Deleted by a thread that is not the loop's last: the cancels wait
+     * for the next dispatch, which (in yet another thread, maybe at the
+     * last one's thread_tag address) must not bring them back. */
+    for (i = 0; i < n; i += 2)
+        assert_int_equal(event_del(m.ev[i]), 0);
+    mover_round(&m, 1, n / 2);
+    for (i = 0; i < n; ++i)
+        assert_int_equal(m.count[i], i % 2 ? 4 : 3);
+    for (i = 0; i < n; ++i) {
+        event_free(m.ev[i]);
+        tu_close_pair(m.p[i]);
+    }
+    event_base_free(m.base);
+}
+
+struct releaser {
+    struct event_base *base;
+    evutil_socket_t ready[2];
+    int run_result;
+};
+
+static void
+releaser_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct releaser *r = arg;
+    (void)what;
+    tu_drain(fd);
+    tu_write_str(r->ready[1], "r");
+}
+
+static void *
+releaser_thread(void *arg)
+{
+    struct releaser *r = arg;
+    r->run_result = tu_run_flags(r->base, EVLOOP_NO_EXIT_ON_EMPTY, 5000);
+    return NULL;
+}
+
+static void
+test_other_thread_del_then_close(void **state)
+{
+    struct releaser r;
+    evutil_socket_t p[2];
+    struct pollfd pfd;
+    struct event *ev;
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(evthread_use_pthreads(), 0);
+    memset(&r, 0, sizeof(r));
+    r.base = uring_base();
+    tu_socketpair(r.ready);
+    tu_socketpair(p);
+    ev = event_new(r.base, p[0], EV_READ | EV_PERSIST, releaser_cb, &r);
+    assert_int_equal(event_add(ev, NULL), 0);
+    assert_int_equal(pthread_create(&t, NULL, releaser_thread, &r), 0);
+
+    /* The loop runs in t and has the poll armed once it calls back. */
+    tu_write_str(p[1], "x");
+    pfd.fd = r.ready[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    assert_int_equal(poll(&pfd, 1, 3000), 1);
+
+    /* From this thread: the cancel is queued and the loop woken to
+     * submit it, so the file goes soon after close(), without waiting
+     * for anything else to happen. */
+    assert_int_equal(event_del(ev), 0);
+    tu_close(&p[0]);
+    pfd.fd = p[1];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    assert_int_equal(poll(&pfd, 1, 3000), 1);
+    assert_true(pfd.revents & (POLLIN | POLLHUP));
+
+    assert_int_equal(event_base_loopbreak(r.base), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.run_result, 0);
+    event_free(ev);
+    tu_close_pair(p);
+    tu_close_pair(r.ready);
+    event_base_free(r.base);
+}
+
+/* ------------------------------------------------------------------ */
 /* fork, many fds, regular files.                                     */
 
 static void
@@ -880,12 +1054,17 @@ main(void)
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_submitter_thread_exits,
             tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_loop_moves_between_threads,
+            tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_fork_without_reinit,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_many_fds, tu_setup_nobase,
             tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_regular_file, tu_setup_nobase,
             tu_teardown_nobase),
+        /* Last: it turns locking on for the rest of the process. */
+        cmocka_unit_test_setup_teardown(test_other_thread_del_then_close,
+            tu_setup_nobase, tu_teardown_nobase),
     };
     struct rlimit rl;
 
