@@ -49,7 +49,11 @@
  * ring.  So a change made by another thread than the submitter stays
  * queued (the core wakes the loop for it), and a dispatch from another
  * thread, as when a base made in one thread runs in another, makes a new
- * ring there and arms every watched fd on it again.
+ * ring there and arms every watched fd on it again.  Such a ring also
+ * produces at most max(20, min_complete) deferred completions per
+ * io_uring_enter() (Linux 6.13 and later), so each dispatch first makes
+ * a call that produces all of them without waiting (ring_enter_drain),
+ * and every ready fd is reported, as epoll does.
  * EVENT_IO_URING_NO_DEFER=1 keeps the older kind of ring.
  *
  * Invariant: an fd whose fdinfo has FI_LIVE has exactly one poll request
@@ -118,7 +122,7 @@ struct uringop {
     unsigned sq_mask, sq_entries;
     unsigned sq_local_tail; /* our copy of *sq_tail */
     unsigned *cq_head, *cq_tail;
-    unsigned cq_mask;
+    unsigned cq_mask, cq_entries;
     struct io_uring_cqe *cqes;
     /* fds to reconcile with the kernel at the next dispatch */
     struct uring_dirty *dirty;
@@ -189,6 +193,30 @@ ring_enter(struct uringop *op, unsigned to_submit, unsigned min_complete,
         min_complete, flags, arg, argsz);
 }
 
+/* With DEFER_TASKRUN, completions are produced only inside
+ * io_uring_enter(GETEVENTS), and at most max(20, min_complete) of them
+ * per call (Linux 6.13 and later).  This call submits n SQEs and produces
+ * every pending completion, without waiting: min_complete as large as
+ * the CQ ring, a timeout of zero.  Returns what io_uring_enter() does,
+ * with ETIME (nothing submitted, fewer completions than asked) as 0. */
+static int
+ring_enter_drain(struct uringop *op, unsigned n, unsigned flags)
+{
+    struct io_uring_getevents_arg arg;
+    struct __kernel_timespec zero = {0, 0};
+    int res;
+
+    memset(&arg, 0, sizeof(arg));
+    arg.sigmask_sz = _NSIG / 8;
+    arg.ts = (ev_uint64_t)(uintptr_t)&zero;
+    res = ring_enter(op, n, op->cq_entries,
+        flags | IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+        sizeof(arg));
+    if (res < 0 && errno == ETIME)
+        res = 0;
+    return res;
+}
+
 /* SQEs queued and not yet consumed by the kernel.  Read from the ring,
  * so that a submission by another thread (while the loop waits without
  * the lock) needs no bookkeeping: the kernel never takes one twice. */
@@ -218,10 +246,10 @@ submit_now(struct uringop *op)
     if (!may_enter(op))
         return 0;
     while ((n = unsubmitted(op)) > 0) {
-        /* GETEVENTS, with DEFER_TASKRUN, also runs the completions the
+        /* With DEFER_TASKRUN, the drain also runs the completions the
          * submissions caused: a cancelled poll lets its file go now. */
-        int r = ring_enter(op, n, 0, op->defer ? IORING_ENTER_GETEVENTS : 0,
-            NULL, 0);
+        int r = op->defer ? ring_enter_drain(op, n, 0)
+                          : ring_enter(op, n, 0, 0, NULL, 0);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -370,6 +398,7 @@ ring_open(struct uringop *op, unsigned setup_flags)
     op->cq_head = (unsigned *)(ring + p.cq_off.head);
     op->cq_tail = (unsigned *)(ring + p.cq_off.tail);
     op->cq_mask = *(unsigned *)(ring + p.cq_off.ring_mask);
+    op->cq_entries = p.cq_entries;
     op->cqes = (struct io_uring_cqe *)(ring + p.cq_off.cqes);
     return 0;
 }
@@ -726,7 +755,7 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
     struct io_uring_getevents_arg arg;
     struct __kernel_timespec ts;
     unsigned flags = 0, n;
-    int wait, res;
+    int wait, res = 0;
 
     if (is_forked_copy(op)) {
         if (!op->warned_fork)
@@ -742,9 +771,7 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         apply_dirty(op);
 
     /* Wait only when nothing is ready yet (a timeout of zero or less: do
-     * not wait); what is queued is submitted in the same call.  With
-     * DEFER_TASKRUN even a call that does not wait enters with GETEVENTS:
-     * completions are produced only then. */
+     * not wait); what is queued is submitted in the same call. */
     wait = !cq_ready(op) &&
            !(tv && (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)));
     n = unsubmitted(op);
@@ -752,7 +779,24 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         IORING_SQ_CQ_OVERFLOW)
         flags |= IORING_ENTER_GETEVENTS; /* flush the kernel's overflow */
 
-    if (wait) {
+    if (op->defer) {
+        /* Every pending completion first, as epoll reports every ready
+         * fd; then a wait only if that found nothing.  A wait's wake-up
+         * produces up to 20 completions; the next dispatch takes the
+         * rest.  Without the lock, as any wait: a thread waiting for it
+         * (event_del of a running callback's event) gets its turn. */
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
+        res = ring_enter_drain(op, n, flags);
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
+        if (res >= 0) {
+            n = unsubmitted(op);
+            flags = 0;
+            wait = wait && !cq_ready(op);
+        }
+    }
+    if (res < 0) {
+        /* the drain failed: handled below */
+    } else if (wait) {
         memset(&arg, 0, sizeof(arg));
         arg.sigmask_sz = _NSIG / 8;
         if (tv != NULL) {
@@ -764,10 +808,10 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         EVBASE_RELEASE_LOCK(base, th_base_lock);
         res = ring_enter(op, n, 1, flags, &arg, sizeof(arg));
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
-    } else if (n > 0 || flags || op->defer) {
-        if (op->defer)
-            flags |= IORING_ENTER_GETEVENTS;
+    } else if (n > 0 || flags) {
+        EVBASE_RELEASE_LOCK(base, th_base_lock);
         res = ring_enter(op, n, 0, flags, NULL, 0);
+        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     } else {
         res = 0;
     }
