@@ -41,21 +41,6 @@
  *  - an update fails with ENOENT when the poll already ended, EALREADY
  *    when it is completing; either way it is cancelled and armed afresh.
  *
- * On Linux 6.1 and later the ring is made with IORING_SETUP_DEFER_TASKRUN
- * (and the SINGLE_ISSUER it requires): a poll's wake-up no longer
- * interrupts the loop's thread to post its completion; completions are
- * produced in the loop's own io_uring_enter(), which costs less kernel
- * time per callback.  The price is that one thread alone may enter the
- * ring.  So a change made by another thread than the submitter stays
- * queued (the core wakes the loop for it), and a dispatch from another
- * thread, as when a base made in one thread runs in another, makes a new
- * ring there and arms every watched fd on it again.  Such a ring also
- * produces at most max(20, min_complete) deferred completions per
- * io_uring_enter() (Linux 6.13 and later), so each dispatch first makes
- * a call that produces all of them without waiting (ring_enter_drain),
- * and every ready fd is reported, as epoll does.
- * EVENT_IO_URING_NO_DEFER=1 keeps the older kind of ring.
- *
  * Invariant: an fd whose fdinfo has FI_LIVE has exactly one poll request
  * of its current generation queued or armed, with kevents as its mask;
  * an fd whose kernel state may differ from what the core wants is on the
@@ -89,11 +74,6 @@
 #include "mm-internal.h"
 #include "util-internal.h"
 
-/* A per-thread variable's address: which thread this is, for
- * IORING_SETUP_SINGLE_ISSUER (no pthreads in the core library). */
-static __thread char thread_tag;
-#define THIS_THREAD ((const void *)&thread_tag)
-
 #define URING_SQ_ENTRIES 256
 #define URING_CQ_ENTRIES 4096
 
@@ -122,7 +102,7 @@ struct uringop {
     unsigned sq_mask, sq_entries;
     unsigned sq_local_tail; /* our copy of *sq_tail */
     unsigned *cq_head, *cq_tail;
-    unsigned cq_mask, cq_entries;
+    unsigned cq_mask;
     struct io_uring_cqe *cqes;
     /* fds to reconcile with the kernel at the next dispatch */
     struct uring_dirty *dirty;
@@ -131,12 +111,6 @@ struct uringop {
      * forked child. */
     volatile int *alive;
     int warned_fork;
-    /* IORING_SETUP_DEFER_TASKRUN: completions are produced only when the
-     * ring's one submitter thread enters with GETEVENTS.  owner tells
-     * that thread (its thread_tag); another thread's submissions wait in
-     * the queue for the next dispatch. */
-    int defer;
-    const void *owner;
 };
 
 /* The per-fd bytes kept by the io map (zeroed by the map). */
@@ -161,8 +135,6 @@ struct uring_dirty {
 #define FI_FAILED 0x10  /* the kernel refused it; wait for a new add */
 
 static void *uring_init(struct event_base *);
-static int mark_dirty(struct uringop *, evutil_socket_t,
-    struct uring_fdinfo *);
 static int uring_add(struct event_base *, evutil_socket_t, short, short,
     void *);
 static int uring_del(struct event_base *, evutil_socket_t, short, short,
@@ -193,30 +165,6 @@ ring_enter(struct uringop *op, unsigned to_submit, unsigned min_complete,
         min_complete, flags, arg, argsz);
 }
 
-/* With DEFER_TASKRUN, completions are produced only inside
- * io_uring_enter(GETEVENTS), and at most max(20, min_complete) of them
- * per call (Linux 6.13 and later).  This call submits n SQEs and produces
- * every pending completion, without waiting: min_complete as large as
- * the CQ ring, a timeout of zero.  Returns what io_uring_enter() does,
- * with ETIME (nothing submitted, fewer completions than asked) as 0. */
-static int
-ring_enter_drain(struct uringop *op, unsigned n, unsigned flags)
-{
-    struct io_uring_getevents_arg arg;
-    struct __kernel_timespec zero = {0, 0};
-    int res;
-
-    memset(&arg, 0, sizeof(arg));
-    arg.sigmask_sz = _NSIG / 8;
-    arg.ts = (ev_uint64_t)(uintptr_t)&zero;
-    res = ring_enter(op, n, op->cq_entries,
-        flags | IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
-        sizeof(arg));
-    if (res < 0 && errno == ETIME)
-        res = 0;
-    return res;
-}
-
 /* SQEs queued and not yet consumed by the kernel.  Read from the ring,
  * so that a submission by another thread (while the loop waits without
  * the lock) needs no bookkeeping: the kernel never takes one twice. */
@@ -226,30 +174,14 @@ unsubmitted(const struct uringop *op)
     return op->sq_local_tail - __atomic_load_n(op->sq_head, __ATOMIC_ACQUIRE);
 }
 
-/* Whether this thread may enter the ring.  With DEFER_TASKRUN only the
- * submitter may (the kernel answers EEXIST to others). */
-static int
-may_enter(const struct uringop *op)
-{
-    return !op->defer || op->owner == THIS_THREAD;
-}
-
-/* Submit what is queued, without waiting.  Returns 0 or -1.  Another
- * thread than a DEFER_TASKRUN ring's submitter leaves it queued: the
- * core wakes the loop for changes made from other threads, and its
- * dispatch submits them. */
+/* Submit what is queued, without waiting.  Returns 0 or -1. */
 static int
 submit_now(struct uringop *op)
 {
     unsigned n;
 
-    if (!may_enter(op))
-        return 0;
     while ((n = unsubmitted(op)) > 0) {
-        /* With DEFER_TASKRUN, the drain also runs the completions the
-         * submissions caused: a cancelled poll lets its file go now. */
-        int r = op->defer ? ring_enter_drain(op, n, 0)
-                          : ring_enter(op, n, 0, 0, NULL, 0);
+        int r = ring_enter(op, n, 0, 0, NULL, 0);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -294,16 +226,18 @@ is_forked_copy(struct uringop *op)
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
 
-/* Unmap the rings and close the ring fd. */
 static void
-close_ring(void *ring, size_t ring_len, void *sqes, size_t sqes_len, int fd)
+unmap_rings(struct uringop *op)
 {
-    if (ring != NULL && ring != MAP_FAILED)
-        munmap(ring, ring_len);
-    if (sqes != NULL && sqes != MAP_FAILED)
-        munmap(sqes, sqes_len);
-    if (fd >= 0)
-        close(fd);
+    if (op->ring != NULL && op->ring != MAP_FAILED)
+        munmap(op->ring, op->ring_len);
+    if (op->sqes != NULL && (void *)op->sqes != MAP_FAILED)
+        munmap(op->sqes, op->sqes_len);
+    if (op->alive != NULL && (void *)op->alive != MAP_FAILED)
+        munmap((void *)op->alive, (size_t)sysconf(_SC_PAGESIZE));
+    op->ring = NULL;
+    op->sqes = NULL;
+    op->alive = NULL;
 }
 
 /* Non-zero when the kernel supports every opcode this file submits. */
@@ -335,56 +269,64 @@ probe_opcodes(int ring_fd)
     return ok;
 }
 
-/* Set up a ring with the given setup flags and make it op's ring (its
- * ring fields only).  Returns 0, or -1 with errno from the kernel and op
- * untouched. */
-static int
-ring_open(struct uringop *op, unsigned setup_flags)
+static void *
+uring_init(struct event_base *base)
 {
     const unsigned need_features = IORING_FEAT_SINGLE_MMAP |
                                    IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG |
                                    IORING_FEAT_CQE_SKIP;
     struct io_uring_params p;
-    size_t ring_len, cq_len, sqes_len;
+    struct uringop *op;
+    size_t sq_len, cq_len, page = (size_t)sysconf(_SC_PAGESIZE);
     unsigned *sq_array, i;
     char *ring;
-    void *sqes;
-    int fd, saved;
+    int fd;
 
     memset(&p, 0, sizeof(p));
     /* SUBMIT_ALL (5.18): one bad SQE must not stop the rest. */
     p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
-              IORING_SETUP_SUBMIT_ALL | setup_flags;
+              IORING_SETUP_SUBMIT_ALL;
     p.cq_entries = URING_CQ_ENTRIES;
     fd = (int)syscall(__NR_io_uring_setup, URING_SQ_ENTRIES, &p);
-    if (fd < 0)
-        return -1;
-    if ((p.features & need_features) != need_features || !probe_opcodes(fd)) {
-        close(fd);
-        errno = EOPNOTSUPP;
-        return -1;
+    if (fd < 0) {
+        /* ENOSYS (no io_uring), EPERM (disabled by sysctl or seccomp),
+         * EINVAL (a kernel too old for the flags), ENOMEM (memlock
+         * limits of old kernels): the next backend will do. */
+        event_debug(("%s: io_uring_setup: %s", __func__, strerror(errno)));
+        return NULL;
     }
-    ring_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-    cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-    if (ring_len < cq_len)
-        ring_len = cq_len;
-    sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
-    ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE,
-        MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
-    sqes = mmap(NULL, sqes_len, PROT_READ | PROT_WRITE,
-        MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-    if (ring == MAP_FAILED || sqes == MAP_FAILED) {
-        saved = errno;
-        close_ring(ring, ring_len, sqes, sqes_len, fd);
-        errno = saved;
-        return -1;
+    if ((p.features & need_features) != need_features ||
+        !probe_opcodes(fd)) {
+        event_debug(("%s: io_uring lacks features we need", __func__));
+        close(fd);
+        return NULL;
     }
 
+    op = mm_calloc(1, sizeof(*op));
+    if (op == NULL) {
+        close(fd);
+        return NULL;
+    }
     op->ring_fd = fd;
-    op->ring = ring;
-    op->ring_len = ring_len;
-    op->sqes = sqes;
-    op->sqes_len = sqes_len;
+    sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+    op->ring_len = sq_len > cq_len ? sq_len : cq_len;
+    op->ring = mmap(NULL, op->ring_len, PROT_READ | PROT_WRITE,
+        MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+    op->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+    op->sqes = mmap(NULL, op->sqes_len, PROT_READ | PROT_WRITE,
+        MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    op->alive = mmap(NULL, page, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (op->ring == MAP_FAILED || (void *)op->sqes == MAP_FAILED ||
+        (void *)op->alive == MAP_FAILED ||
+        madvise((void *)op->alive, page, MADV_WIPEONFORK) != 0) {
+        event_warn("%s: mapping the io_uring rings", __func__);
+        goto err;
+    }
+    *op->alive = 1;
+
+    ring = op->ring;
     op->sq_head = (unsigned *)(ring + p.sq_off.head);
     op->sq_tail = (unsigned *)(ring + p.sq_off.tail);
     op->sq_flags = (unsigned *)(ring + p.sq_off.flags);
@@ -398,95 +340,18 @@ ring_open(struct uringop *op, unsigned setup_flags)
     op->cq_head = (unsigned *)(ring + p.cq_off.head);
     op->cq_tail = (unsigned *)(ring + p.cq_off.tail);
     op->cq_mask = *(unsigned *)(ring + p.cq_off.ring_mask);
-    op->cq_entries = p.cq_entries;
     op->cqes = (struct io_uring_cqe *)(ring + p.cq_off.cqes);
-    return 0;
-}
-
-/* DEFER_TASKRUN (Linux 6.1) with the SINGLE_ISSUER it requires: a poll's
- * wake-up then queues its completion for the loop's next io_uring_enter()
- * instead of interrupting the thread, which saves kernel time per
- * callback.  The submitter is the thread that makes the ring; a dispatch
- * from another thread remakes it there (rebuild()). */
-#define URING_DEFER_FLAGS (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)
-
-static void *
-uring_init(struct event_base *base)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    struct uringop *op;
-
-    op = mm_calloc(1, sizeof(*op));
-    if (op == NULL)
-        return NULL;
-    op->ring_fd = -1;
-    op->defer = !event_base_env_set_(base, "EVENT_IO_URING_NO_DEFER");
-    if (op->defer && ring_open(op, URING_DEFER_FLAGS) < 0)
-        op->defer = 0; /* EINVAL: a kernel older than 6.1 (anything else
-                        * fails again below) */
-    if (op->ring_fd < 0 && ring_open(op, 0) < 0) {
-        /* ENOSYS (no io_uring), EPERM (disabled by sysctl or seccomp),
-         * EINVAL (a kernel too old for the flags), EOPNOTSUPP (features
-         * or opcodes missing), ENOMEM (memlock limits of old kernels):
-         * the next backend will do. */
-        event_debug(("%s: io_uring: %s", __func__, strerror(errno)));
-        mm_free(op);
-        return NULL;
-    }
-    op->owner = THIS_THREAD;
-    op->alive = mmap(NULL, page, PROT_READ | PROT_WRITE,
-        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if ((void *)op->alive == MAP_FAILED ||
-        madvise((void *)op->alive, page, MADV_WIPEONFORK) != 0) {
-        event_warn("%s: a page for telling a forked child", __func__);
-        if ((void *)op->alive != MAP_FAILED)
-            munmap((void *)op->alive, page);
-        close_ring(op->ring, op->ring_len, op->sqes, op->sqes_len,
-            op->ring_fd);
-        mm_free(op);
-        return NULL;
-    }
-    *op->alive = 1;
 
     /* Like the other backends, a base whose signal pipe cannot be made
      * still works for everything but signals. */
     (void)evsig_init_(base);
     return op;
-}
 
-/* A DEFER_TASKRUN ring is dispatched from another thread than its
- * submitter: make a new ring, owned by this thread, and arm every watched
- * fd on it afresh (closing the old ring cancels its polls).  Queued
- * submissions die with the old ring; the fdinfos say what is wanted. */
-static int
-rebuild(struct event_base *base, struct uringop *op)
-{
-    void *ring = op->ring, *sqes = op->sqes;
-    size_t ring_len = op->ring_len, sqes_len = op->sqes_len;
-    int ring_fd = op->ring_fd;
-    evutil_socket_t fd;
-
-    if (ring_open(op, URING_DEFER_FLAGS) < 0) {
-        event_warn("%s: a new io_uring for this thread", __func__);
-        return -1;
-    }
-    close_ring(ring, ring_len, sqes, sqes_len, ring_fd);
-    op->owner = THIS_THREAD;
-
-    for (fd = 0; fd < base->io.nentries; ++fd) {
-        struct uring_fdinfo *fi = evmap_io_get_fdinfo_(&base->io, fd);
-        if (fi == NULL)
-            continue;
-        if (fi->flags & FI_LIVE) {
-            fi->flags &= ~(FI_LIVE | FI_RECHECK);
-            fi->kevents = 0;
-            ++fi->gen;
-        }
-        if (fi->want && !(fi->flags & FI_FAILED) &&
-            mark_dirty(op, fd, fi) < 0)
-            return -1;
-    }
-    return 0;
+err:
+    unmap_rings(op);
+    close(fd);
+    mm_free(op);
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -563,9 +428,9 @@ set_want(struct event_base *base, evutil_socket_t fd, short want,
      * does not outlive a close() that follows this del. */
     if (!(fi->flags & FI_LIVE))
         return 0;
-    if (cancel_poll(op, fd, fi) < 0) /* queue full: at the next dispatch */
-        return mark_dirty(op, fd, fi);
-    return submit_now(op);
+    if (cancel_poll(op, fd, fi) < 0 || submit_now(op) < 0)
+        return -1;
+    return 0;
 }
 
 static int
@@ -755,7 +620,7 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
     struct io_uring_getevents_arg arg;
     struct __kernel_timespec ts;
     unsigned flags = 0, n;
-    int wait, res = 0;
+    int wait, res;
 
     if (is_forked_copy(op)) {
         if (!op->warned_fork)
@@ -765,8 +630,6 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         op->warned_fork = 1;
         return -1;
     }
-    if (!may_enter(op) && rebuild(base, op) < 0)
-        return -1;
     if (op->n_dirty > 0)
         apply_dirty(op);
 
@@ -779,24 +642,7 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         IORING_SQ_CQ_OVERFLOW)
         flags |= IORING_ENTER_GETEVENTS; /* flush the kernel's overflow */
 
-    if (op->defer) {
-        /* Every pending completion first, as epoll reports every ready
-         * fd; then a wait only if that found nothing.  A wait's wake-up
-         * produces up to 20 completions; the next dispatch takes the
-         * rest.  Without the lock, as any wait: a thread waiting for it
-         * (event_del of a running callback's event) gets its turn. */
-        EVBASE_RELEASE_LOCK(base, th_base_lock);
-        res = ring_enter_drain(op, n, flags);
-        EVBASE_ACQUIRE_LOCK(base, th_base_lock);
-        if (res >= 0) {
-            n = unsubmitted(op);
-            flags = 0;
-            wait = wait && !cq_ready(op);
-        }
-    }
-    if (res < 0) {
-        /* the drain failed: handled below */
-    } else if (wait) {
+    if (wait) {
         memset(&arg, 0, sizeof(arg));
         arg.sigmask_sz = _NSIG / 8;
         if (tv != NULL) {
@@ -809,18 +655,14 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         res = ring_enter(op, n, 1, flags, &arg, sizeof(arg));
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     } else if (n > 0 || flags) {
+        /* Without the lock, as any wait: a loop that finds completions
+         * ready each time must still let a thread waiting for the lock
+         * (event_del of a running callback's event) have its turn. */
         EVBASE_RELEASE_LOCK(base, th_base_lock);
         res = ring_enter(op, n, 0, flags, NULL, 0);
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     } else {
         res = 0;
-    }
-    if (res < 0 && errno == EEXIST && op->defer) {
-        /* Not the submitter after all: the submitter exited and this
-         * thread got its thread_tag address.  The next dispatch makes
-         * this thread a ring of its own. */
-        op->owner = NULL;
-        return 0;
     }
     /* ETIME: the timeout passed; EBUSY/EAGAIN: the kernel is short of
      * room for completions until we reap. */
@@ -844,9 +686,9 @@ uring_dealloc(struct event_base *base)
     evsig_dealloc_(base);
     /* Closing the ring cancels every poll (and, in a forked copy, only
      * drops this process's reference to the parent's ring). */
-    close_ring(op->ring, op->ring_len, op->sqes, op->sqes_len, op->ring_fd);
-    if (op->alive != NULL)
-        munmap((void *)op->alive, (size_t)sysconf(_SC_PAGESIZE));
+    unmap_rings(op);
+    if (op->ring_fd >= 0)
+        close(op->ring_fd);
     if (op->dirty != NULL)
         mm_free(op->dirty);
     memset(op, 0, sizeof(*op));
