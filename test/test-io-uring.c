@@ -149,6 +149,31 @@ spin(struct event_base *base)
     assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
 }
 
+/* A new socketpair p and a persistent reader event on p[0], added. */
+static struct event *
+add_reader(struct event_base *base, evutil_socket_t p[2], struct hit *h)
+{
+    struct event *ev;
+
+    tu_socketpair(p);
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, h);
+    assert_non_null(ev);
+    assert_int_equal(event_add(ev, NULL), 0);
+    return ev;
+}
+
+/* Whether fd's peer is closed (EOF or hang-up) within ms. */
+static int
+peer_gone(evutil_socket_t fd, int ms)
+{
+    struct pollfd pfd;
+
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    return poll(&pfd, 1, ms) == 1 && (pfd.revents & (POLLIN | POLLHUP));
+}
+
 /* ------------------------------------------------------------------ */
 /* Fallback.                                                           */
 
@@ -362,28 +387,19 @@ test_del_then_close_releases_file(void **state)
 {
     struct event_base *base = uring_base();
     evutil_socket_t p[2];
-    struct pollfd pfd;
     struct event *ev;
     struct hit h;
-    int r;
 
     (void)state;
-    tu_socketpair(p);
     hit_init(&h, base, 0);
-    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-    assert_int_equal(event_add(ev, NULL), 0);
+    ev = add_reader(base, p, &h);
     spin(base);
 
     /* The poll request holds a reference to the file; event_del()
      * cancels it at once, so close() really closes, no loop needed. */
     assert_int_equal(event_del(ev), 0);
     tu_close(&p[0]);
-    pfd.fd = p[1];
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    r = poll(&pfd, 1, 1000);
-    assert_int_equal(r, 1);
-    assert_true(pfd.revents & (POLLIN | POLLHUP));
+    assert_true(peer_gone(p[1], 1000));
     event_free(ev);
     tu_close_pair(p);
     event_base_free(base);
@@ -684,6 +700,16 @@ loop_once_thread(void *arg)
     return NULL;
 }
 
+/* One non-blocking iteration in a new thread, which then exits. */
+static void
+spin_in_thread(struct event_base *base)
+{
+    pthread_t t;
+
+    assert_int_equal(pthread_create(&t, NULL, loop_once_thread, base), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+}
+
 static void
 test_submitter_thread_exits(void **state)
 {
@@ -691,17 +717,13 @@ test_submitter_thread_exits(void **state)
     evutil_socket_t p[2];
     struct event *ev;
     struct hit h;
-    pthread_t t;
 
     (void)state;
     /* The poll is submitted by a thread that then exits; the kernel
      * may end its requests (ECANCELED), and the next loop re-arms. */
-    tu_socketpair(p);
     hit_init(&h, base, 1);
-    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-    assert_int_equal(event_add(ev, NULL), 0);
-    assert_int_equal(pthread_create(&t, NULL, loop_once_thread, base), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
+    ev = add_reader(base, p, &h);
+    spin_in_thread(base);
     tu_write_str(p[1], "x");
     assert_int_equal(tu_run(base, 2000), 0);
     assert_int_equal(h.count, 1);
@@ -812,36 +834,24 @@ test_cleanup_in_another_thread(void **state)
 {
     struct event_base *base = uring_base();
     evutil_socket_t p[2];
-    struct pollfd pfd;
     struct event *ev;
     struct hit h;
-    pthread_t t;
 
     (void)state;
     /* The loop ran in a thread that is gone; this thread deletes and
      * closes: the file must go at once, as with epoll. */
-    tu_socketpair(p);
     hit_init(&h, base, 0);
-    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-    assert_int_equal(event_add(ev, NULL), 0);
-    assert_int_equal(pthread_create(&t, NULL, loop_once_thread, base), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
+    ev = add_reader(base, p, &h);
+    spin_in_thread(base);
     assert_int_equal(event_del(ev), 0);
     tu_close(&p[0]);
-    pfd.fd = p[1];
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    assert_int_equal(poll(&pfd, 1, 1000), 1);
-    assert_true(pfd.revents & (POLLIN | POLLHUP));
+    assert_true(peer_gone(p[1], 1000));
     /* And the base still works, in another thread again. */
     tu_close(&p[1]);
-    tu_socketpair(p);
     event_free(ev);
-    ev = event_new(base, p[0], EV_READ | EV_PERSIST, hit_cb, &h);
-    assert_int_equal(event_add(ev, NULL), 0);
+    ev = add_reader(base, p, &h);
     tu_write_str(p[1], "x");
-    assert_int_equal(pthread_create(&t, NULL, loop_once_thread, base), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
+    spin_in_thread(base);
     assert_int_equal(h.count, 1);
     event_free(ev);
     tu_close_pair(p);
@@ -901,11 +911,7 @@ test_other_thread_del_then_close(void **state)
      * close(), without waiting for anything else to happen. */
     assert_int_equal(event_del(ev), 0);
     tu_close(&p[0]);
-    pfd.fd = p[1];
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    assert_int_equal(poll(&pfd, 1, 3000), 1);
-    assert_true(pfd.revents & (POLLIN | POLLHUP));
+    assert_true(peer_gone(p[1], 3000));
 
     assert_int_equal(event_base_loopbreak(r.base), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
