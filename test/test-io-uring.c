@@ -801,7 +801,7 @@ test_loop_moves_between_threads(void **state)
     if (nofile_limit > 0 && nofile_limit < 2 * N_MOVE + 64)
         n = (nofile_limit - 64) / 2;
     memset(&m, 0, sizeof(m));
-    m.base = uring_base(); /* made here: this thread submits first */
+    m.base = uring_base(); /* made here, run in other threads too */
     m.n = n;
     for (i = 0; i < n; ++i) {
         tu_socketpair(m.p[i]);
@@ -907,8 +907,10 @@ test_other_thread_del_then_close(void **state)
     pfd.revents = 0;
     assert_int_equal(poll(&pfd, 1, 3000), 1);
 
-    /* From this thread, while the loop waits in t: the file goes at
-     * close(), without waiting for anything else to happen. */
+    /* From this thread, while the loop waits in t: the cancel is
+     * submitted here at once, and the poll's end (which the kernel runs
+     * in t, interrupting its wait) lets the file go; nothing else has to
+     * happen for the peer to see the close. */
     assert_int_equal(event_del(ev), 0);
     tu_close(&p[0]);
     assert_true(peer_gone(p[1], 3000));
