@@ -289,6 +289,7 @@ configs() {
         [ "$cg" = 1 ] && ms=$CG_TM_M
         for m in $ms; do
             echo "timers|--m=$m --mode=random|ours libevent libev"
+            echo "timers|--m=$m --mode=requests|ours libevent libev"
             echo "timers|--m=$m --mode=common|ours libevent"
         done
     fi

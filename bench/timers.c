@@ -12,12 +12,18 @@
  * reports its wall time.  Phase "all" is the CPU time of the five phases
  * per timer.
  *
- *   timers [--m=100000] [--mode=random|same|common] [--seed=1]
+ *   timers [--m=100000] [--mode=random|same|common|requests] [--seed=1]
  *
- * random: timeouts uniform in [0, 100) ms, a fresh draw per phase.
- * same:   every timeout is 100 ms, through the ordinary heap.
- * common: every timeout is 100 ms, through the queue returned by
- *         event_base_init_common_timeout() (libevent 2 only).
+ * random:   timeouts uniform in [0, 100) ms, a fresh draw per phase.
+ * same:     every timeout is 100 ms, through the ordinary heap.
+ * common:   every timeout is 100 ms, through the queue returned by
+ *           event_base_init_common_timeout() (libevent 2 only).
+ * requests: every timeout is 3 s, and the first four phases each run
+ *           in one callback of the loop, as a server arms and cancels
+ *           request timeouts: the loop's cached time gives each phase's
+ *           timers one deadline.  del cancels the first half in the order
+ *           they were armed (requests that finished before their
+ *           timeout), and readd arms those again.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +34,9 @@
 #include "bench-util.h"
 
 #define SPAN_US 100000
+/* Requests mode: long enough that nothing fires before the fire phase,
+ * even under callgrind. */
+#define REQUEST_US 3000000
 
 struct timers {
     struct event_base *base;
@@ -40,7 +49,7 @@ struct timers {
     int mode;
 };
 
-enum { MODE_RANDOM, MODE_SAME, MODE_COMMON };
+enum { MODE_RANDOM, MODE_SAME, MODE_COMMON, MODE_REQUESTS };
 
 static struct timers T;
 
@@ -79,23 +88,31 @@ run_add(void *arg)
         add_one(i, 0);
 }
 
+/* The k-th of the M/2 timers that del cancels and readd arms again:
+ * every other one, or in requests mode the first half in arming order. */
+static long
+victim(long k)
+{
+    return T.mode == MODE_REQUESTS ? k : 2 * k + 1;
+}
+
 static void
 run_del(void *arg)
 {
-    long i;
+    long k;
 
-    for (i = 1; i < T.m; i += 2)
-        if (event_del(&T.ev[i]) != 0)
+    for (k = 0; k < T.m / 2; k++)
+        if (event_del(&T.ev[victim(k)]) != 0)
             T.errors++;
 }
 
 static void
 run_readd(void *arg)
 {
-    long i;
+    long k;
 
-    for (i = 1; i < T.m; i += 2)
-        add_one(i, 1);
+    for (k = 0; k < T.m / 2; k++)
+        add_one(victim(k), 1);
 }
 
 static void
@@ -123,6 +140,8 @@ setup(const char *mode)
         T.mode = MODE_COMMON;
     else if (strcmp(mode, "same") == 0)
         T.mode = MODE_SAME;
+    else if (strcmp(mode, "requests") == 0)
+        T.mode = MODE_REQUESTS;
     else
         T.mode = MODE_RANDOM;
     T.ev = calloc(T.m, sizeof(*T.ev));
@@ -131,8 +150,9 @@ setup(const char *mode)
         if (!T.usec[p])
             return -1;
         for (i = 0; i < T.m; i++)
-            T.usec[p][i] =
-                T.mode == MODE_RANDOM ? (int)(bench_rand() % SPAN_US) : SPAN_US;
+            T.usec[p][i] = T.mode == MODE_RANDOM ? (int)(bench_rand() % SPAN_US)
+                           : T.mode == MODE_REQUESTS ? REQUEST_US
+                                                     : SPAN_US;
     }
     T.base = event_base_new();
     if (!T.ev || !T.base)
@@ -141,6 +161,43 @@ setup(const char *mode)
         if (bench_assign(&T.ev[i], T.base, -1, 0, timer_cb, NULL) != 0)
             return -1;
     return 0;
+}
+
+/* Requests mode: one phase, timed, from inside a callback of the loop. */
+struct in_loop {
+    const char *phase;
+    long ops;
+    bench_fn fn;
+    struct bench_time t;
+};
+
+static void
+in_loop_cb(int fd, short what, void *arg)
+{
+    struct in_loop *il = arg;
+
+    il->t = bench_region(il->phase, il->ops, il->fn, NULL);
+}
+
+static struct bench_time
+phase_region(const char *phase, long ops, bench_fn fn)
+{
+    struct in_loop il;
+    struct timeval zero = {0, 0};
+
+    if (T.mode != MODE_REQUESTS || fn == run_fire)
+        return bench_region(phase, ops, fn, NULL);
+    il.phase = phase;
+    il.ops = ops;
+    il.fn = fn;
+    il.t.wall_ns = il.t.cpu_ns = -1;
+    if (event_base_once(T.base, -1, EV_TIMEOUT, in_loop_cb, &il, &zero) != 0 ||
+        event_base_loop(T.base, EVLOOP_ONCE) < 0 || il.t.cpu_ns < 0 ||
+        T.fired != 0) {
+        fprintf(stderr, "timers: phase %s did not run in the loop\n", phase);
+        exit(1);
+    }
+    return il.t;
 }
 
 int
@@ -179,7 +236,7 @@ main(int argc, char **argv)
     ops[0] = ops[3] = ops[4] = T.m;
     ops[1] = ops[2] = T.m / 2;
     for (p = 0; p < 5; p++)
-        t[p] = bench_region(phase[p], (long)ops[p], fn[p], NULL);
+        t[p] = phase_region(phase[p], (long)ops[p], fn[p]);
     if (T.fired != T.m || T.errors) {
         fprintf(stderr, "timers: %ld of %ld fired, %ld errors\n", T.fired, T.m,
                 T.errors);

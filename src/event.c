@@ -2119,24 +2119,69 @@ timeout_next(struct event_base *base, struct timeval **tv_p)
     return 0;
 }
 
-/* Activate every timer whose deadline has passed, in deadline order. */
+/* Whether the top entry of h has no child with its deadline: no other
+ * event fires at the same time. */
+static inline int
+timeout_top_alone_(const struct min_heap *h)
+{
+    unsigned c, last = h->n < 5 ? h->n : 5;
+    for (c = 1; c < last; ++c)
+        if (h->p[c].deadline == h->p[0].deadline)
+            return 0;
+    return 1;
+}
+
+/* Whether ev, listed by min_heap_ties_ for the deadline d, still has a
+ * fresh heap entry for d: activating one of the list may have moved or
+ * deleted another (a timeout re-armed by event_ready_rearm_note_). */
+static inline int
+timeout_tie_due_(const struct min_heap *h, const struct event *ev,
+    ev_int64_t d)
+{
+    int idx = MIN_HEAP_POS_(ev)->idx;
+    return (ev->ev_flags & EVLIST_TIMEOUT) && idx >= 0 &&
+           (unsigned)idx < h->n && h->p[idx].ev == ev &&
+           h->p[idx].deadline == d && min_heap_key_(ev) == d;
+}
+
+/* Activate every timer whose deadline has passed, in deadline order, and
+ * those with equal deadlines in the order they were scheduled (the heap
+ * does not order ties: see min_heap_ties_). */
 static void
 timeout_process(struct event_base *base)
 {
+    struct min_heap *h = &base->timeheap;
     struct timeval now;
     ev_int64_t now_us;
 
-    if (min_heap_empty_(&base->timeheap))
+    if (min_heap_empty_(h))
         return;
     gettime_(base, &now);
     now_us = (ev_int64_t)now.tv_sec * 1000000 + now.tv_usec;
-    while (base->timeheap.n && base->timeheap.p[0].deadline <= now_us) {
-        if (min_heap_entry_is_stale_(&base->timeheap.p[0])) {
+    while (h->n && h->p[0].deadline <= now_us) {
+        struct min_heap_tie_ *ties;
+        ev_int64_t d;
+        unsigned i, n;
+
+        if (min_heap_entry_is_stale_(&h->p[0])) {
             /* Postponed: put it where its real deadline belongs. */
-            min_heap_settle_top_(&base->timeheap);
+            min_heap_settle_top_(h);
             continue;
         }
-        timeout_expired(base, base->timeheap.p[0].ev);
+        if (timeout_top_alone_(h)) {
+            timeout_expired(base, h->p[0].ev);
+            continue;
+        }
+        d = h->p[0].deadline;
+        n = min_heap_ties_(h, &ties);
+        if (n == 0) {
+            /* No memory to sort them: in heap order, one at a time. */
+            timeout_expired(base, h->p[0].ev);
+            continue;
+        }
+        for (i = 0; i < n; ++i)
+            if (timeout_tie_due_(h, ties[i].ev, d))
+                timeout_expired(base, ties[i].ev);
     }
 }
 

@@ -3,14 +3,24 @@
  *
  * A 4-ary min-heap of (deadline, event) pairs kept in one array.  The
  * deadline is copied into the entry as microseconds so that sifting
- * touches only the array (four children share one cache line); the
- * event keeps its own index in ev_timeout_pos.min_heap_idx.
+ * touches only the array; the event keeps its own index in
+ * ev_timeout_pos.min_heap_idx.
  *
- * Equal deadlines pop in insertion order: every push or reschedule takes
- * a sequence number, stored in the event in the part of ev_timeout_pos
- * that heap mode leaves unused (the union's other member is the
- * common-timeout queue link, which a heap event does not use), and ties
- * compare it.
+ * The heap orders on the deadline alone, and an entry never moves past
+ * one with the same deadline: a push with the deadline of many others
+ * (timers added with one timeout in one loop iteration, which share the
+ * cached time) stays where it lands, and erasing the first of them (a
+ * request finished before its timeout, in the order they came) moves the
+ * last entry into its place and stops there.  Both are O(1) then, as in
+ * libevent, where a strict order would walk the height of the heap each
+ * time.
+ *
+ * Equal deadlines still fire in the order they were scheduled: every push
+ * or reschedule stamps the event with a sequence number, kept in the part
+ * of ev_timeout_pos that heap mode leaves unused (the union's other
+ * member is the common-timeout queue link, which a heap event does not
+ * use), and min_heap_ties_() hands the loop all entries that share the
+ * first deadline sorted on it.
  *
  * Postponing a pending event can be O(1) (min_heap_postpone_): the entry
  * keeps its old, earlier deadline and only the event's own ev_timeout
@@ -19,9 +29,8 @@
  * it down.  So every entry's deadline is <= its event's real deadline,
  * and a fresh top (entry deadline == event deadline) is the true minimum.
  *
- * Invariant: for every i > 0, entry[(i-1)/4] <= entry[i], comparing
- * (entry deadline, event sequence); for every event in the heap,
- * entry[ev->min_heap_idx].ev == ev.
+ * Invariant: for every i > 0, entry[(i-1)/4].deadline <= entry[i].deadline;
+ * for every event in the heap, entry[ev->min_heap_idx].ev == ev.
  */
 #ifndef MINHEAP_INTERNAL_H_INCLUDED_
 #define MINHEAP_INTERNAL_H_INCLUDED_
@@ -31,6 +40,7 @@
 #include "event2/util.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "mm-internal.h"
 
@@ -39,10 +49,19 @@ struct min_heap_entry {
     struct event *ev;
 };
 
+/* One event of a run of equal deadlines, with its sequence number. */
+struct min_heap_tie_ {
+    ev_uint64_t seq;
+    struct event *ev;
+};
+
 struct min_heap {
     struct min_heap_entry *p;
     unsigned n, a;
     ev_uint64_t next_seq;
+    /* Scratch space of min_heap_ties_(), kept between calls. */
+    struct min_heap_tie_ *ties;
+    unsigned ties_a;
 };
 
 /* The heap-mode view of ev_timeout_pos: the int index where the public
@@ -79,14 +98,12 @@ min_heap_seq_(const struct event *e)
     return p->seq;
 }
 
-/* Strict "a fires before b". */
+/* Strict "a's deadline comes before b's": ties never move. */
 static inline int
 min_heap_before_(const struct min_heap_entry *a,
     const struct min_heap_entry *b)
 {
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline;
-    return min_heap_seq_(a->ev) < min_heap_seq_(b->ev);
+    return a->deadline < b->deadline;
 }
 
 static inline void
@@ -96,6 +113,8 @@ min_heap_ctor_(struct min_heap *s)
     s->n = 0;
     s->a = 0;
     s->next_seq = 0;
+    s->ties = NULL;
+    s->ties_a = 0;
 }
 
 static inline void
@@ -103,8 +122,11 @@ min_heap_dtor_(struct min_heap *s)
 {
     if (s->p)
         mm_free(s->p);
+    if (s->ties)
+        mm_free(s->ties);
     s->p = NULL;
-    s->n = s->a = 0;
+    s->ties = NULL;
+    s->n = s->a = s->ties_a = 0;
 }
 
 static inline void
@@ -182,7 +204,8 @@ min_heap_best_child_(const struct min_heap *s, unsigned first)
 }
 
 /* Place ent in the subtree under the hole at i, whose parent (if any)
- * fires no later than ent. */
+ * fires no later than ent.  It stops at the first level where no child
+ * is strictly earlier: among equal deadlines nothing moves. */
 static inline void
 min_heap_sift_down_(struct min_heap *s, unsigned i,
     struct min_heap_entry ent)
@@ -198,25 +221,6 @@ min_heap_sift_down_(struct min_heap *s, unsigned i,
         i = best;
     }
     min_heap_place_(s, i, ent);
-}
-
-/* The same for an ent that most likely belongs near the bottom (the
- * heap's last entry after a pop or erase, a postponed top): walk the
- * hole down to a leaf along the earliest children, three comparisons a
- * level instead of four, then sift ent up from there. */
-static inline void
-min_heap_sift_down_deep_(struct min_heap *s, unsigned i,
-    struct min_heap_entry ent)
-{
-    for (;;) {
-        unsigned first = i * MIN_HEAP_ARITY_ + 1, best;
-        if (first >= s->n)
-            break;
-        best = min_heap_best_child_(s, first);
-        min_heap_place_(s, i, s->p[best]);
-        i = best;
-    }
-    min_heap_sift_up_(s, i, ent);
 }
 
 static inline int
@@ -266,7 +270,7 @@ min_heap_pop_(struct min_heap *s)
         return NULL;
     e = s->p[0].ev;
     if (--s->n)
-        min_heap_sift_down_deep_(s, 0, s->p[s->n]);
+        min_heap_sift_down_(s, 0, s->p[s->n]);
     MIN_HEAP_POS_(e)->idx = -1;
     return e;
 }
@@ -284,13 +288,13 @@ min_heap_erase_(struct min_heap *s, struct event *e)
             min_heap_before_(&last, &s->p[(i - 1) / MIN_HEAP_ARITY_]))
             min_heap_sift_up_(s, i, last);
         else
-            min_heap_sift_down_deep_(s, i, last);
+            min_heap_sift_down_(s, i, last);
     }
     MIN_HEAP_POS_(e)->idx = -1;
     return 0;
 }
 
-/* e's deadline changed (it is in the heap, or is pushed now); it goes
+/* e's deadline changed (it is in the heap, or is pushed now); it fires
  * behind every other event with the same deadline. */
 static inline int
 min_heap_adjust_(struct min_heap *s, struct event *e)
@@ -331,12 +335,10 @@ min_heap_entry_is_stale_(const struct min_heap_entry *ent)
  * entry's deadline; the caller stores the new deadline in e->ev_timeout
  * when this returns 1.  O(1): a leaf (three quarters of a 4-ary heap)
  * is re-keyed in place, exactly; an inner entry keeps its old, earlier
- * deadline (it becomes stale, see the top of this file) and only takes
- * a new sequence number, so that it goes behind every event with the
- * same deadline.  Raising its sequence in place is only wrong when a
- * child ties with the entry's deadline: then, as for an earlier key or
- * an event not in the heap, it returns 0 with nothing changed, and the
- * caller uses min_heap_adjust_().
+ * deadline (it becomes stale, see the top of this file).  Either way e
+ * takes a new sequence number, so that it fires behind every event with
+ * the same deadline.  Returns 0 with nothing changed for an earlier key
+ * or an event not in the heap: the caller uses min_heap_adjust_().
  *
  * A stale entry costs one sift from the root when its old deadline
  * comes (min_heap_settle_top_), where an exact move costs a sift at
@@ -347,27 +349,12 @@ static inline int
 min_heap_postpone_at_(struct min_heap *s, struct event *e, ev_int64_t k)
 {
     int idx = MIN_HEAP_POS_(e)->idx;
-    unsigned first, last, c;
-    ev_int64_t d;
-    if (idx < 0)
+    if (idx < 0 || k < s->p[idx].deadline)
         return 0;
-    d = s->p[idx].deadline;
-    if (k < d)
-        return 0;
-    first = (unsigned)idx * MIN_HEAP_ARITY_ + 1;
     /* A leaf moves later in place, exactly: its parent was already no
      * later than the old deadline. */
-    if (first >= s->n) {
+    if ((unsigned)idx * MIN_HEAP_ARITY_ + 1 >= s->n)
         s->p[idx].deadline = k;
-        min_heap_stamp_(s, e);
-        return 1;
-    }
-    last = first + MIN_HEAP_ARITY_;
-    if (last > s->n)
-        last = s->n;
-    for (c = first; c < last; ++c)
-        if (s->p[c].deadline == d)
-            return 0;
     min_heap_stamp_(s, e);
     return 1;
 }
@@ -386,7 +373,184 @@ min_heap_settle_top_(struct min_heap *s)
 {
     struct min_heap_entry ent = s->p[0];
     ent.deadline = min_heap_key_(ent.ev);
-    min_heap_sift_down_deep_(s, 0, ent);
+    min_heap_sift_down_(s, 0, ent);
+}
+
+/* Grow the scratch array to hold at least n ties; 0 on ENOMEM. */
+static inline int
+min_heap_ties_reserve_(struct min_heap *s, unsigned n)
+{
+    struct min_heap_tie_ *t;
+    unsigned a = s->ties_a ? s->ties_a : 16;
+    while (a < n) {
+        if (a > (unsigned)-1 / 2 / sizeof(*t))
+            return 0;
+        a *= 2;
+    }
+    if (a == s->ties_a)
+        return 1;
+    t = (struct min_heap_tie_ *)mm_realloc(s->ties, a * sizeof(*t));
+    if (!t)
+        return 0;
+    s->ties = t;
+    s->ties_a = a;
+    return 1;
+}
+
+/* Put x at the hole j of the binary max-heap on seq t[0..n), moving it
+ * down past larger children. */
+static inline void
+min_heap_tie_sift_(struct min_heap_tie_ *t, unsigned j, unsigned n,
+    struct min_heap_tie_ x)
+{
+    while (2 * j + 1 < n) {
+        unsigned c = 2 * j + 1;
+        if (c + 1 < n && t[c + 1].seq > t[c].seq)
+            ++c;
+        if (t[c].seq <= x.seq)
+            break;
+        t[j] = t[c];
+        j = c;
+    }
+    t[j] = x;
+}
+
+/* Heapsort of t[0..n) on seq, in place: the fallback when the radix sort
+ * has no room.  A max-heap, then the maxima moved to the end. */
+static inline void
+min_heap_heapsort_ties_(struct min_heap_tie_ *t, unsigned n)
+{
+    unsigned i;
+    for (i = n / 2; i-- > 0;)
+        min_heap_tie_sift_(t, i, n, t[i]);
+    for (i = n; i-- > 1;) {
+        struct min_heap_tie_ x = t[i];
+        t[i] = t[0];
+        min_heap_tie_sift_(t, 0, i, x);
+    }
+}
+
+#define MIN_HEAP_RADIX_BITS_ 11
+#define MIN_HEAP_RADIX_ (1u << MIN_HEAP_RADIX_BITS_)
+
+/* LSD radix sort of t[0..n) on seq - min, through tmp[0..n); the result
+ * ends in t. */
+static inline void
+min_heap_radix_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
+    unsigned n)
+{
+    unsigned count[MIN_HEAP_RADIX_];
+    ev_uint64_t lo = t[0].seq, hi = t[0].seq, span;
+    unsigned i, shift;
+    struct min_heap_tie_ *from = t, *to = tmp, *sw;
+
+    for (i = 1; i < n; ++i) {
+        if (t[i].seq < lo)
+            lo = t[i].seq;
+        if (t[i].seq > hi)
+            hi = t[i].seq;
+    }
+    span = hi - lo;
+    for (shift = 0; shift == 0 || (shift < 64 && (span >> shift) != 0);
+         shift += MIN_HEAP_RADIX_BITS_) {
+        unsigned sum = 0;
+        memset(count, 0, sizeof(count));
+        for (i = 0; i < n; ++i)
+            ++count[((from[i].seq - lo) >> shift) & (MIN_HEAP_RADIX_ - 1)];
+        for (i = 0; i < MIN_HEAP_RADIX_; ++i) {
+            unsigned c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; ++i)
+            to[count[((from[i].seq - lo) >> shift) &
+                     (MIN_HEAP_RADIX_ - 1)]++] = from[i];
+        sw = from;
+        from = to;
+        to = sw;
+    }
+    if (from != t)
+        memcpy(t, from, n * sizeof(*t));
+}
+
+/* Sort s->ties[0..n) on seq.  A run of equal deadlines often comes out
+ * of min_heap_ties_ in order already (pushes with one deadline stay in
+ * push order at the bottom): that is checked first.  A short run is
+ * sorted by insertion; a long one by a radix sort through the upper half
+ * of the scratch array, or by a heapsort in place if it cannot grow. */
+static inline void
+min_heap_sort_ties_(struct min_heap *s, unsigned n)
+{
+    struct min_heap_tie_ *t = s->ties;
+    unsigned i, j;
+
+    for (i = 1; i < n && t[i - 1].seq < t[i].seq; ++i)
+        ;
+    if (i == n)
+        return;
+    if (n <= 32) {
+        for (; i < n; ++i) {
+            struct min_heap_tie_ x = t[i];
+            for (j = i; j > 0 && t[j - 1].seq > x.seq; --j)
+                t[j] = t[j - 1];
+            t[j] = x;
+        }
+        return;
+    }
+    if (n <= (unsigned)-1 / 2 && min_heap_ties_reserve_(s, 2 * n)) {
+        min_heap_radix_ties_(s->ties, s->ties + n, n);
+        return;
+    }
+    min_heap_heapsort_ties_(t, n);
+}
+
+/*
+ * Every event whose entry has the first deadline (the heap is not
+ * empty), sorted on sequence number: the order in which they were last
+ * scheduled.  They form a subtree under the root (no entry is earlier
+ * than its parent), walked breadth first.  Stale entries are listed too;
+ * the caller tells them apart.  Returns their number and sets *out to
+ * the heap's scratch array, valid until the next call; 0 when that
+ * array cannot grow (ENOMEM).  Reads the heap only.
+ */
+static inline unsigned
+min_heap_ties_(struct min_heap *s, struct min_heap_tie_ **out)
+{
+    ev_int64_t d = s->p[0].deadline;
+    struct min_heap_tie_ *t = s->ties;
+    unsigned n = 1, j, c, first, last;
+
+    if (s->ties_a == 0) {
+        if (!min_heap_ties_reserve_(s, 16))
+            return 0;
+        t = s->ties;
+    }
+    t[0].ev = s->p[0].ev;
+    t[0].seq = min_heap_seq_(t[0].ev);
+    for (j = 0; j < n; ++j) {
+        first = (unsigned)MIN_HEAP_POS_(t[j].ev)->idx * MIN_HEAP_ARITY_ + 1;
+        if (first >= s->n)
+            continue;
+        last = first + MIN_HEAP_ARITY_;
+        if (last > s->n)
+            last = s->n;
+        for (c = first; c < last; ++c) {
+            if (s->p[c].deadline != d)
+                continue;
+            if (n == s->ties_a) {
+                if (!min_heap_ties_reserve_(s, n + 1))
+                    return 0;
+                t = s->ties;
+            }
+            t[n].ev = s->p[c].ev;
+            t[n].seq = min_heap_seq_(t[n].ev);
+            ++n;
+        }
+    }
+    if (n > 1)
+        min_heap_sort_ties_(s, n);
+    *out = s->ties;
+    return n;
 }
 
 #endif /* MINHEAP_INTERNAL_H_INCLUDED_ */

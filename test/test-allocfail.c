@@ -1002,7 +1002,9 @@ static void
 test_timers(void **state)
 {
     (void)state;
-    drive("timers+common", path_timers, 0);
+    /* The loop sorts timers that share a deadline in a scratch array it
+     * grows on demand; without it they still fire, in heap order. */
+    drive("timers+common", path_timers, 1);
 }
 
 static void

@@ -4,16 +4,22 @@
  * TEST-STATIC: the header is included directly and driven with bare
  * struct events, no event_base involved.
  *
+ * The heap orders on deadlines alone; the order among equal deadlines
+ * comes from min_heap_ties_, which lists the events of the first
+ * deadline in the order they were last (re)scheduled, as the loop fires
+ * them (next_as_loop below does what timeout_process does).
+ *
  * The random test runs long push/pop/erase/adjust sequences against a
  * model that knows which events are in the heap, their deadlines and the
- * order in which each was last (re)scheduled; the next pop must be the
- * model's (deadline, schedule order) minimum, and after every operation
- * the whole heap is checked: each parent fires no later than its
- * children, each entry's cached deadline matches its event, and every
- * event's index points back at its entry.  Set MINHEAP_SEED to replay a
- * failing sequence.  A second model test mixes in O(1) postponing
- * (min_heap_postpone_) and pops the way the loop does, settling stale
- * tops first.
+ * order in which each was last (re)scheduled; the next event the loop
+ * would fire must be the model's (deadline, schedule order) minimum, a
+ * pop must return one with the model's earliest deadline, and after
+ * every operation the whole heap is checked: no child has an earlier
+ * deadline than its parent, each entry's cached deadline matches its
+ * event, and every event's index points back at its entry.  Set
+ * MINHEAP_SEED to replay a failing sequence.  A second model test mixes
+ * in O(1) postponing (min_heap_postpone_), settling stale tops first as
+ * the loop does.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event2/event.h"
 #include "event2/event_struct.h"
 #include "minheap-internal.h"
 
@@ -37,6 +44,28 @@ struct model_ent {
 };
 
 static struct event pool[POOL];
+/* Reallocations of more bytes than this fail (0: none fail). */
+static size_t refuse_above;
+
+static void *
+t_malloc(size_t sz)
+{
+    return malloc(sz);
+}
+
+static void *
+t_realloc(void *p, size_t sz)
+{
+    if (refuse_above && sz > refuse_above)
+        return NULL;
+    return realloc(p, sz);
+}
+
+static void
+t_free(void *p)
+{
+    free(p);
+}
 static struct model_ent model[POOL];
 static ev_uint64_t model_clock;
 static ev_uint64_t rng_state;
@@ -128,6 +157,45 @@ reset_pool(void)
         min_heap_elem_init_(&pool[i]);
 }
 
+/* The event the loop fires next (see timeout_process in event.c):
+ * stale tops settled, then the first event of min_heap_ties_ whose entry
+ * is fresh.  NULL when the heap is empty. */
+static struct event *
+next_as_loop(struct min_heap *h)
+{
+    struct min_heap_tie_ *ties;
+    unsigned i, n;
+
+    while (h->n && min_heap_entry_is_stale_(&h->p[0]))
+        min_heap_settle_top_(h);
+    if (h->n == 0)
+        return NULL;
+    n = min_heap_ties_(h, &ties);
+    assert_true(n >= 1);
+    for (i = 1; i < n; ++i)
+        assert_true(ties[i - 1].seq < ties[i].seq);
+    for (i = 0; i < n; ++i) {
+        const struct min_heap_entry *e =
+            &h->p[ties[i].ev->ev_timeout_pos.min_heap_idx];
+        assert_ptr_equal(e->ev, ties[i].ev);
+        assert_true(e->deadline == h->p[0].deadline);
+        if (!min_heap_entry_is_stale_(e))
+            return ties[i].ev;
+    }
+    fail_msg("no fresh entry among %u ties", n);
+    return NULL;
+}
+
+/* Fire the loop's next event: take it out of the heap. */
+static struct event *
+fire_next(struct min_heap *h)
+{
+    struct event *ev = next_as_loop(h);
+    if (ev != NULL)
+        assert_int_equal(min_heap_erase_(h, ev), 0);
+    return ev;
+}
+
 /* Few distinct deadlines, so that ties are common. */
 static void
 random_deadline(struct event *ev)
@@ -180,10 +248,18 @@ test_random_against_model(void **state)
             int want = model_min();
             struct event *top = min_heap_top_(&h);
             struct event *got;
-            assert_ptr_equal(top, &pool[want]);
             assert_true(min_heap_elt_is_top_(top));
-            got = min_heap_pop_(&h);
-            assert_ptr_equal(got, &pool[want]);
+            assert_true(deadline_of(top) == deadline_of(&pool[want]));
+            if (rnd() % 2) {
+                /* The loop's order: ties in schedule order. */
+                got = fire_next(&h);
+                assert_ptr_equal(got, &pool[want]);
+            } else {
+                /* A bare pop: one of the earliest, the top. */
+                got = min_heap_pop_(&h);
+                assert_ptr_equal(got, top);
+                want = (int)(got - pool);
+            }
             assert_int_equal(idx_of(got), -1);
             model[want].in_heap = 0;
             ++pops;
@@ -215,10 +291,10 @@ test_random_against_model(void **state)
         check_heap(&h);
     }
 
-    /* Drain: everything comes out in model order. */
+    /* Drain: everything fires in model order. */
     while (!min_heap_empty_(&h)) {
         int want = model_min();
-        assert_ptr_equal(min_heap_pop_(&h), &pool[want]);
+        assert_ptr_equal(fire_next(&h), &pool[want]);
         model[want].in_heap = 0;
         check_heap(&h);
     }
@@ -238,18 +314,106 @@ test_equal_deadlines_fifo(void **state)
     (void)state;
     reset_pool();
     min_heap_ctor_(&h);
-    /* Interleave two deadlines; each must come out in push order. */
+    /* Interleave two deadlines; each must fire in push order. */
     for (i = 0; i < 500; ++i) {
         set_deadline(&pool[i], (i % 2) ? 7 : 5, 0);
         assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
     }
     check_heap(&h);
     for (i = 0; i < 500; i += 2)
-        assert_ptr_equal(min_heap_pop_(&h), &pool[i]);
+        assert_ptr_equal(fire_next(&h), &pool[i]);
     for (i = 1; i < 500; i += 2)
-        assert_ptr_equal(min_heap_pop_(&h), &pool[i]);
+        assert_ptr_equal(fire_next(&h), &pool[i]);
     assert_true(min_heap_empty_(&h));
+    assert_null(next_as_loop(&h));
     min_heap_dtor_(&h);
+}
+
+/* Entries with equal deadlines never move past each other: a push stays
+ * where it lands, and erasing the first of them (the usual end of a
+ * timeout that did not fire, in the order they were added) moves the
+ * last entry into its place and no further. */
+static void
+test_equal_deadlines_stay(void **state)
+{
+    struct min_heap h;
+    int i, n = 1000;
+
+    (void)state;
+    reset_pool();
+    min_heap_ctor_(&h);
+    for (i = 0; i < n; ++i) {
+        set_deadline(&pool[i], 30, 0);
+        assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+        assert_int_equal(idx_of(&pool[i]), i);
+    }
+    for (i = 0; i < n - 1; ++i) {
+        struct event *last = h.p[h.n - 1].ev;
+        assert_int_equal(min_heap_erase_(&h, min_heap_top_(&h)), 0);
+        assert_ptr_equal(h.p[0].ev, last);
+        check_heap(&h);
+    }
+    min_heap_dtor_(&h);
+}
+
+/* A long run of ties in scrambled schedule order (each re-stamped by an
+ * adjust to the same deadline, in random order) is still listed in
+ * schedule order: past the insertion sort's budget, the radix sort, or
+ * the heapsort when the scratch array cannot double (no_room). */
+static void
+ties_sorted_large(int no_room)
+{
+    struct min_heap h;
+    int perm[POOL], i, j, n = POOL;
+    struct event *ev;
+
+    rng_state = 0x7135ULL;
+    reset_pool();
+    min_heap_ctor_(&h);
+    for (i = 0; i < n; ++i) {
+        set_deadline(&pool[i], 9, 0);
+        assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
+        perm[i] = i;
+    }
+    for (i = n - 1; i > 0; --i) {
+        int t;
+        j = (int)(rnd() % (unsigned)(i + 1));
+        t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (i = 0; i < n; ++i)
+        assert_int_equal(min_heap_adjust_(&h, &pool[perm[i]]), 0);
+    check_heap(&h);
+    if (no_room) /* room for the list, not for twice as much */
+        refuse_above = POOL * sizeof(struct min_heap_tie_);
+    /* next_as_loop checks the whole list is in sequence order. */
+    for (i = 0; i < n; ++i) {
+        ev = fire_next(&h);
+        assert_ptr_equal(ev, &pool[perm[i]]);
+        if (i % 97 == 0)
+            check_heap(&h);
+    }
+    assert_true(min_heap_empty_(&h));
+    if (no_room)
+        assert_true(h.ties_a <= POOL);
+    refuse_above = 0;
+    min_heap_dtor_(&h);
+    assert_null(h.ties);
+}
+
+static void
+test_ties_sorted_large(void **state)
+{
+    (void)state;
+    ties_sorted_large(0);
+}
+
+static void
+test_ties_sorted_no_room(void **state)
+{
+    (void)state;
+    ties_sorted_large(1);
 }
 
 static void
@@ -278,11 +442,11 @@ test_adjust_goes_behind_equals(void **state)
     assert_int_equal(min_heap_adjust_(&h, d), 0);
     check_heap(&h);
 
-    assert_ptr_equal(min_heap_pop_(&h), b);
-    assert_ptr_equal(min_heap_pop_(&h), c);
-    assert_ptr_equal(min_heap_pop_(&h), a);
-    assert_ptr_equal(min_heap_pop_(&h), d);
-    assert_null(min_heap_pop_(&h));
+    assert_ptr_equal(fire_next(&h), b);
+    assert_ptr_equal(fire_next(&h), c);
+    assert_ptr_equal(fire_next(&h), a);
+    assert_ptr_equal(fire_next(&h), d);
+    assert_null(fire_next(&h));
     min_heap_dtor_(&h);
 }
 
@@ -347,14 +511,14 @@ test_adjust_directions(void **state)
     set_deadline(&pool[150], 10, 0); /* ties with pool[0], goes after */
     assert_int_equal(min_heap_adjust_(&h, &pool[150]), 0);
     check_heap(&h);
-    assert_ptr_equal(min_heap_pop_(&h), &pool[0]);
-    assert_ptr_equal(min_heap_pop_(&h), &pool[150]);
-    assert_ptr_equal(min_heap_pop_(&h), &pool[1]);
+    assert_ptr_equal(fire_next(&h), &pool[0]);
+    assert_ptr_equal(fire_next(&h), &pool[150]);
+    assert_ptr_equal(fire_next(&h), &pool[1]);
     min_heap_dtor_(&h);
 }
 
-/* The invariant with postponed entries: ordered on (entry deadline,
- * sequence), and no entry later than its event's real deadline. */
+/* The invariant with postponed entries: ordered on entry deadlines, and
+ * no entry later than its event's real deadline. */
 static void
 check_heap_lazy(const struct min_heap *h)
 {
@@ -368,15 +532,6 @@ check_heap_lazy(const struct min_heap *h)
             assert_false(
                 min_heap_before_(e, &h->p[(i - 1) / MIN_HEAP_ARITY_]));
     }
-}
-
-/* Pop as the loop does: settle stale tops first. */
-static struct event *
-pop_settled(struct min_heap *h)
-{
-    while (h->n && min_heap_entry_is_stale_(&h->p[0]))
-        min_heap_settle_top_(h);
-    return min_heap_pop_(h);
 }
 
 /* Postponing (O(1) when it can) mixed with every other operation must
@@ -443,7 +598,7 @@ test_postpone_against_model(void **state)
             model[i].in_heap = 0;
         } else {
             int want = model_min();
-            assert_ptr_equal(pop_settled(&h), &pool[want]);
+            assert_ptr_equal(fire_next(&h), &pool[want]);
             model[want].in_heap = 0;
             ++pops;
         }
@@ -451,7 +606,7 @@ test_postpone_against_model(void **state)
     }
     while (!min_heap_empty_(&h)) {
         int want = model_min();
-        assert_ptr_equal(pop_settled(&h), &pool[want]);
+        assert_ptr_equal(fire_next(&h), &pool[want]);
         model[want].in_heap = 0;
         check_heap_lazy(&h);
     }
@@ -460,9 +615,10 @@ test_postpone_against_model(void **state)
     min_heap_dtor_(&h);
 }
 
-/* An event not in the heap, moved earlier, or whose entry ties with a
- * child is never postponed; a leaf is re-keyed in place, exactly; an
- * inner entry is left in place, stale. */
+/* An event not in the heap or moved earlier is never postponed; a leaf
+ * is re-keyed in place, exactly; an inner entry is left in place, stale,
+ * even when a child ties with it (the order among ties is not the
+ * heap's). */
 static void
 test_postpone_refusals(void **state)
 {
@@ -500,25 +656,32 @@ test_postpone_refusals(void **state)
     assert_ptr_equal(h.p[0].ev, &pool[0]);
     assert_true(min_heap_entry_is_stale_(&h.p[0]));
     check_heap_lazy(&h);
-    assert_ptr_equal(pop_settled(&h), &pool[1]);
-    assert_ptr_equal(pop_settled(&h), &pool[2]);
-    assert_ptr_equal(pop_settled(&h), &pool[3]);
-    assert_ptr_equal(pop_settled(&h), &pool[0]);
-    assert_ptr_equal(pop_settled(&h), &pool[4]);
+    assert_ptr_equal(fire_next(&h), &pool[1]);
+    assert_ptr_equal(fire_next(&h), &pool[2]);
+    assert_ptr_equal(fire_next(&h), &pool[3]);
+    assert_ptr_equal(fire_next(&h), &pool[0]);
+    assert_ptr_equal(fire_next(&h), &pool[4]);
     assert_true(min_heap_empty_(&h));
 
-    /* A child with the root entry's deadline: raising the root's
-     * sequence in place would put it behind that child, so refused. */
+    /* A child with the root entry's deadline: the root is postponed in
+     * place all the same, and fires after the child. */
     set_deadline(&pool[0], 5, 0);
     assert_int_equal(min_heap_push_(&h, &pool[0]), 0);
     set_deadline(&pool[1], 5, 0);
     assert_int_equal(min_heap_push_(&h, &pool[1]), 0);
     set_deadline(&pool[0], 7, 0);
-    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 0);
-    assert_int_equal(min_heap_adjust_(&h, &pool[0]), 0);
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 1);
+    assert_ptr_equal(h.p[0].ev, &pool[0]);
+    assert_true(min_heap_entry_is_stale_(&h.p[0]));
+    check_heap_lazy(&h);
+    /* Back to the deadline it ties on: after the child, which was
+     * scheduled before. */
+    set_deadline(&pool[0], 5, 0);
+    assert_int_equal(min_heap_postpone_(&h, &pool[0]), 1);
+    assert_false(min_heap_entry_is_stale_(&h.p[0]));
     check_heap(&h);
-    assert_ptr_equal(pop_settled(&h), &pool[1]);
-    assert_ptr_equal(pop_settled(&h), &pool[0]);
+    assert_ptr_equal(fire_next(&h), &pool[1]);
+    assert_ptr_equal(fire_next(&h), &pool[0]);
     min_heap_dtor_(&h);
 }
 
@@ -528,11 +691,15 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_equal_deadlines_fifo),
+        cmocka_unit_test(test_equal_deadlines_stay),
+        cmocka_unit_test(test_ties_sorted_large),
+        cmocka_unit_test(test_ties_sorted_no_room),
         cmocka_unit_test(test_adjust_goes_behind_equals),
         cmocka_unit_test(test_erase_positions),
         cmocka_unit_test(test_adjust_directions),
         cmocka_unit_test(test_postpone_against_model),
         cmocka_unit_test(test_postpone_refusals),
     };
+    event_set_mem_functions(t_malloc, t_realloc, t_free);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

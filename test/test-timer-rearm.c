@@ -9,7 +9,8 @@
  * These tests check, through the public API only, what a program can
  * see of that: a postponed timer fires at its new deadline and not
  * before, timers with equal deadlines still fire in the order they were
- * (re)scheduled, event_pending reports the new deadline, a busy
+ * (re)scheduled (the heap does not order them: the loop sorts each run
+ * of ties), event_pending reports the new deadline, a busy
  * persistent I/O event never times out while its idle twin does, and
  * event_base_active_by_fd from another thread wakes a blocked loop.
  *
@@ -136,6 +137,94 @@ test_equal_deadlines_after_postpone(void **state)
     for (i = 0; i < 4; ++i)
         event_free(c.ev[i]);
     event_free(kick);
+}
+
+/* ------------------------------------------------------------------ */
+/* Thousands of timers with one deadline, scheduled from one callback in
+ * a scrambled order (armed, half cancelled in arming order, re-armed in
+ * reverse, then all rescheduled in a random order): they fire in the
+ * order of their last scheduling, and the first callback's event_del of
+ * the last one keeps it from running. */
+
+#define MANY_TIES 3000
+
+struct ties_ctx {
+    struct event *ev[MANY_TIES];
+    int perm[MANY_TIES];
+    int order[MANY_TIES];
+    int n;
+};
+
+static struct ties_ctx *TC;
+
+static void
+tie_hit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    (void)fd;
+    (void)what;
+    if (TC->n < MANY_TIES)
+        TC->order[TC->n] = id;
+    if (TC->n++ == 0)
+        event_del(TC->ev[TC->perm[MANY_TIES - 1]]);
+}
+
+static void
+ties_schedule_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ties_ctx *c = arg;
+    struct timeval tv;
+    int i;
+
+    (void)fd;
+    (void)what;
+    for (i = 0; i < MANY_TIES; ++i)
+        assert_int_equal(evtimer_add(c->ev[i], tu_tv(&tv, 200)), 0);
+    for (i = 0; i < MANY_TIES / 2; ++i)
+        assert_int_equal(event_del(c->ev[i]), 0);
+    for (i = MANY_TIES / 2; i-- > 0;)
+        assert_int_equal(evtimer_add(c->ev[i], tu_tv(&tv, 200)), 0);
+    for (i = 0; i < MANY_TIES; ++i)
+        assert_int_equal(evtimer_add(c->ev[c->perm[i]], tu_tv(&tv, 200)), 0);
+}
+
+static void
+test_many_equal_deadlines_in_order(void **state)
+{
+    struct event_base *base = *state;
+    struct ties_ctx *c = calloc(1, sizeof(*c));
+    struct event *kick;
+    struct timeval tv;
+    unsigned long r = 12345;
+    int i;
+
+    assert_non_null(c);
+    TC = c;
+    for (i = 0; i < MANY_TIES; ++i) {
+        c->ev[i] = evtimer_new(base, tie_hit_cb, (void *)(intptr_t)i);
+        assert_non_null(c->ev[i]);
+        c->perm[i] = i;
+    }
+    for (i = MANY_TIES - 1; i > 0; --i) {
+        int j, t;
+        r = r * 6364136223846793005UL + 1442695040888963407UL;
+        j = (int)((r >> 33) % (unsigned long)(i + 1));
+        t = c->perm[i];
+        c->perm[i] = c->perm[j];
+        c->perm[j] = t;
+    }
+    kick = evtimer_new(base, ties_schedule_cb, c);
+    assert_int_equal(evtimer_add(kick, tu_tv(&tv, 0)), 0);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(c->n, MANY_TIES - 1);
+    for (i = 0; i < MANY_TIES - 1; ++i)
+        if (c->order[i] != c->perm[i])
+            fail_msg("hit %d is timer %d, expected %d", i, c->order[i],
+                c->perm[i]);
+    for (i = 0; i < MANY_TIES; ++i)
+        event_free(c->ev[i]);
+    event_free(kick);
+    free(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -404,6 +493,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_postponed_many_times,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_equal_deadlines_after_postpone,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_many_equal_deadlines_in_order,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_pending_after_postpone,
             tu_setup, tu_teardown),
