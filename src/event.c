@@ -193,6 +193,32 @@ event_queue_remove_any_active(struct event_base *base, struct event *ev)
         event_queue_remove_active_later(base, event_to_event_callback(ev));
 }
 
+/* Whether event_del_nolock_(ev, EVENT_DEL_NOBLOCK) would only take ev,
+ * whose flags are flags, out of the active queue: nothing else of it is
+ * pending (no fd, signal or timeout; an active non-signal event with
+ * only EVLIST_INIT besides), no re-arm of it is left for later and debug
+ * mode is off.  Then the caller unlinks it directly. */
+static inline int
+event_active_only_(const struct event_base *base, const struct event *ev,
+    ev_uint16_t flags)
+{
+    return (flags & ~EVLIST_ACTIVE) == EVLIST_INIT &&
+           !(ev->ev_events & EV_SIGNAL) && base->ready_rearm != ev &&
+           !event_debug_mode_on_;
+}
+
+/* Whether ev's expiry is just the removal of its heap or common
+ * timeout: a timer (no fd, no signal) with nothing else pending, no
+ * re-arm of it left for later, debug mode off; what event_del_nolock_
+ * would do for it. */
+static inline int
+event_timer_only_(const struct event_base *base, const struct event *ev)
+{
+    return ev->ev_flags == (EVLIST_INIT | EVLIST_TIMEOUT) &&
+           !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
+           base->ready_rearm != ev && !event_debug_mode_on_;
+}
+
 /* ev's timeout passed: activate it for EV_TIMEOUT.  libevent 2.1 deletes
  * the event first, so an activation that has not run yet (by its fd in
  * this pass, or by hand) is dropped and the event goes to the end of its
@@ -217,6 +243,8 @@ timeout_expired(struct event_base *base, struct event *ev)
         (ev->ev_io_timeout.tv_sec || ev->ev_io_timeout.tv_usec)) {
         event_queue_remove_timeout(base, ev);
         event_queue_remove_any_active(base, ev);
+    } else if (event_timer_only_(base, ev)) {
+        event_queue_remove_timeout(base, ev);
     } else {
         event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
     }
@@ -2320,7 +2348,9 @@ event_process_active_single_queue(struct event_base *base,
         ev_uint8_t closure;
         if ((flags & EVLIST_INIT) &&
             !(event_callback_to_event(evcb)->ev_events & EV_PERSIST) &&
-            !(flags & EVLIST_FINALIZING)) {
+            !(flags & EVLIST_FINALIZING) &&
+            !event_active_only_(base, event_callback_to_event(evcb),
+                flags)) {
             ev = event_callback_to_event(evcb);
             event_del_nolock_(ev, EVENT_DEL_NOBLOCK);
         } else {
