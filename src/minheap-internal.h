@@ -180,24 +180,14 @@ min_heap_sift_up_(struct min_heap *s, unsigned i, struct min_heap_entry ent)
     min_heap_place_(s, i, ent);
 }
 
-/* The earliest of the children first .. first+3 (first < s->n): a
- * tournament of three comparisons when all four exist (most levels),
- * a scan otherwise. */
+/* The earliest of the children first .. s->n - 1 of the heap's last
+ * inner node, which has fewer than four (first < s->n). */
 static inline unsigned
 min_heap_best_child_(const struct min_heap *s, unsigned first)
 {
     const struct min_heap_entry *p = s->p;
-    unsigned best, c, last;
-    if (first + MIN_HEAP_ARITY_ <= s->n) {
-        unsigned a = min_heap_before_(&p[first + 1], &p[first]) ?
-            first + 1 : first;
-        unsigned b = min_heap_before_(&p[first + 3], &p[first + 2]) ?
-            first + 3 : first + 2;
-        return min_heap_before_(&p[b], &p[a]) ? b : a;
-    }
-    last = s->n;
-    best = first;
-    for (c = first + 1; c < last; ++c)
+    unsigned best = first, c;
+    for (c = first + 1; c < s->n; ++c)
         if (min_heap_before_(&p[c], &p[best]))
             best = c;
     return best;
@@ -205,19 +195,36 @@ min_heap_best_child_(const struct min_heap *s, unsigned first)
 
 /* Place ent in the subtree under the hole at i, whose parent (if any)
  * fires no later than ent.  It stops at the first level where no child
- * is strictly earlier: among equal deadlines nothing moves. */
+ * is strictly earlier: among equal deadlines nothing moves.  Where all
+ * four children exist (most levels), the earliest is found by a
+ * tournament on deadlines held in registers, which compiles to
+ * conditional moves. */
 static inline void
 min_heap_sift_down_(struct min_heap *s, unsigned i,
     struct min_heap_entry ent)
 {
+    struct min_heap_entry *p = s->p;
+    unsigned n = s->n;
     for (;;) {
         unsigned first = i * MIN_HEAP_ARITY_ + 1, best;
-        if (first >= s->n)
+        ev_int64_t d;
+        if (first + MIN_HEAP_ARITY_ <= n) {
+            const struct min_heap_entry *c = &p[first];
+            ev_int64_t d0 = c[0].deadline, d1 = c[1].deadline;
+            ev_int64_t d2 = c[2].deadline, d3 = c[3].deadline;
+            unsigned a = d1 < d0, b = d3 < d2 ? 3 : 2;
+            ev_int64_t da = d1 < d0 ? d1 : d0, db = d3 < d2 ? d3 : d2;
+            best = first + (db < da ? b : a);
+            d = db < da ? db : da;
+        } else if (first < n) {
+            best = min_heap_best_child_(s, first);
+            d = p[best].deadline;
+        } else {
             break;
-        best = min_heap_best_child_(s, first);
-        if (!min_heap_before_(&s->p[best], &ent))
+        }
+        if (d >= ent.deadline)
             break;
-        min_heap_place_(s, i, s->p[best]);
+        min_heap_place_(s, i, p[best]);
         i = best;
     }
     min_heap_place_(s, i, ent);
