@@ -2211,6 +2211,7 @@ timeout_process(struct event_base *base)
             if (timeout_tie_due_(h, ties[i].ev, d))
                 timeout_expired(base, ties[i].ev);
     }
+    min_heap_ties_trim_(h);
 }
 
 /* Re-arm the timeout of a persistent event before its callback runs:

@@ -404,6 +404,23 @@ min_heap_ties_reserve_(struct min_heap *s, unsigned n)
     return 1;
 }
 
+/* The scratch array is kept between runs: growing it costs page faults
+ * each time, and a heap that once had a long run of ties often gets
+ * another.  It is given back once the heap holds fewer than a quarter as
+ * many timers as it has room for (a mass expiry emptied the heap), and
+ * never below MIN_HEAP_TIES_KEEP_ entries (64 KiB). */
+#define MIN_HEAP_TIES_KEEP_ 4096
+
+static inline void
+min_heap_ties_trim_(struct min_heap *s)
+{
+    if (s->ties_a > MIN_HEAP_TIES_KEEP_ && s->ties_a / 4 > s->n) {
+        mm_free(s->ties);
+        s->ties = NULL;
+        s->ties_a = 0;
+    }
+}
+
 /* Put x at the hole j of the binary max-heap on seq t[0..n), moving it
  * down past larger children. */
 static inline void
@@ -440,24 +457,16 @@ min_heap_heapsort_ties_(struct min_heap_tie_ *t, unsigned n)
 #define MIN_HEAP_RADIX_BITS_ 11
 #define MIN_HEAP_RADIX_ (1u << MIN_HEAP_RADIX_BITS_)
 
-/* LSD radix sort of t[0..n) on seq - min, through tmp[0..n); the result
- * ends in t. */
+/* LSD radix sort of t[0..n) on seq - lo (lo: the least seq, span: the
+ * greatest less lo), through tmp[0..n); the result ends in t. */
 static inline void
 min_heap_radix_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
-    unsigned n)
+    unsigned n, ev_uint64_t lo, ev_uint64_t span)
 {
     unsigned count[MIN_HEAP_RADIX_];
-    ev_uint64_t lo = t[0].seq, hi = t[0].seq, span;
     unsigned i, shift;
     struct min_heap_tie_ *from = t, *to = tmp, *sw;
 
-    for (i = 1; i < n; ++i) {
-        if (t[i].seq < lo)
-            lo = t[i].seq;
-        if (t[i].seq > hi)
-            hi = t[i].seq;
-    }
-    span = hi - lo;
     for (shift = 0; shift == 0 || (shift < 64 && (span >> shift) != 0);
          shift += MIN_HEAP_RADIX_BITS_) {
         unsigned sum = 0;
@@ -480,15 +489,35 @@ min_heap_radix_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
         memcpy(t, from, n * sizeof(*t));
 }
 
+/* The same when the run's sequence numbers are dense (span < 2n: a run
+ * scheduled in one burst, the usual way to get a long one): each tie
+ * goes straight to slot seq - lo of tmp[0..span], whose holes keep a
+ * NULL event, and the slots are read back in order. */
+static inline void
+min_heap_slot_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
+    unsigned n, ev_uint64_t lo, unsigned span)
+{
+    unsigned i, j = 0;
+
+    memset(tmp, 0, ((size_t)span + 1) * sizeof(*tmp));
+    for (i = 0; i < n; ++i)
+        tmp[t[i].seq - lo] = t[i];
+    for (i = 0; i <= span; ++i)
+        if (tmp[i].ev != NULL)
+            t[j++] = tmp[i];
+}
+
 /* Sort s->ties[0..n) on seq.  A run of equal deadlines often comes out
  * of min_heap_ties_ in order already (pushes with one deadline stay in
  * push order at the bottom): that is checked first.  A short run is
- * sorted by insertion; a long one by a radix sort through the upper half
- * of the scratch array, or by a heapsort in place if it cannot grow. */
+ * sorted by insertion; a long one, through the scratch array past the
+ * run, by direct placement when its sequence numbers are dense, else by
+ * a radix sort; by a heapsort in place if that array cannot grow. */
 static inline void
 min_heap_sort_ties_(struct min_heap *s, unsigned n)
 {
     struct min_heap_tie_ *t = s->ties;
+    ev_uint64_t lo, hi;
     unsigned i, j;
 
     for (i = 1; i < n && t[i - 1].seq < t[i].seq; ++i)
@@ -504,9 +533,24 @@ min_heap_sort_ties_(struct min_heap *s, unsigned n)
         }
         return;
     }
-    if (n <= (unsigned)-1 / 2 && min_heap_ties_reserve_(s, 2 * n)) {
-        min_heap_radix_ties_(s->ties, s->ties + n, n);
-        return;
+    lo = hi = t[0].seq;
+    for (i = 1; i < n; ++i) {
+        if (t[i].seq < lo)
+            lo = t[i].seq;
+        if (t[i].seq > hi)
+            hi = t[i].seq;
+    }
+    if (n <= (unsigned)-1 / 4) {
+        if (hi - lo < 2 * (ev_uint64_t)n &&
+            min_heap_ties_reserve_(s, n + (unsigned)(hi - lo) + 1)) {
+            min_heap_slot_ties_(s->ties, s->ties + n, n, lo,
+                (unsigned)(hi - lo));
+            return;
+        }
+        if (min_heap_ties_reserve_(s, 2 * n)) {
+            min_heap_radix_ties_(s->ties, s->ties + n, n, lo, hi - lo);
+            return;
+        }
     }
     min_heap_heapsort_ties_(t, n);
 }
@@ -532,10 +576,13 @@ min_heap_ties_(struct min_heap *s, struct min_heap_tie_ **out)
             return 0;
         t = s->ties;
     }
+    /* While walking, seq holds the entry's index: the walk reads the
+     * array only.  The events' own sequence numbers are read after, a
+     * few ahead prefetched, as they lie scattered in memory. */
     t[0].ev = s->p[0].ev;
-    t[0].seq = min_heap_seq_(t[0].ev);
+    t[0].seq = 0;
     for (j = 0; j < n; ++j) {
-        first = (unsigned)MIN_HEAP_POS_(t[j].ev)->idx * MIN_HEAP_ARITY_ + 1;
+        first = (unsigned)t[j].seq * MIN_HEAP_ARITY_ + 1;
         if (first >= s->n)
             continue;
         last = first + MIN_HEAP_ARITY_;
@@ -550,9 +597,16 @@ min_heap_ties_(struct min_heap *s, struct min_heap_tie_ **out)
                 t = s->ties;
             }
             t[n].ev = s->p[c].ev;
-            t[n].seq = min_heap_seq_(t[n].ev);
+            t[n].seq = c;
             ++n;
         }
+    }
+    for (j = 0; j < n; ++j) {
+#ifdef __GNUC__
+        if (j + 8 < n)
+            __builtin_prefetch(&t[j + 8].ev->ev_timeout_pos);
+#endif
+        t[j].seq = min_heap_seq_(t[j].ev);
     }
     if (n > 1)
         min_heap_sort_ties_(s, n);

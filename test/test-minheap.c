@@ -358,23 +358,32 @@ test_equal_deadlines_stay(void **state)
 
 /* A long run of ties in scrambled schedule order (each re-stamped by an
  * adjust to the same deadline, in random order) is still listed in
- * schedule order: past the insertion sort's budget, the radix sort, or
- * the heapsort when the scratch array cannot double (no_room). */
+ * schedule order: past the insertion sort's reach, by direct placement
+ * when the sequence numbers are dense (TIES_DENSE), by the radix sort
+ * when they are not (TIES_SPARSE: another event is rescheduled between
+ * any two), by the heapsort when the scratch array cannot grow past the
+ * list (TIES_NO_ROOM). */
+enum { TIES_DENSE, TIES_SPARSE, TIES_NO_ROOM };
+
 static void
-ties_sorted_large(int no_room)
+ties_sorted_large(int how)
 {
+    static struct event spare;
     struct min_heap h;
     int perm[POOL], i, j, n = POOL;
     struct event *ev;
 
     rng_state = 0x7135ULL;
     reset_pool();
+    min_heap_elem_init_(&spare);
     min_heap_ctor_(&h);
     for (i = 0; i < n; ++i) {
         set_deadline(&pool[i], 9, 0);
         assert_int_equal(min_heap_push_(&h, &pool[i]), 0);
         perm[i] = i;
     }
+    set_deadline(&spare, 20, 0);
+    assert_int_equal(min_heap_push_(&h, &spare), 0);
     for (i = n - 1; i > 0; --i) {
         int t;
         j = (int)(rnd() % (unsigned)(i + 1));
@@ -382,10 +391,15 @@ ties_sorted_large(int no_room)
         perm[i] = perm[j];
         perm[j] = t;
     }
-    for (i = 0; i < n; ++i)
+    for (i = 0; i < n; ++i) {
         assert_int_equal(min_heap_adjust_(&h, &pool[perm[i]]), 0);
+        if (how == TIES_SPARSE) {
+            assert_int_equal(min_heap_adjust_(&h, &spare), 0);
+            assert_int_equal(min_heap_adjust_(&h, &spare), 0);
+        }
+    }
     check_heap(&h);
-    if (no_room) /* room for the list, not for twice as much */
+    if (how == TIES_NO_ROOM) /* room for the list, not for more */
         refuse_above = POOL * sizeof(struct min_heap_tie_);
     /* next_as_loop checks the whole list is in sequence order. */
     for (i = 0; i < n; ++i) {
@@ -394,8 +408,9 @@ ties_sorted_large(int no_room)
         if (i % 97 == 0)
             check_heap(&h);
     }
+    assert_ptr_equal(fire_next(&h), &spare);
     assert_true(min_heap_empty_(&h));
-    if (no_room)
+    if (how == TIES_NO_ROOM)
         assert_true(h.ties_a <= POOL);
     refuse_above = 0;
     min_heap_dtor_(&h);
@@ -403,17 +418,65 @@ ties_sorted_large(int no_room)
 }
 
 static void
-test_ties_sorted_large(void **state)
+test_ties_sorted_dense(void **state)
 {
     (void)state;
-    ties_sorted_large(0);
+    ties_sorted_large(TIES_DENSE);
+}
+
+static void
+test_ties_sorted_sparse(void **state)
+{
+    (void)state;
+    ties_sorted_large(TIES_SPARSE);
 }
 
 static void
 test_ties_sorted_no_room(void **state)
 {
     (void)state;
-    ties_sorted_large(1);
+    ties_sorted_large(TIES_NO_ROOM);
+}
+
+/* A scratch array grown past MIN_HEAP_TIES_KEEP_ ties is kept while the
+ * heap still holds a quarter of its size in timers, and given back by
+ * min_heap_ties_trim_ once it does not; a small one is always kept. */
+static void
+test_ties_trim(void **state)
+{
+    struct min_heap h;
+    struct min_heap_tie_ *ties;
+    unsigned n = 3 * MIN_HEAP_TIES_KEEP_, i;
+    struct event *evs = calloc(n, sizeof(*evs));
+
+    (void)state;
+    assert_non_null(evs);
+    min_heap_ctor_(&h);
+    for (i = 0; i < n; ++i) {
+        min_heap_elem_init_(&evs[i]);
+        set_deadline(&evs[i], 4, 0);
+        assert_int_equal(min_heap_push_(&h, &evs[i]), 0);
+    }
+    /* Re-stamped last to first: the run is in reverse order. */
+    for (i = n; i-- > 0;)
+        assert_int_equal(min_heap_adjust_(&h, &evs[i]), 0);
+    assert_int_equal(min_heap_ties_(&h, &ties), n);
+    for (i = 0; i < n; ++i)
+        assert_ptr_equal(ties[i].ev, &evs[n - 1 - i]);
+    assert_true(h.ties_a > MIN_HEAP_TIES_KEEP_);
+    min_heap_ties_trim_(&h); /* the heap is still full: kept */
+    assert_non_null(h.ties);
+    for (i = 0; i + 10 < n; ++i)
+        assert_int_equal(min_heap_erase_(&h, &evs[i]), 0);
+    min_heap_ties_trim_(&h); /* ten left: given back */
+    assert_null(h.ties);
+    assert_int_equal(h.ties_a, 0);
+    /* A short run afterwards: a small array, kept. */
+    assert_int_equal(min_heap_ties_(&h, &ties), 10);
+    min_heap_ties_trim_(&h);
+    assert_non_null(h.ties);
+    min_heap_dtor_(&h);
+    free(evs);
 }
 
 static void
@@ -692,8 +755,10 @@ main(void)
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_equal_deadlines_fifo),
         cmocka_unit_test(test_equal_deadlines_stay),
-        cmocka_unit_test(test_ties_sorted_large),
+        cmocka_unit_test(test_ties_sorted_dense),
+        cmocka_unit_test(test_ties_sorted_sparse),
         cmocka_unit_test(test_ties_sorted_no_room),
+        cmocka_unit_test(test_ties_trim),
         cmocka_unit_test(test_adjust_goes_behind_equals),
         cmocka_unit_test(test_erase_positions),
         cmocka_unit_test(test_adjust_directions),
