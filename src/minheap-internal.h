@@ -510,9 +510,10 @@ min_heap_slot_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
 /* Sort s->ties[0..n) on seq.  A run of equal deadlines often comes out
  * of min_heap_ties_ in order already (pushes with one deadline stay in
  * push order at the bottom): that is checked first.  A short run is
- * sorted by insertion; a long one, through the scratch array past the
- * run, by direct placement when its sequence numbers are dense, else by
- * a radix sort; by a heapsort in place if that array cannot grow. */
+ * sorted by insertion; a long one in place when its sequence numbers
+ * are consecutive, else through the scratch array past the run, by
+ * direct placement when they are dense, by a radix sort when not; by a
+ * heapsort in place if that array cannot grow. */
 static inline void
 min_heap_sort_ties_(struct min_heap *s, unsigned n)
 {
@@ -539,6 +540,18 @@ min_heap_sort_ties_(struct min_heap *s, unsigned n)
             lo = t[i].seq;
         if (t[i].seq > hi)
             hi = t[i].seq;
+    }
+    if (hi - lo == n - 1) {
+        /* The numbers are exactly lo .. lo + n - 1 (a run scheduled in
+         * one burst with nothing else in between): each tie's place is
+         * seq - lo; cycles of swaps put every one there, in place. */
+        for (i = 0; i < n; ++i)
+            while (t[i].seq - lo != i) {
+                struct min_heap_tie_ x = t[t[i].seq - lo];
+                t[t[i].seq - lo] = t[i];
+                t[i] = x;
+            }
+        return;
     }
     if (n <= (unsigned)-1 / 4) {
         if (hi - lo < 2 * (ev_uint64_t)n &&

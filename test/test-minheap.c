@@ -358,12 +358,13 @@ test_equal_deadlines_stay(void **state)
 
 /* A long run of ties in scrambled schedule order (each re-stamped by an
  * adjust to the same deadline, in random order) is still listed in
- * schedule order: past the insertion sort's reach, by direct placement
- * when the sequence numbers are dense (TIES_DENSE), by the radix sort
- * when they are not (TIES_SPARSE: another event is rescheduled between
- * any two), by the heapsort when the scratch array cannot grow past the
- * list (TIES_NO_ROOM). */
-enum { TIES_DENSE, TIES_SPARSE, TIES_NO_ROOM };
+ * schedule order: past the insertion sort's reach, in place when the
+ * sequence numbers are consecutive (TIES_CONSECUTIVE), by direct
+ * placement when they are dense (TIES_GAPS: another event is
+ * rescheduled after every fourth), by the radix sort when they are not
+ * (TIES_SPARSE: twice after each), by the heapsort when the scratch
+ * array cannot grow past the list (TIES_NO_ROOM, sparse too). */
+enum { TIES_CONSECUTIVE, TIES_GAPS, TIES_SPARSE, TIES_NO_ROOM };
 
 static void
 ties_sorted_large(int how)
@@ -393,8 +394,10 @@ ties_sorted_large(int how)
     }
     for (i = 0; i < n; ++i) {
         assert_int_equal(min_heap_adjust_(&h, &pool[perm[i]]), 0);
-        if (how == TIES_SPARSE) {
+        if (how == TIES_SPARSE || how == TIES_NO_ROOM) {
             assert_int_equal(min_heap_adjust_(&h, &spare), 0);
+            assert_int_equal(min_heap_adjust_(&h, &spare), 0);
+        } else if (how == TIES_GAPS && i % 4 == 3) {
             assert_int_equal(min_heap_adjust_(&h, &spare), 0);
         }
     }
@@ -418,10 +421,17 @@ ties_sorted_large(int how)
 }
 
 static void
-test_ties_sorted_dense(void **state)
+test_ties_sorted_consecutive(void **state)
 {
     (void)state;
-    ties_sorted_large(TIES_DENSE);
+    ties_sorted_large(TIES_CONSECUTIVE);
+}
+
+static void
+test_ties_sorted_gaps(void **state)
+{
+    (void)state;
+    ties_sorted_large(TIES_GAPS);
 }
 
 static void
@@ -755,7 +765,8 @@ main(void)
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_equal_deadlines_fifo),
         cmocka_unit_test(test_equal_deadlines_stay),
-        cmocka_unit_test(test_ties_sorted_dense),
+        cmocka_unit_test(test_ties_sorted_consecutive),
+        cmocka_unit_test(test_ties_sorted_gaps),
         cmocka_unit_test(test_ties_sorted_sparse),
         cmocka_unit_test(test_ties_sorted_no_room),
         cmocka_unit_test(test_ties_trim),
