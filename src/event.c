@@ -1616,10 +1616,8 @@ event_del_general_(struct event *ev)
 static inline int
 event_del_timer_fast_(struct event_base *base, struct event *ev)
 {
-    if (base->th_base_lock ||
-        ev->ev_flags != (EVLIST_INIT | EVLIST_TIMEOUT) ||
-        (ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) ||
-        !event_del_straight_ok_(base, ev))
+    if (base->th_base_lock || !event_timer_only_(base, ev) ||
+        base->current_event == event_to_event_callback(ev))
         return 0;
     event_queue_remove_timeout(base, ev);
     return 1;
