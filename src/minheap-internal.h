@@ -489,31 +489,13 @@ min_heap_radix_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
         memcpy(t, from, n * sizeof(*t));
 }
 
-/* The same when the run's sequence numbers are dense (span < 2n: a run
- * scheduled in one burst, the usual way to get a long one): each tie
- * goes straight to slot seq - lo of tmp[0..span], whose holes keep a
- * NULL event, and the slots are read back in order. */
-static inline void
-min_heap_slot_ties_(struct min_heap_tie_ *t, struct min_heap_tie_ *tmp,
-    unsigned n, ev_uint64_t lo, unsigned span)
-{
-    unsigned i, j = 0;
-
-    memset(tmp, 0, ((size_t)span + 1) * sizeof(*tmp));
-    for (i = 0; i < n; ++i)
-        tmp[t[i].seq - lo] = t[i];
-    for (i = 0; i <= span; ++i)
-        if (tmp[i].ev != NULL)
-            t[j++] = tmp[i];
-}
-
 /* Sort s->ties[0..n) on seq.  A run of equal deadlines often comes out
  * of min_heap_ties_ in order already (pushes with one deadline stay in
  * push order at the bottom): that is checked first.  A short run is
  * sorted by insertion; a long one in place when its sequence numbers
- * are consecutive, else through the scratch array past the run, by
- * direct placement when they are dense, by a radix sort when not; by a
- * heapsort in place if that array cannot grow. */
+ * are consecutive (one burst), else by a radix sort through the scratch
+ * array past the run, or by a heapsort in place if that array cannot
+ * grow. */
 static inline void
 min_heap_sort_ties_(struct min_heap *s, unsigned n)
 {
@@ -553,17 +535,9 @@ min_heap_sort_ties_(struct min_heap *s, unsigned n)
             }
         return;
     }
-    if (n <= (unsigned)-1 / 4) {
-        if (hi - lo < 2 * (ev_uint64_t)n &&
-            min_heap_ties_reserve_(s, n + (unsigned)(hi - lo) + 1)) {
-            min_heap_slot_ties_(s->ties, s->ties + n, n, lo,
-                (unsigned)(hi - lo));
-            return;
-        }
-        if (min_heap_ties_reserve_(s, 2 * n)) {
-            min_heap_radix_ties_(s->ties, s->ties + n, n, lo, hi - lo);
-            return;
-        }
+    if (n <= (unsigned)-1 / 2 && min_heap_ties_reserve_(s, 2 * n)) {
+        min_heap_radix_ties_(s->ties, s->ties + n, n, lo, hi - lo);
+        return;
     }
     min_heap_heapsort_ties_(t, n);
 }

@@ -359,11 +359,11 @@ test_equal_deadlines_stay(void **state)
 /* A long run of ties in scrambled schedule order (each re-stamped by an
  * adjust to the same deadline, in random order) is still listed in
  * schedule order: past the insertion sort's reach, in place when the
- * sequence numbers are consecutive (TIES_CONSECUTIVE), by direct
- * placement when they are dense (TIES_GAPS: another event is
- * rescheduled after every fourth), by the radix sort when they are not
- * (TIES_SPARSE: twice after each), by the heapsort when the scratch
- * array cannot grow past the list (TIES_NO_ROOM, sparse too). */
+ * sequence numbers are consecutive (TIES_CONSECUTIVE), by the radix sort
+ * when they are not (TIES_GAPS: another event is rescheduled after every
+ * fourth; TIES_SPARSE: twice after each, so that the numbers span more
+ * radix digits), by the heapsort when the scratch array cannot grow past
+ * the list (TIES_NO_ROOM, sparse too). */
 enum { TIES_CONSECUTIVE, TIES_GAPS, TIES_SPARSE, TIES_NO_ROOM };
 
 static void
