@@ -400,16 +400,28 @@ typedef char epoll_translate_check_[(EPOLLIN == 0x001 && EPOLLPRI == 0x002 &&
     EV_CLOSED == 0x80) ? 1 : -1];
 
 /* EV_* interests to kernel bits; the inverse of translate() below, on
- * the same checked bit values, and EV_ET (any non-zero et) to EPOLLET. */
+ * the same checked bit values, and EV_ET to EPOLLET: a table indexed by
+ * the EV_* bits (EV_READ | EV_WRITE | EV_ET | EV_CLOSED is 0xa6), one
+ * load on the path of every re-registration. */
+#define KEV_(i)                                                            \
+    ((((i)&EV_READ) >> 1) | ((i)&EV_WRITE) | (((i)&EV_CLOSED) << 6) |      \
+        (((i)&EV_ET) ? (ev_uint32_t)EPOLLET : 0))
+#define KEV4_(i) KEV_(i), KEV_((i) + 1), KEV_((i) + 2), KEV_((i) + 3)
+#define KEV16_(i) KEV4_(i), KEV4_((i) + 4), KEV4_((i) + 8), KEV4_((i) + 12)
+#define KEV64_(i)                                                          \
+    KEV16_(i), KEV16_((i) + 16), KEV16_((i) + 32), KEV16_((i) + 48)
+static const ev_uint32_t kernel_events_table[256] = {
+    KEV64_(0), KEV64_(64), KEV64_(128), KEV64_(192)};
+#undef KEV_
+#undef KEV4_
+#undef KEV16_
+#undef KEV64_
+
 static inline ev_uint32_t
 kernel_events(short interests, int et)
 {
-    ev_uint32_t i = (ev_uint32_t)interests;
-    ev_uint32_t k = ((i & EV_READ) >> 1) | (i & EV_WRITE) |
-                    ((i & EV_CLOSED) << 6);
-    if (et)
-        k |= EPOLLET;
-    return k;
+    return kernel_events_table[(interests & EPOLL_INTERESTS) |
+                               (et ? EV_ET : 0)];
 }
 
 /* Every fd the core maps is registered with data.ptr = its epoll_fdinfo
@@ -723,13 +735,10 @@ epoll_add(struct event_base *base, evutil_socket_t fd, short old,
     short events, void *p)
 {
     struct epoll_fdinfo *info = p;
-    short want = (old | events) & EPOLL_INTERESTS;
+    short want;
 
-    if (EVUTIL_UNLIKELY(info == NULL))
-        return set_interest_any(base, fd, old, want, events & EV_ET, info);
-    if (info->kevents == 0)
-        return set_interest_new(base, fd, want, events & EV_ET, info);
-    if (old == 0) {
+    if (EVUTIL_LIKELY(old == 0) && EVUTIL_LIKELY(info != NULL) &&
+        info->kevents != 0) {
         /* A re-registration: the kernel still watches the fd though
          * nothing wanted it (a lazy DEL is pending).  For the same kinds
          * an ADD probes (see the top), and EEXIST, the usual answer,
@@ -740,9 +749,11 @@ epoll_add(struct event_base *base, evutil_socket_t fd, short old,
             struct epollop *ep;
             evutil_socket_t fd;
         } req;
-        req.ev.events = kernel_events(want, events & EV_ET);
+        req.ev.events =
+            kernel_events_table[events & (EPOLL_INTERESTS | EV_ET)];
         if (EVUTIL_UNLIKELY(req.ev.events != info->kevents))
-            return readd_other_kinds(base, fd, want, events & EV_ET, info);
+            return readd_other_kinds(base, fd, events & EPOLL_INTERESTS,
+                events & EV_ET, info);
         req.ev.data.u64 = 0;
         req.ev.data.ptr = info;
         req.ep = base->evbase;
@@ -755,6 +766,9 @@ epoll_add(struct event_base *base, evutil_socket_t fd, short old,
         return probe_not_eexist(req.ep, req.fd, req.ev.events,
             req.ev.data.ptr, errno);
     }
+    want = (old | events) & EPOLL_INTERESTS;
+    if (info != NULL && info->kevents == 0)
+        return set_interest_new(base, fd, want, events & EV_ET, info);
     return set_interest_any(base, fd, old, want, events & EV_ET, info);
 }
 

@@ -75,7 +75,9 @@ extern "C" {
 /* A backend: one per kernel interface, one const instance per file.
  * add/del get the events the fd had before (old) and the ones to add or
  * remove; fdinfo points at fdinfo_len bytes the map keeps per fd for the
- * backend.  dispatch waits at most tv (NULL: forever) with the base lock
+ * backend; they return 0, or -1 on failure (event_del returns what del
+ * returns as is).  They read neither the fd's list of events nor its
+ * counts in the map, which the core may update before the call.  dispatch waits at most tv (NULL: forever) with the base lock
  * released, reports readiness through evmap_io_active_() and
  * evmap_signal_active_(), and returns 0, or -1 on a fatal error.
  * EINTR is not an error. */

@@ -571,13 +571,23 @@ event_null_callback_(evutil_socket_t fd, short what, void *arg)
 #define EVENT_USER_CALLBACK_(ev)                                           \
     ((ev)->ev_callback == event_null_callback_ ? NULL : (ev)->ev_callback)
 
-int
-event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
-    short events, void (*callback)(evutil_socket_t, short, void *),
-    void *arg)
+/* event_assign for the cases the straight path below leaves: a NULL
+ * event or base, debug mode, a signal, event_self_cbarg() or a NULL
+ * callback. */
+static int event_assign_slow_(struct event *ev, struct event_base *base,
+    evutil_socket_t fd, short events,
+    void (*callback)(evutil_socket_t, short, void *), void *arg)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_assign_slow_(struct event *ev, struct event_base *base,
+    evutil_socket_t fd, short events,
+    void (*callback)(evutil_socket_t, short, void *), void *arg)
 {
     if (!ev) {
-        event_warnx("%s: NULL event", __func__);
+        event_warnx("%s: NULL event", "event_assign");
         return -1;
     }
     if (!base)
@@ -594,7 +604,7 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     if ((events & EV_SIGNAL) && (events & (EV_READ | EV_WRITE | EV_CLOSED))) {
         event_warnx("%s: EV_SIGNAL is not compatible with "
                     "EV_READ, EV_WRITE or EV_CLOSED",
-            __func__);
+            "event_assign");
         return -1;
     }
 
@@ -620,6 +630,38 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     ev->ev_pri = base ? (ev_uint8_t)((unsigned)base->nactivequeues >> 1) : 0;
     if (event_debug_on_())
         event_debug_note_setup_(ev);
+    return 0;
+}
+
+/* EV_PERSIST shifted down is EV_CLOSURE_EVENT_PERSIST, and without it
+ * EV_CLOSURE_EVENT. */
+typedef char event_closure_check_[(EV_PERSIST >> 3 ==
+                                      EV_CLOSURE_EVENT_PERSIST &&
+                                      EV_CLOSURE_EVENT == 0) ? 1 : -1];
+
+int
+event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
+    short events, void (*callback)(evutil_socket_t, short, void *),
+    void *arg)
+{
+    if (EVUTIL_UNLIKELY(ev == NULL || base == NULL || event_debug_mode_on_ ||
+                        (events & EV_SIGNAL) || callback == NULL ||
+                        arg == &event_self_cbarg_ptr_))
+        return event_assign_slow_(ev, base, fd, events, callback, arg);
+    /* Relaxed atomic: many threads may assign events at once. */
+    __atomic_store_n(&event_debug_mode_too_late_, 1, __ATOMIC_RELAXED);
+    ev->ev_base = base;
+    ev->ev_callback = callback;
+    ev->ev_arg = arg;
+    ev->ev_fd = fd;
+    ev->ev_events = events;
+    ev->ev_res = 0;
+    ev->ev_flags = EVLIST_INIT;
+    ev->ev_closure = (ev_uint8_t)((events & EV_PERSIST) >> 3);
+    /* Also ev_ncalls and ev_pncalls, which share its memory. */
+    evutil_timerclear(&ev->ev_io_timeout);
+    min_heap_elem_init_(ev);
+    ev->ev_pri = (ev_uint8_t)((unsigned)base->nactivequeues >> 1);
     return 0;
 }
 
@@ -1342,6 +1384,22 @@ event_add_timeout_nolock_(struct event_base *base, struct event *ev,
     return event_add_general_(ev, tv, 0);
 }
 
+/* event_add without a timeout, when event_add_no_timeout_ cannot take
+ * it straight. */
+static int event_add_no_timeout_slow_(struct event_base *base,
+    struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_add_no_timeout_slow_(struct event_base *base, struct event *ev)
+{
+    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev)))
+        return event_insert_io_(base, ev);
+    return event_add_general_(ev, NULL, 0);
+}
+
 /* event_add without a timeout, apart so that event_add's own timeout
  * path saves no registers for it. */
 static int event_add_no_timeout_(struct event_base *base, struct event *ev)
@@ -1352,9 +1410,32 @@ static int event_add_no_timeout_(struct event_base *base, struct event *ev)
 static int
 event_add_no_timeout_(struct event_base *base, struct event *ev)
 {
-    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev)))
-        return event_insert_io_(base, ev);
-    return event_add_general_(ev, NULL, 0);
+    evutil_socket_t fd;
+    struct evmap_io *ctx;
+    struct event *first;
+
+    /* The usual add: on a base nobody wakes (no notify function, so
+     * NOTIFY_IF_NEEDED would do nothing), to an fd already mapped, that
+     * evmap_io_add_refused_ cannot refuse.  The backend's add comes last
+     * and only ev is kept across it. */
+    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev)) &&
+        EVUTIL_LIKELY(base->th_notify_fn == NULL) &&
+        EVUTIL_LIKELY((fd = ev->ev_fd) < base->io.nentries) &&
+        EVUTIL_LIKELY(base->ready_end == 0 || fd == base->ready_fd) &&
+        EVUTIL_LIKELY((ctx = base->io.entries[fd]) != NULL) &&
+        ((first = LIST_FIRST(&ctx->events)) == NULL ||
+            !evmap_io_add_may_refuse_(ctx, first, ev->ev_events))) {
+        if (evmap_io_add_last_inl_(base, ctx, ev) == -1)
+            return -1;
+        /* event_queue_insert_inserted for flags known to be
+         * EVLIST_INIT alone. */
+        base = ev->ev_base;
+        ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED;
+        if (++base->event_count > base->event_count_max)
+            base->event_count_max = base->event_count;
+        return 0;
+    }
+    return event_add_no_timeout_slow_(base, ev);
 }
 
 int
@@ -1623,12 +1704,16 @@ event_del_timer_fast_(struct event_base *base, struct event *ev)
     return 1;
 }
 
-int
-event_del(struct event *ev)
+/* event_del but for its usual case, apart so that event_del saves no
+ * registers for it. */
+static int event_del_slow_(struct event_base *base, struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_del_slow_(struct event_base *base, struct event *ev)
 {
-    struct event_base *base;
-    if (EVUTIL_UNLIKELY(ev == NULL) || (base = ev->ev_base) == NULL)
-        return event_del_general_(ev);
     if (EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
         int res;
         if (ev->ev_flags & EVLIST_TIMEOUT)
@@ -1644,6 +1729,23 @@ event_del(struct event *ev)
     if (event_del_timer_fast_(base, ev))
         return 0;
     return event_del_general_(ev);
+}
+
+int
+event_del(struct event *ev)
+{
+    struct event_base *base;
+    if (EVUTIL_UNLIKELY(ev == NULL) || (base = ev->ev_base) == NULL)
+        return event_del_general_(ev);
+    /* The usual del: an I/O event without a timeout, on a base nobody
+     * wakes (see event_add_no_timeout_); the backend's del ends it. */
+    if (EVUTIL_LIKELY(!base->th_base_lock && !base->th_notify_fn) &&
+        EVUTIL_LIKELY(ev->ev_flags == (EVLIST_INIT | EVLIST_INSERTED)) &&
+        EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
+        event_queue_remove_inserted(base, ev);
+        return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
+    }
+    return event_del_slow_(base, ev);
 }
 
 int

@@ -68,13 +68,31 @@ struct evmap_io *evmap_io_new_slot_(struct event_base *base,
 int evmap_io_add_refused_(evutil_socket_t fd, const struct evmap_io *ctx,
     const struct event *first, short evs);
 
+/* Takes an event of kinds evs off ctx's counts; returns the kinds that
+ * no event on the fd wants any more. */
+static inline short
+evmap_io_count_down_(struct evmap_io *ctx, short evs)
+{
+    short res = 0;
+
+    if ((evs & EV_READ) && --ctx->nread == 0)
+        res |= EV_READ;
+    if ((evs & EV_WRITE) && --ctx->nwrite == 0)
+        res |= EV_WRITE;
+    if ((evs & EV_CLOSED) && --ctx->nclose == 0)
+        res |= EV_CLOSED;
+    return res;
+}
+
+static inline int evmap_io_add_last_inl_(struct event_base *base,
+    struct evmap_io *ctx, struct event *ev);
+
 /* evmap_io_add_ inline, for event_add's path. */
 static inline int
 evmap_io_add_inl_(struct event_base *base, evutil_socket_t fd,
     struct event *ev)
 {
     struct evmap_io *ctx;
-    short evs = ev->ev_events, old, res;
     struct event *first;
 
     if (fd < 0)
@@ -85,24 +103,10 @@ evmap_io_add_inl_(struct event_base *base, evutil_socket_t fd,
         if ((ctx = evmap_io_new_slot_(base, fd)) == NULL)
             return -1;
     }
-    old = (short)ctx->interest;
     first = LIST_FIRST(&ctx->events);
-    if (first && evmap_io_add_refused_(fd, ctx, first, evs))
+    if (first && evmap_io_add_refused_(fd, ctx, first, ev->ev_events))
         return -1;
-    /* The kinds nobody on this fd wanted yet. */
-    res = evs & EVMAP_IO_KINDS & ~old;
-    if (res && base->evsel->add(base, fd, old, (evs & EV_ET) | res,
-                   EVMAP_FDINFO(ctx)) == -1)
-        return -1;
-    if (evs & EV_READ)
-        ++ctx->nread;
-    if (evs & EV_WRITE)
-        ++ctx->nwrite;
-    if (evs & EV_CLOSED)
-        ++ctx->nclose;
-    ctx->interest = (ev_uint16_t)(old | res);
-    LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
-    return res != 0;
+    return evmap_io_add_last_inl_(base, ctx, ev);
 }
 
 /* evmap_io_del_ inline, for event_del's path. */
@@ -111,7 +115,7 @@ evmap_io_del_inl_(struct event_base *base, evutil_socket_t fd,
     struct event *ev)
 {
     struct evmap_io *ctx;
-    short evs = ev->ev_events, old, res = 0;
+    short evs = ev->ev_events, old, res;
     int retval = 0;
 
     if (fd < 0)
@@ -121,12 +125,7 @@ evmap_io_del_inl_(struct event_base *base, evutil_socket_t fd,
         EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL))
         return -1;
     old = (short)ctx->interest;
-    if ((evs & EV_READ) && --ctx->nread == 0)
-        res |= EV_READ;
-    if ((evs & EV_WRITE) && --ctx->nwrite == 0)
-        res |= EV_WRITE;
-    if ((evs & EV_CLOSED) && --ctx->nclose == 0)
-        res |= EV_CLOSED;
+    res = evmap_io_count_down_(ctx, evs);
     if (res) {
         ctx->interest = (ev_uint16_t)(old & ~res);
         if (base->evsel->del(base, fd, old, (evs & EV_ET) | res,
@@ -137,6 +136,75 @@ evmap_io_del_inl_(struct event_base *base, evutil_socket_t fd,
     }
     LIST_REMOVE(ev, ev_io_next);
     return retval;
+}
+
+/* The usual del of an I/O event on a base that nobody needs to wake
+ * (see event_del in event.c): the map is updated first and the backend's
+ * del is the last call, a tail call.  0, or -1 as the backend's del or
+ * for an fd not in the map; a negative fd (never mapped) is 0.  It does
+ * not say whether the backend was told. */
+static inline int
+evmap_io_del_last_inl_(struct event_base *base, evutil_socket_t fd,
+    struct event *ev)
+{
+    struct evmap_io *ctx;
+    short evs = ev->ev_events, res;
+    ev_uint16_t old;
+
+    if (EVUTIL_UNLIKELY((unsigned)fd >= (unsigned)base->io.nentries) ||
+        EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL))
+        return fd < 0 ? 0 : -1;
+    res = evmap_io_count_down_(ctx, evs);
+    LIST_REMOVE(ev, ev_io_next);
+    if (!res)
+        return 0;
+    old = ctx->interest;
+    ctx->interest = (ev_uint16_t)(old & ~res);
+    return base->evsel->del(base, fd, (short)old, (evs & EV_ET) | res,
+        EVMAP_FDINFO(ctx));
+}
+
+/* Takes ev back out of the map of its fd after the backend refused the
+ * add of evmap_io_add_last_inl_: the counts, the interests and the list
+ * as they were.  Returns -1. */
+int evmap_io_add_undo_(struct event_base *base, struct event *ev);
+
+/* Whether evmap_io_add_refused_ might refuse an add of evs to ctx,
+ * whose first event is first: a cheap superset of its cases. */
+static inline int
+evmap_io_add_may_refuse_(const struct evmap_io *ctx,
+    const struct event *first, short evs)
+{
+    return ((first->ev_events ^ evs) & EV_ET) || ctx->nread == 0xffff ||
+           ctx->nwrite == 0xffff || ctx->nclose == 0xffff;
+}
+
+/* evmap_io_add_last_inl_: for an fd >= 0 already in the map and an add
+ * evmap_io_add_refused_ (or evmap_io_add_may_refuse_) lets through; 1
+ * when the backend was told, 0 when it had nothing to do, -1 when it
+ * refused the add (nothing changed then). */
+static inline int
+evmap_io_add_last_inl_(struct event_base *base, struct evmap_io *ctx,
+    struct event *ev)
+{
+    short evs = ev->ev_events, old, res;
+
+    old = (short)ctx->interest;
+    /* The kinds nobody on this fd wanted yet. */
+    res = evs & EVMAP_IO_KINDS & ~old;
+    if (evs & EV_READ)
+        ++ctx->nread;
+    if (evs & EV_WRITE)
+        ++ctx->nwrite;
+    if (evs & EV_CLOSED)
+        ++ctx->nclose;
+    ctx->interest = (ev_uint16_t)(old | res);
+    LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
+    if (res && EVUTIL_UNLIKELY(base->evsel->add(base, ev->ev_fd, old,
+                                   (evs & EV_ET) | res,
+                                   EVMAP_FDINFO(ctx)) == -1))
+        return evmap_io_add_undo_(ev->ev_base, ev);
+    return res != 0;
 }
 
 /* Activate ctx's events that want any of events.  from_dispatch is 1

@@ -156,6 +156,19 @@ evmap_io_add_refused_(evutil_socket_t fd, const struct evmap_io *ctx,
 }
 
 int
+evmap_io_add_undo_(struct event_base *base, struct event *ev)
+{
+    struct evmap_io *ctx = base->io.entries[ev->ev_fd];
+    short evs = ev->ev_events;
+
+    /* A kind whose count drops back to 0 was new, so not in the old
+     * interests; the others were.  errno stays the backend's. */
+    ctx->interest &= (ev_uint16_t)~evmap_io_count_down_(ctx, evs);
+    LIST_REMOVE(ev, ev_io_next);
+    return -1;
+}
+
+int
 evmap_io_add_(struct event_base *base, evutil_socket_t fd, struct event *ev)
 {
     return evmap_io_add_inl_(base, fd, ev);

@@ -81,6 +81,10 @@ have_method(const char *m)
 }
 
 /* A base using only v's backend, or NULL when this build lacks it. */
+/* Base flags every variant's base gets besides its own (a test may set
+ * EVENT_BASE_FLAG_NOLOCK for the paths of a base without locking). */
+static int variant_extra_flags;
+
 static struct event_base *
 variant_base(const struct variant *v)
 {
@@ -121,8 +125,9 @@ variant_base(const struct variant *v)
         assert_int_equal(event_config_set_flag(cfg,
                              EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST),
             0);
-    if (v->flags)
-        assert_int_equal(event_config_set_flag(cfg, v->flags), 0);
+    if (v->flags | variant_extra_flags)
+        assert_int_equal(
+            event_config_set_flag(cfg, v->flags | variant_extra_flags), 0);
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (v->eager)
@@ -611,6 +616,112 @@ test_deleted_closed_dup(void **state)
         tu_close_pair(p);
         event_base_free(base);
     }
+}
+
+/* A re-registration the backend refuses: the fd of a deleted event is
+ * closed and its number reused for a file epoll cannot watch (a regular
+ * file: EPERM), then the event is added again.  The add fails and must
+ * leave nothing behind: not pending, not counted, not in the fd's map
+ * (else a later event on a socket at that number would count as a second
+ * reader, reach no backend and never fire).  Backends that accept
+ * regular files report them readable instead. */
+static void
+refused_readd_leaves_nothing(void)
+{
+    const struct variant *v;
+    struct event_base *base;
+
+    FOR_EACH_VARIANT(v, base)
+    {
+        evutil_socket_t p[2], q[2], k[2];
+        struct event *ev, *ev2, *keepalive;
+        struct hit h, h2, hk;
+        int num, file, added, res;
+
+        tu_socketpair(p);
+        tu_socketpair(k);
+        num = p[0];
+        hit_init(&h, base, 1);
+        hit_init(&h2, base, 1);
+        hit_init(&hk, base, 1);
+        /* Keeps the loop waiting (an empty base returns at once). */
+        keepalive = added_reader(base, k[0], &hk);
+        ev = added_reader(base, num, &h);
+        spin(base);
+        assert_int_equal(event_del(ev), 0);
+        close(num);
+        file = open("/dev/null", O_RDONLY);
+        assert_true(file >= 0);
+        if (file != num) {
+            assert_int_equal(dup2(file, num), num);
+            close(file);
+        }
+        added = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED);
+
+        tu_log_clear();
+        errno = 0;
+        res = event_add(ev, NULL);
+        if (strcmp(v->method, "epoll") == 0 && !v->changelist) {
+            assert_int_equal(res, -1);
+            assert_int_equal(errno, EPERM);
+            assert_true(tu_log_count(EVENT_LOG_WARN) > 0);
+        }
+        if (res == -1) {
+            assert_int_equal(event_pending(ev, EV_READ, NULL), 0);
+            assert_int_equal(
+                event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
+                added);
+        } else if (v->changelist) {
+            /* The refusal comes at the next wait, as a warning. */
+            spin(base);
+            assert_int_equal(h.count, 0);
+            assert_int_equal(event_del(ev), 0);
+        } else {
+            assert_int_equal(tu_run(base, 2000), 0);
+            assert_int_equal(h.count, 1);
+            assert_int_equal(event_del(ev), 0);
+        }
+
+        /* A socket at the same number: its event alone, and it fires. */
+        close(num);
+        pair_at(q, num);
+        ev2 = added_reader(base, num, &h2);
+        tu_write_str(q[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_int_equal(h2.count, 1);
+        assert_int_equal(h2.what, EV_READ);
+        assert_int_equal(event_del(ev2), 0);
+        spin(base);
+        expect_watches(v, num, 0);
+        /* And the refused event can be added once the fd is a socket. */
+        assert_int_equal(event_add(ev, NULL), 0);
+        tu_write_str(q[1], "y");
+        assert_int_equal(tu_run(base, 2000), 0);
+        assert_true(h.count >= 1);
+
+        event_free(ev);
+        event_free(ev2);
+        event_free(keepalive);
+        assert_int_equal(hk.count, 0);
+        tu_close_pair(k);
+        p[0] = -1;
+        tu_close_pair(p);
+        tu_close_pair(q);
+        event_base_free(base);
+    }
+}
+
+/* With locking (main turns it on) and on a base without a lock, whose
+ * event_add and event_del take their straight paths. */
+static void
+test_refused_readd_leaves_nothing(void **state)
+{
+    (void)state;
+    refused_readd_leaves_nothing();
+    print_message("  (bases without a lock)\n");
+    variant_extra_flags = EVENT_BASE_FLAG_NOLOCK;
+    refused_readd_leaves_nothing();
+    variant_extra_flags = 0;
 }
 
 /* Once the process forks, an epoll base made before deletes eagerly
@@ -1616,6 +1727,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deleted_closed_dup_reused,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_deleted_closed_dup,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_refused_readd_leaves_nothing,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_lazy_deletes_end_at_fork,
             tu_setup_nobase, tu_teardown_nobase),
