@@ -333,6 +333,7 @@ make_base_notifiable_nolock(struct event_base *base)
         base->th_notify_fd[0] = base->th_notify_fd[1] = -1;
         return -1;
     }
+    event_base_note_plain_paths_(base);
     event_assign(&base->th_notify, base, base->th_notify_fd[0],
         EV_READ | EV_PERSIST, cb, base);
     base->th_notify.ev_flags |= EVLIST_INTERNAL;
@@ -365,6 +366,7 @@ close_notify_fds(struct event_base *base)
     }
     base->th_notify_fn = NULL;
     base->is_notify_pending = 0;
+    event_base_note_plain_paths_(base);
 }
 
 /* ------------------------------------------------------------------ */
@@ -525,6 +527,7 @@ event_base_new_with_config(const struct event_config *cfg)
     if (cfg && (cfg->flags & EVENT_BASE_FLAG_STARTUP_IOCP))
         event_base_start_iocp_(base, cfg->n_cpus_hint);
 #endif
+    event_base_note_plain_paths_(base);
     return base;
 }
 

@@ -250,6 +250,10 @@ struct event_base {
     /* Threading. */
     unsigned long th_owner_id;
     void *th_base_lock;
+    /* 1 when event_add and event_del may take their straight paths: no
+     * lock, no notify function (nobody to wake) and no debug mode; kept
+     * by event_base_note_plain_paths_. */
+    int plain_paths;
     void *current_event_cond;
     int current_event_waiters;
     struct event_callback *current_event;
@@ -544,6 +548,15 @@ int event_debug_global_setup_locks_(const int enable_locks);
  * per iteration).  A test
  * (test-event's test_batch_same_as_queue) runs random scripts both ways
  * and compares the order of every callback. */
+/* Sets base->plain_paths after a change of its lock or notify function
+ * (debug mode cannot start once a base exists). */
+static inline void
+event_base_note_plain_paths_(struct event_base *base)
+{
+    base->plain_paths = !base->th_base_lock && !base->th_notify_fn &&
+                        !event_debug_mode_on_;
+}
+
 static inline int
 event_ready_defer_ok_(const struct event_base *base)
 {

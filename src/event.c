@@ -648,8 +648,7 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
                         (events & EV_SIGNAL) || callback == NULL ||
                         arg == &event_self_cbarg_ptr_))
         return event_assign_slow_(ev, base, fd, events, callback, arg);
-    /* Relaxed atomic: many threads may assign events at once. */
-    __atomic_store_n(&event_debug_mode_too_late_, 1, __ATOMIC_RELAXED);
+    /* event_debug_mode_too_late_ is set already: a base exists. */
     ev->ev_base = base;
     ev->ev_callback = callback;
     ev->ev_arg = arg;
@@ -1414,13 +1413,17 @@ event_add_no_timeout_(struct event_base *base, struct event *ev)
     struct evmap_io *ctx;
     struct event *first;
 
-    /* The usual add: on a base nobody wakes (no notify function, so
-     * NOTIFY_IF_NEEDED would do nothing), to an fd already mapped, that
-     * evmap_io_add_refused_ cannot refuse.  The backend's add comes last
-     * and only ev is kept across it. */
-    if (EVUTIL_LIKELY(event_add_fast_ok_(base, ev)) &&
-        EVUTIL_LIKELY(base->th_notify_fn == NULL) &&
-        EVUTIL_LIKELY((fd = ev->ev_fd) < base->io.nentries) &&
+    /* The usual add: on a base with plain paths (nobody to wake, so
+     * NOTIFY_IF_NEEDED would do nothing), of an event event_add_fast_ok_
+     * takes, to an fd already mapped, that evmap_io_add_refused_ cannot
+     * refuse.  The backend's add comes last and only ev is kept across
+     * it. */
+    if (EVUTIL_LIKELY(base->plain_paths) &&
+        EVUTIL_LIKELY(ev->ev_flags == EVLIST_INIT) &&
+        EVUTIL_LIKELY(EVENT_IO_PLAIN_(ev)) && ev->ev_callback != NULL &&
+        base->ready_rearm != ev &&
+        EVUTIL_LIKELY((unsigned)(fd = ev->ev_fd) <
+                      (unsigned)base->io.nentries) &&
         EVUTIL_LIKELY(base->ready_end == 0 || fd == base->ready_fd) &&
         EVUTIL_LIKELY((ctx = base->io.entries[fd]) != NULL) &&
         ((first = LIST_FIRST(&ctx->events)) == NULL ||
@@ -1739,9 +1742,12 @@ event_del(struct event *ev)
         return event_del_general_(ev);
     /* The usual del: an I/O event without a timeout, on a base nobody
      * wakes (see event_add_no_timeout_); the backend's del ends it. */
-    if (EVUTIL_LIKELY(!base->th_base_lock && !base->th_notify_fn) &&
+    if (EVUTIL_LIKELY(base->plain_paths) &&
         EVUTIL_LIKELY(ev->ev_flags == (EVLIST_INIT | EVLIST_INSERTED)) &&
-        EVUTIL_LIKELY(event_del_fast_ok_(base, ev))) {
+        EVUTIL_LIKELY(EVENT_IO_PLAIN_(ev)) &&
+        (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
+        base->ready_rearm != ev &&
+        base->current_event != event_to_event_callback(ev)) {
         event_queue_remove_inserted(base, ev);
         return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
     }
