@@ -1734,23 +1734,52 @@ event_del_slow_(struct event_base *base, struct event *ev)
     return event_del_general_(ev);
 }
 
+/* event_del's usual case with a pending timeout too: the timeout goes
+ * first, then as without one.  Apart so that event_del saves no
+ * registers for the call. */
+static int event_del_io_timeout_(struct event_base *base, struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_del_io_timeout_(struct event_base *base, struct event *ev)
+{
+    event_queue_remove_timeout(base, ev);
+    event_queue_remove_inserted(base, ev);
+    return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
+}
+
+/* Whether event_del may take its straight path for ev, whose flags are
+ * flags (EVLIST_INIT | EVLIST_INSERTED, with EVLIST_TIMEOUT or not): an
+ * I/O event on a base nobody wakes (see event_add_no_timeout_), not
+ * being run or re-armed by the loop. */
+static inline int
+event_del_io_ok_(const struct event_base *base, const struct event *ev,
+    short flags)
+{
+    return EVUTIL_LIKELY(base->plain_paths) &&
+           EVUTIL_LIKELY(ev->ev_flags == flags) &&
+           EVUTIL_LIKELY(EVENT_IO_PLAIN_(ev)) &&
+           (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
+           base->ready_rearm != ev &&
+           base->current_event != event_to_event_callback(ev);
+}
+
 int
 event_del(struct event *ev)
 {
     struct event_base *base;
     if (EVUTIL_UNLIKELY(ev == NULL) || (base = ev->ev_base) == NULL)
         return event_del_general_(ev);
-    /* The usual del: an I/O event without a timeout, on a base nobody
-     * wakes (see event_add_no_timeout_); the backend's del ends it. */
-    if (EVUTIL_LIKELY(base->plain_paths) &&
-        EVUTIL_LIKELY(ev->ev_flags == (EVLIST_INIT | EVLIST_INSERTED)) &&
-        EVUTIL_LIKELY(EVENT_IO_PLAIN_(ev)) &&
-        (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
-        base->ready_rearm != ev &&
-        base->current_event != event_to_event_callback(ev)) {
+    /* The usual del; the backend's del ends it. */
+    if (event_del_io_ok_(base, ev, EVLIST_INIT | EVLIST_INSERTED)) {
         event_queue_remove_inserted(base, ev);
         return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
     }
+    if (event_del_io_ok_(base, ev,
+            EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT))
+        return event_del_io_timeout_(base, ev);
     return event_del_slow_(base, ev);
 }
 
