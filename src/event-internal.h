@@ -77,7 +77,8 @@ extern "C" {
  * remove; fdinfo points at fdinfo_len bytes the map keeps per fd for the
  * backend; they return 0, or -1 on failure (event_del returns what del
  * returns as is).  They read neither the fd's list of events nor its
- * counts in the map, which the core may update before the call.  dispatch waits at most tv (NULL: forever) with the base lock
+ * counts in the map, which the core may update before the call.
+ * dispatch waits at most tv (NULL: forever) with the base lock
  * released, reports readiness through evmap_io_active_() and
  * evmap_signal_active_(), and returns 0, or -1 on a fatal error.
  * EINTR is not an error. */
@@ -515,6 +516,15 @@ void event_debug_map_free_(void);
 int event_debug_global_setup_locks_(const int enable_locks);
 #define event_debug_on_() (EVUTIL_UNLIKELY(event_debug_mode_on_))
 
+/* Sets base->plain_paths after a change of its lock or notify function
+ * (debug mode cannot start once a base exists). */
+static inline void
+event_base_note_plain_paths_(struct event_base *base)
+{
+    base->plain_paths = !base->th_base_lock && !base->th_notify_fn &&
+                        !event_debug_mode_on_;
+}
+
 /* Running callbacks straight from the backend's result array.
  *
  * libevent activates every ready event when the wait returns, then runs
@@ -548,15 +558,6 @@ int event_debug_global_setup_locks_(const int enable_locks);
  * per iteration).  A test
  * (test-event's test_batch_same_as_queue) runs random scripts both ways
  * and compares the order of every callback. */
-/* Sets base->plain_paths after a change of its lock or notify function
- * (debug mode cannot start once a base exists). */
-static inline void
-event_base_note_plain_paths_(struct event_base *base)
-{
-    base->plain_paths = !base->th_base_lock && !base->th_notify_fn &&
-                        !event_debug_mode_on_;
-}
-
 static inline int
 event_ready_defer_ok_(const struct event_base *base)
 {

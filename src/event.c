@@ -571,6 +571,35 @@ event_null_callback_(evutil_socket_t fd, short what, void *arg)
 #define EVENT_USER_CALLBACK_(ev)                                           \
     ((ev)->ev_callback == event_null_callback_ ? NULL : (ev)->ev_callback)
 
+/* EV_PERSIST shifted down is EV_CLOSURE_EVENT_PERSIST, and without it
+ * EV_CLOSURE_EVENT: the closure of an event that is not a signal. */
+typedef char event_closure_check_[(EV_PERSIST >> 3 ==
+                                      EV_CLOSURE_EVENT_PERSIST &&
+                                      EV_CLOSURE_EVENT == 0) ? 1 : -1];
+#define EVENT_IO_CLOSURE_(events) ((ev_uint8_t)(((events)&EV_PERSIST) >> 3))
+
+/* The stores of event_assign, checks and arguments done. */
+static inline void
+event_assign_fields_(struct event *ev, struct event_base *base,
+    evutil_socket_t fd, short events,
+    void (*callback)(evutil_socket_t, short, void *), void *arg,
+    ev_uint8_t closure)
+{
+    ev->ev_base = base;
+    ev->ev_callback = callback;
+    ev->ev_arg = arg;
+    ev->ev_fd = fd;
+    ev->ev_events = events;
+    ev->ev_res = 0;
+    ev->ev_flags = EVLIST_INIT;
+    ev->ev_closure = closure;
+    /* Also ev_ncalls and ev_pncalls, which share its memory. */
+    evutil_timerclear(&ev->ev_io_timeout);
+    min_heap_elem_init_(ev);
+    /* nactivequeues is at least 1: a shift halves it. */
+    ev->ev_pri = base ? (ev_uint8_t)((unsigned)base->nactivequeues >> 1) : 0;
+}
+
 /* event_assign for the cases the straight path below leaves: a NULL
  * event or base, debug mode, a signal, event_self_cbarg() or a NULL
  * callback. */
@@ -608,36 +637,14 @@ event_assign_slow_(struct event *ev, struct event_base *base,
         return -1;
     }
 
-    ev->ev_base = base;
-    ev->ev_callback = callback ? callback : event_null_callback_;
-    ev->ev_arg = arg;
-    ev->ev_fd = fd;
-    ev->ev_events = events;
-    ev->ev_res = 0;
-    ev->ev_flags = EVLIST_INIT;
-    ev->ev_ncalls = 0;
-    ev->ev_pncalls = NULL;
-    if (events & EV_SIGNAL) {
-        ev->ev_closure = EV_CLOSURE_EVENT_SIGNAL;
-    } else if (events & EV_PERSIST) {
-        evutil_timerclear(&ev->ev_io_timeout);
-        ev->ev_closure = EV_CLOSURE_EVENT_PERSIST;
-    } else {
-        ev->ev_closure = EV_CLOSURE_EVENT;
-    }
-    min_heap_elem_init_(ev);
-    /* nactivequeues is at least 1: a shift halves it. */
-    ev->ev_pri = base ? (ev_uint8_t)((unsigned)base->nactivequeues >> 1) : 0;
+    event_assign_fields_(ev, base, fd, events,
+        callback ? callback : event_null_callback_, arg,
+        (events & EV_SIGNAL) ? EV_CLOSURE_EVENT_SIGNAL
+                             : EVENT_IO_CLOSURE_(events));
     if (event_debug_on_())
         event_debug_note_setup_(ev);
     return 0;
 }
-
-/* EV_PERSIST shifted down is EV_CLOSURE_EVENT_PERSIST, and without it
- * EV_CLOSURE_EVENT. */
-typedef char event_closure_check_[(EV_PERSIST >> 3 ==
-                                      EV_CLOSURE_EVENT_PERSIST &&
-                                      EV_CLOSURE_EVENT == 0) ? 1 : -1];
 
 int
 event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
@@ -649,18 +656,8 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
                         arg == &event_self_cbarg_ptr_))
         return event_assign_slow_(ev, base, fd, events, callback, arg);
     /* event_debug_mode_too_late_ is set already: a base exists. */
-    ev->ev_base = base;
-    ev->ev_callback = callback;
-    ev->ev_arg = arg;
-    ev->ev_fd = fd;
-    ev->ev_events = events;
-    ev->ev_res = 0;
-    ev->ev_flags = EVLIST_INIT;
-    ev->ev_closure = (ev_uint8_t)((events & EV_PERSIST) >> 3);
-    /* Also ev_ncalls and ev_pncalls, which share its memory. */
-    evutil_timerclear(&ev->ev_io_timeout);
-    min_heap_elem_init_(ev);
-    ev->ev_pri = (ev_uint8_t)((unsigned)base->nactivequeues >> 1);
+    event_assign_fields_(ev, base, fd, events, callback, arg,
+        EVENT_IO_CLOSURE_(events));
     return 0;
 }
 
@@ -1258,24 +1255,35 @@ static int event_add_general_(struct event *ev, const struct timeval *tv,
 #define EVENT_IO_PLAIN_(ev)                                                \
     (((ev)->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&              \
         !((ev)->ev_events & EV_SIGNAL))
+/* What an add of ev needs on every straight path: ev idle, a user's
+ * I/O event with a callback, and no re-arm of it pending. */
+static inline int
+event_add_io_idle_ok_(const struct event_base *base, const struct event *ev)
+{
+    return ev->ev_flags == EVLIST_INIT && EVENT_IO_PLAIN_(ev) &&
+           ev->ev_callback != NULL && base->ready_rearm != ev;
+}
+
 static inline int
 event_add_fast_ok_(const struct event_base *base, const struct event *ev)
 {
-    return !base->th_base_lock && ev->ev_flags == EVLIST_INIT &&
-           EVENT_IO_PLAIN_(ev) && ev->ev_fd >= 0 &&
-           ev->ev_callback != NULL && base->ready_rearm != ev &&
-           !event_debug_mode_on_;
+    return !base->th_base_lock && !event_debug_mode_on_ && ev->ev_fd >= 0 &&
+           event_add_io_idle_ok_(base, ev);
 }
 
-/* What every straight del needs besides a base without a lock (which
- * the callers test first, so that nothing of ev is read unlocked): no
- * debug mode, no re-arm of ev pending and ev's callback not running. */
+/* What a del of ev, added (with a timeout or not), needs on every
+ * straight path besides a base without a lock (which the callers test
+ * first, so that nothing of ev is read unlocked): a user's I/O event,
+ * the loop not in the middle of its fd's results (see
+ * event_ready_note_change_), no re-arm of it pending and its callback
+ * not running. */
 static inline int
-event_del_straight_ok_(const struct event_base *base, const struct event *ev)
+event_del_io_state_ok_(const struct event_base *base, const struct event *ev)
 {
-    return base->ready_rearm != ev &&
-           base->current_event != event_to_event_callback(ev) &&
-           !event_debug_mode_on_;
+    return EVENT_IO_PLAIN_(ev) &&
+           (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
+           base->ready_rearm != ev &&
+           base->current_event != event_to_event_callback(ev);
 }
 
 static inline int
@@ -1284,9 +1292,7 @@ event_del_fast_ok_(const struct event_base *base, const struct event *ev)
     return !base->th_base_lock &&
            (ev->ev_flags & ~EVLIST_TIMEOUT) ==
                (EVLIST_INIT | EVLIST_INSERTED) &&
-           EVENT_IO_PLAIN_(ev) &&
-           (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
-           event_del_straight_ok_(base, ev);
+           !event_debug_mode_on_ && event_del_io_state_ok_(base, ev);
 }
 
 /* event_add(ev, tv), on a base without a lock and outside debug mode,
@@ -1414,14 +1420,12 @@ event_add_no_timeout_(struct event_base *base, struct event *ev)
     struct event *first;
 
     /* The usual add: on a base with plain paths (nobody to wake, so
-     * NOTIFY_IF_NEEDED would do nothing), of an event event_add_fast_ok_
-     * takes, to an fd already mapped, that evmap_io_add_refused_ cannot
+     * NOTIFY_IF_NEEDED would do nothing), of an idle plain I/O event
+     * (event_add_io_idle_ok_), to an fd already mapped, that evmap_io_add_refused_ cannot
      * refuse.  The backend's add comes last and only ev is kept across
      * it. */
     if (EVUTIL_LIKELY(base->plain_paths) &&
-        EVUTIL_LIKELY(ev->ev_flags == EVLIST_INIT) &&
-        EVUTIL_LIKELY(EVENT_IO_PLAIN_(ev)) && ev->ev_callback != NULL &&
-        base->ready_rearm != ev &&
+        EVUTIL_LIKELY(event_add_io_idle_ok_(base, ev)) &&
         EVUTIL_LIKELY((unsigned)(fd = ev->ev_fd) <
                       (unsigned)base->io.nentries) &&
         EVUTIL_LIKELY(base->ready_end == 0 || fd == base->ready_fd) &&
@@ -1433,9 +1437,8 @@ event_add_no_timeout_(struct event_base *base, struct event *ev)
         /* event_queue_insert_inserted for flags known to be
          * EVLIST_INIT alone. */
         base = ev->ev_base;
+        INCR_EVENT_COUNT(base, EVLIST_INIT);
         ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED;
-        if (++base->event_count > base->event_count_max)
-            base->event_count_max = base->event_count;
         return 0;
     }
     return event_add_no_timeout_slow_(base, ev);
@@ -1751,19 +1754,15 @@ event_del_io_timeout_(struct event_base *base, struct event *ev)
 }
 
 /* Whether event_del may take its straight path for ev, whose flags are
- * flags (EVLIST_INIT | EVLIST_INSERTED, with EVLIST_TIMEOUT or not): an
- * I/O event on a base nobody wakes (see event_add_no_timeout_), not
- * being run or re-armed by the loop. */
+ * flags (EVLIST_INIT | EVLIST_INSERTED, with EVLIST_TIMEOUT or not), on
+ * a base nobody wakes (see event_add_no_timeout_). */
 static inline int
 event_del_io_ok_(const struct event_base *base, const struct event *ev,
     short flags)
 {
     return EVUTIL_LIKELY(base->plain_paths) &&
            EVUTIL_LIKELY(ev->ev_flags == flags) &&
-           EVUTIL_LIKELY(EVENT_IO_PLAIN_(ev)) &&
-           (base->ready_end == 0 || ev->ev_fd == base->ready_fd) &&
-           base->ready_rearm != ev &&
-           base->current_event != event_to_event_callback(ev);
+           event_del_io_state_ok_(base, ev);
 }
 
 int

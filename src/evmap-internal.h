@@ -84,8 +84,48 @@ evmap_io_count_down_(struct evmap_io *ctx, short evs)
     return res;
 }
 
-static inline int evmap_io_add_last_inl_(struct event_base *base,
-    struct evmap_io *ctx, struct event *ev);
+/* Takes ev back out of the map of its fd after the backend refused the
+ * add of evmap_io_add_last_inl_: the counts, the interests and the list
+ * as they were.  Returns -1. */
+int evmap_io_add_undo_(struct event_base *base, struct event *ev);
+
+/* Whether evmap_io_add_refused_ might refuse an add of evs to ctx,
+ * whose first event is first: a cheap superset of its cases. */
+static inline int
+evmap_io_add_may_refuse_(const struct evmap_io *ctx,
+    const struct event *first, short evs)
+{
+    return ((first->ev_events ^ evs) & EV_ET) || ctx->nread == 0xffff ||
+           ctx->nwrite == 0xffff || ctx->nclose == 0xffff;
+}
+
+/* evmap_io_add_last_inl_: for an fd >= 0 already in the map and an add
+ * evmap_io_add_refused_ (or evmap_io_add_may_refuse_) lets through; 1
+ * when the backend was told, 0 when it had nothing to do, -1 when it
+ * refused the add (nothing changed then). */
+static inline int
+evmap_io_add_last_inl_(struct event_base *base, struct evmap_io *ctx,
+    struct event *ev)
+{
+    short evs = ev->ev_events, old, res;
+
+    old = (short)ctx->interest;
+    /* The kinds nobody on this fd wanted yet. */
+    res = evs & EVMAP_IO_KINDS & ~old;
+    if (evs & EV_READ)
+        ++ctx->nread;
+    if (evs & EV_WRITE)
+        ++ctx->nwrite;
+    if (evs & EV_CLOSED)
+        ++ctx->nclose;
+    ctx->interest = (ev_uint16_t)(old | res);
+    LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
+    if (res && EVUTIL_UNLIKELY(base->evsel->add(base, ev->ev_fd, old,
+                                   (evs & EV_ET) | res,
+                                   EVMAP_FDINFO(ctx)) == -1))
+        return evmap_io_add_undo_(ev->ev_base, ev);
+    return res != 0;
+}
 
 /* evmap_io_add_ inline, for event_add's path. */
 static inline int
@@ -162,49 +202,6 @@ evmap_io_del_last_inl_(struct event_base *base, evutil_socket_t fd,
     ctx->interest = (ev_uint16_t)(old & ~res);
     return base->evsel->del(base, fd, (short)old, (evs & EV_ET) | res,
         EVMAP_FDINFO(ctx));
-}
-
-/* Takes ev back out of the map of its fd after the backend refused the
- * add of evmap_io_add_last_inl_: the counts, the interests and the list
- * as they were.  Returns -1. */
-int evmap_io_add_undo_(struct event_base *base, struct event *ev);
-
-/* Whether evmap_io_add_refused_ might refuse an add of evs to ctx,
- * whose first event is first: a cheap superset of its cases. */
-static inline int
-evmap_io_add_may_refuse_(const struct evmap_io *ctx,
-    const struct event *first, short evs)
-{
-    return ((first->ev_events ^ evs) & EV_ET) || ctx->nread == 0xffff ||
-           ctx->nwrite == 0xffff || ctx->nclose == 0xffff;
-}
-
-/* evmap_io_add_last_inl_: for an fd >= 0 already in the map and an add
- * evmap_io_add_refused_ (or evmap_io_add_may_refuse_) lets through; 1
- * when the backend was told, 0 when it had nothing to do, -1 when it
- * refused the add (nothing changed then). */
-static inline int
-evmap_io_add_last_inl_(struct event_base *base, struct evmap_io *ctx,
-    struct event *ev)
-{
-    short evs = ev->ev_events, old, res;
-
-    old = (short)ctx->interest;
-    /* The kinds nobody on this fd wanted yet. */
-    res = evs & EVMAP_IO_KINDS & ~old;
-    if (evs & EV_READ)
-        ++ctx->nread;
-    if (evs & EV_WRITE)
-        ++ctx->nwrite;
-    if (evs & EV_CLOSED)
-        ++ctx->nclose;
-    ctx->interest = (ev_uint16_t)(old | res);
-    LIST_INSERT_HEAD(&ctx->events, ev, ev_io_next);
-    if (res && EVUTIL_UNLIKELY(base->evsel->add(base, ev->ev_fd, old,
-                                   (evs & EV_ET) | res,
-                                   EVMAP_FDINFO(ctx)) == -1))
-        return evmap_io_add_undo_(ev->ev_base, ev);
-    return res != 0;
 }
 
 /* Activate ctx's events that want any of events.  from_dispatch is 1
