@@ -416,8 +416,9 @@ event_queue_insert_timeout(struct event_base *base, struct event *ev)
     }
 }
 
-static void
-event_queue_remove_timeout(struct event_base *base, struct event *ev)
+/* event_queue_remove_timeout, inline for event_del's straight path. */
+static inline void
+event_queue_remove_timeout_inl_(struct event_base *base, struct event *ev)
 {
     DECR_EVENT_COUNT(base, ev->ev_flags);
     ev->ev_flags &= ~EVLIST_TIMEOUT;
@@ -427,6 +428,12 @@ event_queue_remove_timeout(struct event_base *base, struct event *ev)
     } else {
         min_heap_erase_(&base->timeheap, ev);
     }
+}
+
+static void
+event_queue_remove_timeout(struct event_base *base, struct event *ev)
+{
+    event_queue_remove_timeout_inl_(base, ev);
 }
 
 /* ev's deadline for the common timeout tv (relative to now): the
@@ -1271,6 +1278,27 @@ event_add_fast_ok_(const struct event_base *base, const struct event *ev)
            event_add_io_idle_ok_(base, ev);
 }
 
+/* The map entry of ev's fd, when an add of ev may go straight to
+ * evmap_io_add_last_inl_: the fd is mapped already, the loop is not in
+ * the middle of another fd's results (event_ready_note_change_), and
+ * evmap_io_add_refused_ cannot refuse the add.  NULL otherwise. */
+static inline struct evmap_io *
+event_add_io_map_(const struct event_base *base, const struct event *ev)
+{
+    evutil_socket_t fd = ev->ev_fd;
+    struct evmap_io *ctx;
+    struct event *first;
+
+    if (EVUTIL_UNLIKELY((unsigned)fd >= (unsigned)base->io.nentries) ||
+        EVUTIL_UNLIKELY(base->ready_end != 0 && fd != base->ready_fd) ||
+        EVUTIL_UNLIKELY((ctx = base->io.entries[fd]) == NULL))
+        return NULL;
+    first = LIST_FIRST(&ctx->events);
+    if (first != NULL && evmap_io_add_may_refuse_(ctx, first, ev->ev_events))
+        return NULL;
+    return ctx;
+}
+
 /* What a del of ev, added (with a timeout or not), needs on every
  * straight path besides a base without a lock (which the callers test
  * first, so that nothing of ev is read unlocked): a user's I/O event,
@@ -1366,6 +1394,39 @@ event_add_timer_ok_(const struct event_base *base, const struct event *ev,
            (unsigned long)tv->tv_usec < 1000000;
 }
 
+/* event_add(ev, tv) of an idle plain I/O event whose add may go
+ * straight to the map entry ctx of its fd (see event_add_no_timeout_),
+ * with an interval check_timeout_arg leaves as is, on a base with plain
+ * paths: the map and the backend as there, then the heap, whose room is
+ * reserved first so that nothing fails after the backend's add.  A
+ * deadline made of an ordinary interval never looks like a common
+ * timeout's (its tv_usec is below 1000000). */
+static int
+event_add_io_timer_(struct event_base *base, struct event *ev,
+    const struct timeval *tv, struct evmap_io *ctx)
+{
+    struct timeval now;
+
+    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
+                            1 + min_heap_size_(&base->timeheap)) == -1))
+        return -1;
+    if (evmap_io_add_last_inl_(base, ctx, ev) == -1)
+        return -1;
+    base = ev->ev_base;
+    /* event_queue_insert_inserted and event_queue_insert_timeout for
+     * flags known to be EVLIST_INIT alone. */
+    base->event_count += 2;
+    if (base->event_count > base->event_count_max)
+        base->event_count_max = base->event_count;
+    if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST)
+        ev->ev_io_timeout = *tv;
+    gettime_(base, &now);
+    evutil_timeradd(&now, tv, &ev->ev_timeout);
+    ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT;
+    min_heap_push_(&base->timeheap, ev);
+    return 0;
+}
+
 /* event_add(ev, tv) on a base without a lock, past the re-arm in place:
  * event_add_timer_ when it may, else the general path.  Apart so that
  * event_add saves no registers for it. */
@@ -1380,10 +1441,20 @@ event_add_timeout_nolock_(struct event_base *base, struct event *ev,
     const struct timeval *tv)
 {
     int common = (tv->tv_usec & COMMON_TIMEOUT_MASK) == COMMON_TIMEOUT_MAGIC;
+    struct evmap_io *ctx;
+
     /* Moving a pending heap timeout (the usual reschedule) is the
      * general path's, by min_heap_postpone_ or adjust. */
     if (!common && (ev->ev_flags & EVLIST_TIMEOUT))
         return event_add_general_(ev, tv, 0);
+    /* The usual add with a timeout: as event_add_no_timeout_ takes an
+     * add without one, with an ordinary interval. */
+    if (!common && EVUTIL_LIKELY(base->plain_paths) &&
+        EVUTIL_LIKELY(event_add_io_idle_ok_(base, ev)) &&
+        (unsigned long)tv->tv_sec <= EVENT_MAX_TIMEOUT_SEC_ &&
+        (unsigned long)tv->tv_usec < 1000000 &&
+        EVUTIL_LIKELY((ctx = event_add_io_map_(base, ev)) != NULL))
+        return event_add_io_timer_(base, ev, tv, ctx);
     if (event_add_timer_ok_(base, ev, tv, common))
         return event_add_timer_(base, ev, tv, common);
     return event_add_general_(ev, tv, 0);
@@ -1415,23 +1486,16 @@ static int event_add_no_timeout_(struct event_base *base, struct event *ev)
 static int
 event_add_no_timeout_(struct event_base *base, struct event *ev)
 {
-    evutil_socket_t fd;
     struct evmap_io *ctx;
-    struct event *first;
 
     /* The usual add: on a base with plain paths (nobody to wake, so
      * NOTIFY_IF_NEEDED would do nothing), of an idle plain I/O event
-     * (event_add_io_idle_ok_), to an fd already mapped, that evmap_io_add_refused_ cannot
-     * refuse.  The backend's add comes last and only ev is kept across
-     * it. */
+     * (event_add_io_idle_ok_), to an fd already mapped, that
+     * evmap_io_add_refused_ cannot refuse (event_add_io_map_).  The
+     * backend's add comes last and only ev is kept across it. */
     if (EVUTIL_LIKELY(base->plain_paths) &&
         EVUTIL_LIKELY(event_add_io_idle_ok_(base, ev)) &&
-        EVUTIL_LIKELY((unsigned)(fd = ev->ev_fd) <
-                      (unsigned)base->io.nentries) &&
-        EVUTIL_LIKELY(base->ready_end == 0 || fd == base->ready_fd) &&
-        EVUTIL_LIKELY((ctx = base->io.entries[fd]) != NULL) &&
-        ((first = LIST_FIRST(&ctx->events)) == NULL ||
-            !evmap_io_add_may_refuse_(ctx, first, ev->ev_events))) {
+        EVUTIL_LIKELY((ctx = event_add_io_map_(base, ev)) != NULL)) {
         if (evmap_io_add_last_inl_(base, ctx, ev) == -1)
             return -1;
         /* event_queue_insert_inserted for flags known to be
@@ -1748,7 +1812,7 @@ static int event_del_io_timeout_(struct event_base *base, struct event *ev)
 static int
 event_del_io_timeout_(struct event_base *base, struct event *ev)
 {
-    event_queue_remove_timeout(base, ev);
+    event_queue_remove_timeout_inl_(base, ev);
     event_queue_remove_inserted(base, ev);
     return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
 }

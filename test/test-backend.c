@@ -623,10 +623,11 @@ test_deleted_closed_dup(void **state)
  * file: EPERM), then the event is added again.  The add fails and must
  * leave nothing behind: not pending, not counted, not in the fd's map
  * (else a later event on a socket at that number would count as a second
- * reader, reach no backend and never fire).  Backends that accept
- * regular files report them readable instead. */
+ * reader, reach no backend and never fire), and with a timeout (tv)
+ * no timer either.  Backends that accept regular files report them
+ * readable instead. */
 static void
-refused_readd_leaves_nothing(void)
+refused_readd_leaves_nothing(const struct timeval *tv)
 {
     const struct variant *v;
     struct event_base *base;
@@ -660,14 +661,15 @@ refused_readd_leaves_nothing(void)
 
         tu_log_clear();
         errno = 0;
-        res = event_add(ev, NULL);
+        res = event_add(ev, tv);
         if (strcmp(v->method, "epoll") == 0 && !v->changelist) {
             assert_int_equal(res, -1);
             assert_int_equal(errno, EPERM);
             assert_true(tu_log_count(EVENT_LOG_WARN) > 0);
         }
         if (res == -1) {
-            assert_int_equal(event_pending(ev, EV_READ, NULL), 0);
+            assert_int_equal(
+                event_pending(ev, EV_READ | EV_TIMEOUT, NULL), 0);
             assert_int_equal(
                 event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
                 added);
@@ -716,11 +718,15 @@ refused_readd_leaves_nothing(void)
 static void
 test_refused_readd_leaves_nothing(void **state)
 {
+    struct timeval tv = {30, 0};
+
     (void)state;
-    refused_readd_leaves_nothing();
+    refused_readd_leaves_nothing(NULL);
+    refused_readd_leaves_nothing(&tv);
     print_message("  (bases without a lock)\n");
     variant_extra_flags = EVENT_BASE_FLAG_NOLOCK;
-    refused_readd_leaves_nothing();
+    refused_readd_leaves_nothing(NULL);
+    refused_readd_leaves_nothing(&tv);
     variant_extra_flags = 0;
 }
 
