@@ -1213,22 +1213,19 @@ event_rearm_heap_timeout_(struct event_base *base, struct event *ev,
     return 1;
 }
 
-/* The lock-free re-arm of a heap timeout from a callback (the time is
- * cached), when it takes O(1): a leaf re-keyed in place, or an inner
+/* The lock-free re-arm of a heap timeout (event_rearm_eligible_) at
+ * *now + *tv, when it takes O(1): a leaf re-keyed in place, or an inner
  * entry postponed (stale) the way min_heap_postpone_ does it.  No side
- * effects unless it returns 1.  It calls nothing, so event_add needs no
- * stack frame for it. */
+ * effects unless it returns 1.  It calls nothing. */
 static inline int
-event_rearm_try_(struct event_base *base, struct event *ev,
-    const struct timeval *tv)
+event_rearm_at_(struct event_base *base, struct event *ev,
+    const struct timeval *tv, const struct timeval *now)
 {
     struct min_heap *h = &base->timeheap;
     struct timeval when;
 
-    if (!base->tv_cache.tv_sec || !event_rearm_eligible_(ev, tv))
-        return 0;
-    when.tv_sec = base->tv_cache.tv_sec + tv->tv_sec;
-    when.tv_usec = base->tv_cache.tv_usec + tv->tv_usec;
+    when.tv_sec = now->tv_sec + tv->tv_sec;
+    when.tv_usec = now->tv_usec + tv->tv_usec;
     if (when.tv_usec >= 1000000) {
         when.tv_sec++;
         when.tv_usec -= 1000000;
@@ -1245,6 +1242,16 @@ done:
     if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST)
         ev->ev_io_timeout = *tv;
     return 1;
+}
+
+/* event_rearm_at_ from a callback, at the cached time; so that it
+ * calls nothing, event_add needs no stack frame for it. */
+static inline int
+event_rearm_try_(struct event_base *base, struct event *ev,
+    const struct timeval *tv)
+{
+    return base->tv_cache.tv_sec && event_rearm_eligible_(ev, tv) &&
+           event_rearm_at_(base, ev, tv, &base->tv_cache);
 }
 
 static int event_add_general_(struct event *ev, const struct timeval *tv,
@@ -1443,10 +1450,19 @@ event_add_timeout_nolock_(struct event_base *base, struct event *ev,
     int common = (tv->tv_usec & COMMON_TIMEOUT_MASK) == COMMON_TIMEOUT_MAGIC;
     struct evmap_io *ctx;
 
-    /* Moving a pending heap timeout (the usual reschedule) is the
-     * general path's, by min_heap_postpone_ or adjust. */
-    if (!common && (ev->ev_flags & EVLIST_TIMEOUT))
+    /* Moving a pending heap timeout (the usual reschedule) outside the
+     * loop, where no time is cached: as event_rearm_try_ does it in a
+     * callback, at the clock's time, else by the general path. */
+    if (!common && (ev->ev_flags & EVLIST_TIMEOUT)) {
+        struct timeval now;
+        if (!base->tv_cache.tv_sec && event_rearm_eligible_(ev, tv) &&
+            gettime_(base, &now) == 0 &&
+            event_rearm_at_(base, ev, tv, &now)) {
+            event_ready_rearm_note_(base, ev, 1);
+            return 0;
+        }
         return event_add_general_(ev, tv, 0);
+    }
     /* The usual add with a timeout: as event_add_no_timeout_ takes an
      * add without one, with an ordinary interval. */
     if (!common && EVUTIL_LIKELY(base->plain_paths) &&

@@ -486,6 +486,23 @@ test_active_by_fd_from_thread(void **state)
     tu_close_pair(fds);
 }
 
+/* A base without a lock, where event_add takes its lock-free paths
+ * (the other tests run with locks on). */
+static int
+setup_nolock(void **state)
+{
+    struct event_config *cfg;
+
+    tu_setup_nobase(state);
+    cfg = event_config_new();
+    if (cfg == NULL ||
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) != 0)
+        return -1;
+    *state = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return *state != NULL ? 0 : -1;
+}
+
 int
 main(void)
 {
@@ -498,6 +515,12 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_pending_after_postpone,
             tu_setup, tu_teardown),
+        /* Postponed outside the loop, without a lock: the time is read
+         * for each add rather than cached. */
+        cmocka_unit_test_setup_teardown(test_postponed_many_times,
+            setup_nolock, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_after_postpone,
+            setup_nolock, tu_teardown),
         cmocka_unit_test_setup_teardown(test_persist_io_timeout_rearm,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(
