@@ -1401,37 +1401,69 @@ event_add_timer_ok_(const struct event_base *base, const struct event *ev,
            (unsigned long)tv->tv_usec < 1000000;
 }
 
-/* event_add(ev, tv) of an idle plain I/O event whose add may go
- * straight to the map entry ctx of its fd (see event_add_no_timeout_),
- * with an interval check_timeout_arg leaves as is, on a base with plain
- * paths: the map and the backend as there, then the heap, whose room is
- * reserved first so that nothing fails after the backend's add.  A
- * deadline made of an ordinary interval never looks like a common
- * timeout's (its tv_usec is below 1000000). */
-static int
-event_add_io_timer_(struct event_base *base, struct event *ev,
-    const struct timeval *tv, struct evmap_io *ctx)
+/* The heap half of the straight adds with a timeout below: ev, idle
+ * but for flags (EVLIST_INIT, with EVLIST_INSERTED when its fd was just
+ * mapped), counted count times more, gets its deadline and its place,
+ * whose room was reserved.  A deadline made of an ordinary interval never
+ * looks like a common timeout's (its tv_usec is below 1000000). */
+static inline void
+event_push_idle_timer_(struct event_base *base, struct event *ev,
+    const struct timeval *tv, short flags, int count)
 {
     struct timeval now;
 
-    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
-                            1 + min_heap_size_(&base->timeheap)) == -1))
-        return -1;
-    if (evmap_io_add_last_inl_(base, ctx, ev) == -1)
-        return -1;
-    base = ev->ev_base;
-    /* event_queue_insert_inserted and event_queue_insert_timeout for
-     * flags known to be EVLIST_INIT alone. */
-    base->event_count += 2;
+    base->event_count += count;
     if (base->event_count > base->event_count_max)
         base->event_count_max = base->event_count;
     if (ev->ev_closure == EV_CLOSURE_EVENT_PERSIST)
         ev->ev_io_timeout = *tv;
     gettime_(base, &now);
     evutil_timeradd(&now, tv, &ev->ev_timeout);
-    ev->ev_flags = EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT;
+    ev->ev_flags = flags | EVLIST_TIMEOUT;
     min_heap_push_(&base->timeheap, ev);
+}
+
+/* event_add(ev, tv), on a base with plain paths, of an idle plain I/O
+ * event whose add may go straight to the map entry ctx of its fd (see
+ * event_add_no_timeout_), with an interval check_timeout_arg leaves as
+ * is: the map and the backend as there, then the heap, whose room is
+ * reserved first so that nothing fails after the backend's add. */
+static int
+event_add_io_timer_(struct event_base *base, struct event *ev,
+    const struct timeval *tv, struct evmap_io *ctx)
+{
+    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
+                            1 + min_heap_size_(&base->timeheap)) == -1))
+        return -1;
+    if (evmap_io_add_last_inl_(base, ctx, ev) == -1)
+        return -1;
+    /* event_queue_insert_inserted and event_queue_insert_timeout for
+     * flags known to be EVLIST_INIT alone. */
+    event_push_idle_timer_(ev->ev_base, ev, tv,
+        EVLIST_INIT | EVLIST_INSERTED, 2);
     return 0;
+}
+
+/* The same for a pure timer (event_timer_idle_ok_). */
+static int
+event_add_pure_timer_(struct event_base *base, struct event *ev,
+    const struct timeval *tv)
+{
+    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
+                            1 + min_heap_size_(&base->timeheap)) == -1))
+        return -1;
+    event_push_idle_timer_(base, ev, tv, EVLIST_INIT, 1);
+    return 0;
+}
+
+/* What event_add_pure_timer_ needs of a pure timer: idle, a callback,
+ * no fd kinds and no signal. */
+static inline int
+event_timer_idle_ok_(const struct event_base *base, const struct event *ev)
+{
+    return ev->ev_flags == EVLIST_INIT &&
+           !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
+           ev->ev_callback != NULL && base->ready_rearm != ev;
 }
 
 /* event_add(ev, tv) on a base without a lock, past the re-arm in place:
@@ -1463,14 +1495,18 @@ event_add_timeout_nolock_(struct event_base *base, struct event *ev,
         }
         return event_add_general_(ev, tv, 0);
     }
-    /* The usual add with a timeout: as event_add_no_timeout_ takes an
-     * add without one, with an ordinary interval. */
+    /* The usual adds with a timeout, with an ordinary interval: of an
+     * I/O event as event_add_no_timeout_ takes an add without one, and
+     * of a pure timer. */
     if (!common && EVUTIL_LIKELY(base->plain_paths) &&
-        EVUTIL_LIKELY(event_add_io_idle_ok_(base, ev)) &&
         (unsigned long)tv->tv_sec <= EVENT_MAX_TIMEOUT_SEC_ &&
-        (unsigned long)tv->tv_usec < 1000000 &&
-        EVUTIL_LIKELY((ctx = event_add_io_map_(base, ev)) != NULL))
-        return event_add_io_timer_(base, ev, tv, ctx);
+        (unsigned long)tv->tv_usec < 1000000) {
+        if (EVUTIL_LIKELY(event_add_io_idle_ok_(base, ev)) &&
+            EVUTIL_LIKELY((ctx = event_add_io_map_(base, ev)) != NULL))
+            return event_add_io_timer_(base, ev, tv, ctx);
+        if (event_timer_idle_ok_(base, ev))
+            return event_add_pure_timer_(base, ev, tv);
+    }
     if (event_add_timer_ok_(base, ev, tv, common))
         return event_add_timer_(base, ev, tv, common);
     return event_add_general_(ev, tv, 0);
@@ -1833,6 +1869,20 @@ event_del_io_timeout_(struct event_base *base, struct event *ev)
     return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
 }
 
+/* event_del of a pure timer event_del_timer_fast_ takes, on a base with
+ * plain paths; apart so that event_del saves no registers for it. */
+static int event_del_pure_timer_(struct event_base *base, struct event *ev)
+#ifdef __GNUC__
+    __attribute__((noinline))
+#endif
+    ;
+static int
+event_del_pure_timer_(struct event_base *base, struct event *ev)
+{
+    event_queue_remove_timeout_inl_(base, ev);
+    return 0;
+}
+
 /* Whether event_del may take its straight path for ev, whose flags are
  * flags (EVLIST_INIT | EVLIST_INSERTED, with EVLIST_TIMEOUT or not), on
  * a base nobody wakes (see event_add_no_timeout_). */
@@ -1859,6 +1909,9 @@ event_del(struct event *ev)
     if (event_del_io_ok_(base, ev,
             EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT))
         return event_del_io_timeout_(base, ev);
+    if (EVUTIL_LIKELY(base->plain_paths) && event_timer_only_(base, ev) &&
+        base->current_event != event_to_event_callback(ev))
+        return event_del_pure_timer_(base, ev);
     return event_del_slow_(base, ev);
 }
 
