@@ -205,29 +205,45 @@ min_heap_sift_down_(struct min_heap *s, unsigned i,
 {
     struct min_heap_entry *p = s->p;
     unsigned n = s->n;
-    for (;;) {
-        unsigned first = i * MIN_HEAP_ARITY_ + 1, best;
-        ev_int64_t d;
-        if (first + MIN_HEAP_ARITY_ <= n) {
-            const struct min_heap_entry *c = &p[first];
-            ev_int64_t d0 = c[0].deadline, d1 = c[1].deadline;
-            ev_int64_t d2 = c[2].deadline, d3 = c[3].deadline;
-            unsigned a = d1 < d0, b = d3 < d2 ? 3 : 2;
-            ev_int64_t da = d1 < d0 ? d1 : d0, db = d3 < d2 ? d3 : d2;
-            best = first + (db < da ? b : a);
-            d = db < da ? db : da;
-        } else if (first < n) {
-            best = min_heap_best_child_(s, first);
-            d = p[best].deadline;
-        } else {
-            break;
+    /* Nodes below full have all four children (4i + 4 < n). */
+    unsigned full = n >= 5 ? (n - 5) / MIN_HEAP_ARITY_ + 1 : 0;
+
+    while (i < full) {
+        const struct min_heap_entry *c = &p[i * MIN_HEAP_ARITY_ + 1];
+        const struct min_heap_entry *ma = c, *mb = c + 2;
+        ev_int64_t da = c[0].deadline, db = c[2].deadline;
+        ev_int64_t d1 = c[1].deadline, d3 = c[3].deadline;
+        if (d1 < da) {
+            ma = c + 1;
+            da = d1;
         }
-        if (d >= ent.deadline)
-            break;
-        min_heap_place_(s, i, p[best]);
-        i = best;
+        if (d3 < db) {
+            mb = c + 3;
+            db = d3;
+        }
+        if (db < da) {
+            ma = mb;
+            da = db;
+        }
+        if (da >= ent.deadline)
+            goto place;
+        p[i] = *ma;
+        MIN_HEAP_POS_(ma->ev)->idx = (int)i;
+        i = (unsigned)(ma - p);
     }
-    min_heap_place_(s, i, ent);
+    /* The last inner node may have fewer than four children, all
+     * leaves. */
+    if (i * MIN_HEAP_ARITY_ + 1 < n) {
+        unsigned best = min_heap_best_child_(s, i * MIN_HEAP_ARITY_ + 1);
+        if (p[best].deadline < ent.deadline) {
+            p[i] = p[best];
+            MIN_HEAP_POS_(p[i].ev)->idx = (int)i;
+            i = best;
+        }
+    }
+place:
+    p[i] = ent;
+    MIN_HEAP_POS_(ent.ev)->idx = (int)i;
 }
 
 static inline int
