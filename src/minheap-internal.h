@@ -196,9 +196,10 @@ min_heap_best_child_(const struct min_heap *s, unsigned first)
 /* Place ent in the subtree under the hole at i, whose parent (if any)
  * fires no later than ent.  It stops at the first level where no child
  * is strictly earlier: among equal deadlines nothing moves.  Where all
- * four children exist (most levels), the earliest is found by a
- * tournament on deadlines held in registers, which compiles to
- * conditional moves. */
+ * four children exist (every level but the last inner node's), the
+ * earliest is found by a tournament on deadlines held in registers; its
+ * branches let the processor fetch the next level ahead, which measured
+ * faster than conditional moves on random deadlines. */
 static inline void
 min_heap_sift_down_(struct min_heap *s, unsigned i,
     struct min_heap_entry ent)
