@@ -1053,8 +1053,7 @@ event_add_nolock_full_(struct event *ev, const struct timeval *tv,
         event_debug_assert_is_setup_(ev);
 
     /* Reserve the heap slot first so that nothing changes on failure. */
-    if (tv && min_heap_reserve_(&base->timeheap,
-                  1 + min_heap_size_(&base->timeheap)) == -1)
+    if (tv && min_heap_reserve_one_(&base->timeheap) == -1)
         return -1;
 
     /* A signal callback running in another thread reads ev_ncalls. */
@@ -1269,13 +1268,20 @@ static int event_add_general_(struct event *ev, const struct timeval *tv,
 #define EVENT_IO_PLAIN_(ev)                                                \
     (((ev)->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&              \
         !((ev)->ev_events & EV_SIGNAL))
-/* What an add of ev needs on every straight path: ev idle, a user's
- * I/O event with a callback, and no re-arm of it pending. */
+/* What an add of ev needs on every straight path: ev idle, with a
+ * callback, and no re-arm of it pending. */
+static inline int
+event_add_idle_ok_(const struct event_base *base, const struct event *ev)
+{
+    return ev->ev_flags == EVLIST_INIT && ev->ev_callback != NULL &&
+           base->ready_rearm != ev;
+}
+
+/* The same for a user's I/O event. */
 static inline int
 event_add_io_idle_ok_(const struct event_base *base, const struct event *ev)
 {
-    return ev->ev_flags == EVLIST_INIT && EVENT_IO_PLAIN_(ev) &&
-           ev->ev_callback != NULL && base->ready_rearm != ev;
+    return EVENT_IO_PLAIN_(ev) && event_add_idle_ok_(base, ev);
 }
 
 static inline int
@@ -1349,8 +1355,7 @@ event_add_timer_(struct event_base *base, struct event *ev,
     struct timeval now;
 
     event_ready_rearm_note_(base, ev, 0);
-    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
-                            1 + min_heap_size_(&base->timeheap)) == -1))
+    if (EVUTIL_UNLIKELY(min_heap_reserve_one_(&base->timeheap) == -1))
         return -1;
     if ((ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED)) &&
         !(ev->ev_flags & EVLIST_INSERTED) &&
@@ -1432,8 +1437,7 @@ static int
 event_add_io_timer_(struct event_base *base, struct event *ev,
     const struct timeval *tv, struct evmap_io *ctx)
 {
-    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
-                            1 + min_heap_size_(&base->timeheap)) == -1))
+    if (EVUTIL_UNLIKELY(min_heap_reserve_one_(&base->timeheap) == -1))
         return -1;
     if (evmap_io_add_last_inl_(base, ctx, ev) == -1)
         return -1;
@@ -1449,21 +1453,19 @@ static int
 event_add_pure_timer_(struct event_base *base, struct event *ev,
     const struct timeval *tv)
 {
-    if (EVUTIL_UNLIKELY(min_heap_reserve_(&base->timeheap,
-                            1 + min_heap_size_(&base->timeheap)) == -1))
+    if (EVUTIL_UNLIKELY(min_heap_reserve_one_(&base->timeheap) == -1))
         return -1;
     event_push_idle_timer_(base, ev, tv, EVLIST_INIT, 1);
     return 0;
 }
 
-/* What event_add_pure_timer_ needs of a pure timer: idle, a callback,
- * no fd kinds and no signal. */
+/* The same as event_add_io_idle_ok_ for a pure timer (no fd kinds, no
+ * signal), for event_add_pure_timer_. */
 static inline int
 event_timer_idle_ok_(const struct event_base *base, const struct event *ev)
 {
-    return ev->ev_flags == EVLIST_INIT &&
-           !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
-           ev->ev_callback != NULL && base->ready_rearm != ev;
+    return !(ev->ev_events & (EV_READ | EV_WRITE | EV_CLOSED | EV_SIGNAL)) &&
+           event_add_idle_ok_(base, ev);
 }
 
 /* event_add(ev, tv) on a base without a lock, past the re-arm in place:
@@ -1812,20 +1814,6 @@ event_del_general_(struct event *ev)
     return event_del_(ev, EVENT_DEL_AUTOBLOCK);
 }
 
-/* event_del of a timer (no fd, no signal) that waits for its timeout
- * only, on a base without a lock, outside debug mode and not from its
- * own callback: all the general path does for it.  Returns 0 when that
- * must run instead. */
-static inline int
-event_del_timer_fast_(struct event_base *base, struct event *ev)
-{
-    if (base->th_base_lock || !event_timer_only_(base, ev) ||
-        base->current_event == event_to_event_callback(ev))
-        return 0;
-    event_queue_remove_timeout(base, ev);
-    return 1;
-}
-
 /* event_del but for its usual case, apart so that event_del saves no
  * registers for it. */
 static int event_del_slow_(struct event_base *base, struct event *ev)
@@ -1848,8 +1836,6 @@ event_del_slow_(struct event_base *base, struct event *ev)
             NOTIFY_IF_NEEDED(base);
         return 0;
     }
-    if (event_del_timer_fast_(base, ev))
-        return 0;
     return event_del_general_(ev);
 }
 
@@ -1869,8 +1855,20 @@ event_del_io_timeout_(struct event_base *base, struct event *ev)
     return evmap_io_del_last_inl_(base, ev->ev_fd, ev);
 }
 
-/* event_del of a pure timer event_del_timer_fast_ takes, on a base with
- * plain paths; apart so that event_del saves no registers for it. */
+/* Whether event_del may take ev, a timer (no fd, no signal) that waits
+ * for its timeout only, straight out of its queue: on a base without a
+ * lock (tested first, so that nothing of ev is read unlocked), outside
+ * debug mode and not from its own callback; all the general path would
+ * do for it. */
+static inline int
+event_del_timer_ok_(const struct event_base *base, const struct event *ev)
+{
+    return !base->th_base_lock && event_timer_only_(base, ev) &&
+           base->current_event != event_to_event_callback(ev);
+}
+
+/* event_del of a timer event_del_timer_ok_ lets through; apart so that
+ * event_del saves no registers for it. */
 static int event_del_pure_timer_(struct event_base *base, struct event *ev)
 #ifdef __GNUC__
     __attribute__((noinline))
@@ -1909,8 +1907,7 @@ event_del(struct event *ev)
     if (event_del_io_ok_(base, ev,
             EVLIST_INIT | EVLIST_INSERTED | EVLIST_TIMEOUT))
         return event_del_io_timeout_(base, ev);
-    if (EVUTIL_LIKELY(base->plain_paths) && event_timer_only_(base, ev) &&
-        base->current_event != event_to_event_callback(ev))
+    if (event_del_timer_ok_(base, ev))
         return event_del_pure_timer_(base, ev);
     return event_del_slow_(base, ev);
 }

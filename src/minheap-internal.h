@@ -160,11 +160,18 @@ min_heap_elt_is_top_(const struct event *e)
                ->idx == 0;
 }
 
+/* Store ent at p[i] and tell its event where it is. */
+static inline void
+min_heap_set_(struct min_heap_entry *p, unsigned i, struct min_heap_entry ent)
+{
+    p[i] = ent;
+    MIN_HEAP_POS_(ent.ev)->idx = (int)i;
+}
+
 static inline void
 min_heap_place_(struct min_heap *s, unsigned i, struct min_heap_entry ent)
 {
-    s->p[i] = ent;
-    MIN_HEAP_POS_(ent.ev)->idx = (int)i;
+    min_heap_set_(s->p, i, ent);
 }
 
 static inline void
@@ -228,8 +235,7 @@ min_heap_sift_down_(struct min_heap *s, unsigned i,
         }
         if (da >= ent.deadline)
             goto place;
-        p[i] = *ma;
-        MIN_HEAP_POS_(ma->ev)->idx = (int)i;
+        min_heap_set_(p, i, *ma);
         i = (unsigned)(ma - p);
     }
     /* The last inner node may have fewer than four children, all
@@ -237,14 +243,12 @@ min_heap_sift_down_(struct min_heap *s, unsigned i,
     if (i * MIN_HEAP_ARITY_ + 1 < n) {
         unsigned best = min_heap_best_child_(s, i * MIN_HEAP_ARITY_ + 1);
         if (p[best].deadline < ent.deadline) {
-            p[i] = p[best];
-            MIN_HEAP_POS_(p[i].ev)->idx = (int)i;
+            min_heap_set_(p, i, p[best]);
             i = best;
         }
     }
 place:
-    p[i] = ent;
-    MIN_HEAP_POS_(ent.ev)->idx = (int)i;
+    min_heap_set_(p, i, ent);
 }
 
 static inline int
@@ -266,6 +270,13 @@ min_heap_reserve_(struct min_heap *s, unsigned n)
     return 0;
 }
 
+/* Room for one more entry: 0, or -1 on ENOMEM. */
+static inline int
+min_heap_reserve_one_(struct min_heap *s)
+{
+    return min_heap_reserve_(s, s->n + 1);
+}
+
 static inline void
 min_heap_stamp_(struct min_heap *s, struct event *e)
 {
@@ -277,7 +288,7 @@ static inline int
 min_heap_push_(struct min_heap *s, struct event *e)
 {
     struct min_heap_entry ent;
-    if (s->n == (unsigned)-1 / 2 || min_heap_reserve_(s, s->n + 1))
+    if (s->n == (unsigned)-1 / 2 || min_heap_reserve_one_(s))
         return -1;
     min_heap_stamp_(s, e);
     ent.deadline = min_heap_key_(e);
