@@ -3,15 +3,18 @@
  * evbuffer_read, evbuffer_write and evbuffer_write_atmost.
  *
  * Reads take at most max_read bytes (4096 unless a bufferevent raised it)
- * with one readv, straight into the free space of at most two chains plus
- * a stack area for the overflow (no FIONREAD round trip).  Writes gather up
- * to NUM_WRITE_IOVEC chains into one writev; a file segment added for
+ * with one system call and no FIONREAD round trip: into an empty buffer, a
+ * read() into a stack area copied into one chain; otherwise a readv straight
+ * into the free space of at most two chains plus the stack area for the
+ * overflow.  Writes gather up to NUM_WRITE_IOVEC chains into one writev (a
+ * write() when there is one); a file segment added for
  * sendfile is sent on its own with sendfile(2).  Only bytes the kernel
  * took are drained; errno is left as the failing call set it.
  */
 #include "event2/event-config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -32,6 +35,37 @@
 #define MIN_READ_CHAIN_SPACE (1024 - sizeof(struct evbuffer_chain))
 /* Chains one writev sends (libevent's NUM_WRITE_IOVEC). */
 #define NUM_WRITE_IOVEC 128
+
+/* One flat buffer to or from the descriptor.  On Windows a socket is no C
+ * runtime descriptor, so the vector calls (WSARecv/WSASend underneath)
+ * take it there too. */
+static ev_ssize_t
+read_flat(evutil_socket_t fd, void *p, size_t len)
+{
+#ifdef _WIN32
+    struct iovec v;
+
+    v.iov_base = p;
+    v.iov_len = len;
+    return readv(fd, &v, 1);
+#else
+    return read(fd, p, len);
+#endif
+}
+
+static ev_ssize_t
+write_flat(evutil_socket_t fd, const void *p, size_t len)
+{
+#ifdef _WIN32
+    struct iovec v;
+
+    v.iov_base = (void *)p;
+    v.iov_len = len;
+    return writev(fd, &v, 1);
+#else
+    return write(fd, p, len);
+#endif
+}
 
 /* Size of the stack area that takes what does not fit the chains of one
  * evbuffer_read (the default max_read). */
@@ -59,20 +93,22 @@ space_for_read(struct evbuffer *buf)
 }
 
 /*
- * One readv per call and no FIONREAD: we read up to howmuch (capped by
- * max_read) straight into the free space of the chains, and what does not
- * fit there lands in a stack area and is copied into a new chain.  The
- * free space is topped up to one small chain first, so a small message
- * costs one syscall and no copy; a bulk read copies its tail once, which
- * is cheaper than the ioctl libevent spends to size the chain exactly.
- * When the tail could exceed the stack area (max_read raised), chains
- * for all of howmuch are allocated instead.
+ * One system call per call and no FIONREAD: we read up to howmuch (capped
+ * by max_read).  An empty buffer reads into a stack area and keeps what
+ * came in one chain of that size.  Otherwise the read goes straight into
+ * the free space of the chains, and what does not fit there lands in the
+ * stack area and is copied into a new chain; the free space is topped up
+ * to one small chain first, so a small message costs no copy and a bulk
+ * read copies its tail once, which is cheaper than the ioctl libevent
+ * spends to size the chain exactly.  When the tail could exceed the stack
+ * area (max_read raised), chains for all of howmuch are allocated instead.
  */
 int
 evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
 {
     struct evbuffer_iovec vecs[NUM_READ_IOVEC + 1];
     unsigned char scratch[READ_SCRATCH];
+    const unsigned char *tail_from = scratch;
     struct evbuffer_chain **chainp, *chain, *fresh = NULL;
     size_t remaining, n, space, in_chains;
     ssize_t got;
@@ -94,6 +130,31 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
                 : MIN_READ_CHAIN_SPACE);
         if (chain == NULL)
             goto done;
+        if ((size_t)howmuch <= sizeof(scratch)) {
+            /* A plain read() into the stack area, then a copy into the
+             * chain: the kernel takes one flat buffer for less than a
+             * vector (no iovec array to fetch and check), which outweighs
+             * copying a message once.  The chain is made first, so a
+             * failed allocation never costs a small message. */
+            got = read_flat(fd, scratch, (size_t)howmuch);
+            if (got <= 0) {
+                int err = errno;
+
+                evbuffer_chain_free_(chain);
+                errno = err;
+                if (got == 0)
+                    result = 0;
+                goto done;
+            }
+            buf->first = buf->last = chain;
+            n = (size_t)got < chain->buffer_len ? (size_t)got
+                                                : chain->buffer_len;
+            memcpy(chain->buffer, scratch, n);
+            evbuffer_append_commit_(buf, chain, n);
+            remaining = (size_t)got - n;
+            tail_from = scratch + n;
+            goto tail;
+        }
         buf->first = buf->last = fresh = chain;
         chainp = &buf->first;
         n = chain->buffer_len < (size_t)howmuch ? chain->buffer_len
@@ -133,7 +194,10 @@ scratch:
         ++nvecs;
     }
 
-    got = readv(fd, (struct iovec *)vecs, nvecs);
+    if (nvecs == 1)
+        got = read_flat(fd, vecs[0].iov_base, vecs[0].iov_len);
+    else
+        got = readv(fd, (struct iovec *)vecs, nvecs);
     if (got <= 0) {
         int err = errno;
 
@@ -159,7 +223,9 @@ scratch:
         remaining -= n;
         chain = chain->next;
     }
-    if (remaining > 0 && evbuffer_add_nolock_(buf, scratch, remaining) < 0) {
+tail:
+    if (remaining > 0 &&
+        evbuffer_add_nolock_(buf, tail_from, remaining) < 0) {
         /* The bytes are gone from the socket; report what we kept. */
         event_warnx("%s: out of memory, %zu bytes lost", __func__,
             remaining);
@@ -218,6 +284,10 @@ write_iovec(struct evbuffer *buf, evutil_socket_t fd, size_t howmuch)
     }
     if (i == 0)
         return 0;
+    /* One chain, the usual case for small messages: write() spares the
+     * kernel the iovec array. */
+    if (i == 1)
+        return write_flat(fd, iov[0].iov_base, iov[0].iov_len);
     return writev(fd, iov, i);
 }
 
