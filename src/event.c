@@ -2379,6 +2379,27 @@ event_haveevents(struct event_base *base)
     return base->virtual_event_count > 0 || base->event_count > 0;
 }
 
+/* Settle the stale entries at the top of h whose old deadlines are due
+ * by now_us.  Settling one walks it down the heap; when a run of them
+ * passes a sixteenth of the heap (and 64), the whole heap is re-keyed at
+ * once, in linear time, and no stale entry is left.  Another such run
+ * needs as many postpones again to make its entries stale, so the
+ * re-key costs each of them a constant. */
+static void
+timeout_settle_due_(struct min_heap *h, ev_int64_t now_us)
+{
+    unsigned run = 0;
+
+    while (h->n && h->p[0].deadline <= now_us &&
+           min_heap_entry_is_stale_(&h->p[0])) {
+        if (++run > 64 && run > h->n / 16) {
+            min_heap_rekey_all_(h);
+            break;
+        }
+        min_heap_settle_top_(h);
+    }
+}
+
 /* How long the backend may wait: until the earliest deadline, or
  * forever (*tv_p = NULL) when there is none.  A postponed (stale) top
  * entry is re-keyed only once its old deadline has passed; until then
@@ -2398,9 +2419,7 @@ timeout_next(struct event_base *base, struct timeval **tv_p)
     if (gettime_(base, &now) == -1)
         return -1;
     now_us = (ev_int64_t)now.tv_sec * 1000000 + now.tv_usec;
-    while (h->n && h->p[0].deadline <= now_us &&
-           min_heap_entry_is_stale_(&h->p[0]))
-        min_heap_settle_top_(h);
+    timeout_settle_due_(h, now_us);
     wait_us = h->p[0].deadline - now_us;
     if (wait_us <= 0) {
         evutil_timerclear(tv);
@@ -2457,7 +2476,7 @@ timeout_process(struct event_base *base)
 
         if (min_heap_entry_is_stale_(&h->p[0])) {
             /* Postponed: put it where its real deadline belongs. */
-            min_heap_settle_top_(h);
+            timeout_settle_due_(h, now_us);
             continue;
         }
         if (timeout_top_alone_(h)) {

@@ -83,6 +83,13 @@ typedef char min_heap_pos_fits_[
         __alignof__(((struct event *)0)->ev_timeout_pos)) ? 1 : -1];
 #define MIN_HEAP_ARITY_ 4
 
+/* A hint to fetch what the loop reads a few turns later. */
+#ifdef __GNUC__
+#define MIN_HEAP_PREFETCH_(addr) __builtin_prefetch(addr)
+#else
+#define MIN_HEAP_PREFETCH_(addr) ((void)0)
+#endif
+
 static inline ev_int64_t
 min_heap_key_(const struct event *e)
 {
@@ -411,6 +418,27 @@ min_heap_settle_top_(struct min_heap *s)
     min_heap_sift_down_(s, 0, ent);
 }
 
+/* Give every stale entry its event's real deadline and restore the heap
+ * order bottom up (Floyd's method): O(n) with the array read in order,
+ * where settling the entries one by one from the top costs a walk down
+ * the heap each.  For a heap that is mostly stale (a mass of postponed
+ * timeouts come due at once). */
+static inline void
+min_heap_rekey_all_(struct min_heap *s)
+{
+    struct min_heap_entry *p = s->p;
+    unsigned i, n = s->n;
+    for (i = 0; i < n; ++i) {
+        /* The events lie scattered: fetch some way ahead. */
+        if (i + 24 < n)
+            MIN_HEAP_PREFETCH_(&p[i + 24].ev->ev_timeout);
+        p[i].deadline = min_heap_key_(p[i].ev);
+    }
+    if (n > 1)
+        for (i = (n - 2) / MIN_HEAP_ARITY_ + 1; i-- > 0;)
+            min_heap_sift_down_(s, i, p[i]);
+}
+
 /* Grow the scratch array to hold at least n ties; 0 on ENOMEM. */
 static inline int
 min_heap_ties_reserve_(struct min_heap *s, unsigned n)
@@ -617,10 +645,8 @@ min_heap_ties_(struct min_heap *s, struct min_heap_tie_ **out)
         }
     }
     for (j = 0; j < n; ++j) {
-#ifdef __GNUC__
         if (j + 8 < n)
-            __builtin_prefetch(&t[j + 8].ev->ev_timeout_pos);
-#endif
+            MIN_HEAP_PREFETCH_(&t[j + 8].ev->ev_timeout_pos);
         t[j].seq = min_heap_seq_(t[j].ev);
     }
     if (n > 1)

@@ -59,6 +59,22 @@ hit_cb(evutil_socket_t fd, short what, void *arg)
     H.n++;
 }
 
+/* Shuffle perm[0..n) (Fisher-Yates), the same way for a given seed. */
+static void
+shuffle(int *perm, int n, unsigned long r)
+{
+    int i;
+
+    for (i = n - 1; i > 0; --i) {
+        int j, t;
+        r = r * 6364136223846793005UL + 1442695040888963407UL;
+        j = (int)((r >> 33) % (unsigned long)(i + 1));
+        t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* A timer postponed again and again fires once, at the last deadline. */
 
@@ -195,7 +211,6 @@ test_many_equal_deadlines_in_order(void **state)
     struct ties_ctx *c = calloc(1, sizeof(*c));
     struct event *kick;
     struct timeval tv;
-    unsigned long r = 12345;
     int i;
 
     assert_non_null(c);
@@ -205,14 +220,7 @@ test_many_equal_deadlines_in_order(void **state)
         assert_non_null(c->ev[i]);
         c->perm[i] = i;
     }
-    for (i = MANY_TIES - 1; i > 0; --i) {
-        int j, t;
-        r = r * 6364136223846793005UL + 1442695040888963407UL;
-        j = (int)((r >> 33) % (unsigned long)(i + 1));
-        t = c->perm[i];
-        c->perm[i] = c->perm[j];
-        c->perm[j] = t;
-    }
+    shuffle(c->perm, MANY_TIES, 12345);
     kick = evtimer_new(base, ties_schedule_cb, c);
     assert_int_equal(evtimer_add(kick, tu_tv(&tv, 0)), 0);
     assert_int_equal(tu_loop(base, 0), 1);
@@ -222,6 +230,115 @@ test_many_equal_deadlines_in_order(void **state)
             fail_msg("hit %d is timer %d, expected %d", i, c->order[i],
                 c->perm[i]);
     for (i = 0; i < MANY_TIES; ++i)
+        event_free(c->ev[i]);
+    event_free(kick);
+    free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* A mass of postponed timers whose old deadline passes at once (the loop
+ * then re-keys the whole heap rather than each entry in turn): each
+ * fires at its new deadline, in deadline order, ties in the order they
+ * were rescheduled, and a timer never postponed but due in between
+ * fires before them all. */
+
+#define MASS 3000
+#define MASS_PLAIN 10
+#define MASS_GROUPS 5
+
+struct mass_ctx {
+    struct event *ev[MASS + MASS_PLAIN];
+    int perm[MASS];
+    int order[MASS + MASS_PLAIN];
+    long ms[MASS + MASS_PLAIN];
+    struct timeval start;
+    int n;
+};
+
+static struct mass_ctx *MC;
+
+static void
+mass_hit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    if (MC->n < MASS + MASS_PLAIN) {
+        MC->order[MC->n] = (int)(intptr_t)arg;
+        MC->ms[MC->n] = tu_ms_since(&MC->start);
+    }
+    MC->n++;
+}
+
+/* Rescheduled timer perm[k] moves to 100 + 20 * (k % MASS_GROUPS) ms. */
+static long
+mass_new_ms(int k)
+{
+    return 100 + 20 * (k % MASS_GROUPS);
+}
+
+static void
+mass_schedule_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct mass_ctx *c = arg;
+    struct timeval tv;
+    int i;
+
+    (void)fd;
+    (void)what;
+    for (i = 0; i < MASS; ++i)
+        assert_int_equal(evtimer_add(c->ev[i], tu_tv(&tv, 50)), 0);
+    for (i = 0; i < MASS_PLAIN; ++i)
+        assert_int_equal(evtimer_add(c->ev[MASS + i], tu_tv(&tv, 80)), 0);
+    for (i = 0; i < MASS; ++i)
+        assert_int_equal(
+            evtimer_add(c->ev[c->perm[i]], tu_tv(&tv, mass_new_ms(i))), 0);
+}
+
+static void
+test_mass_postpone_order(void **state)
+{
+    struct event_base *base = *state;
+    struct mass_ctx *c = calloc(1, sizeof(*c));
+    struct event *kick;
+    struct timeval tv;
+    int i, g, k, at;
+
+    assert_non_null(c);
+    MC = c;
+    for (i = 0; i < MASS + MASS_PLAIN; ++i) {
+        c->ev[i] = evtimer_new(base, mass_hit_cb, (void *)(intptr_t)i);
+        assert_non_null(c->ev[i]);
+    }
+    for (i = 0; i < MASS; ++i)
+        c->perm[i] = i;
+    shuffle(c->perm, MASS, 777);
+    kick = evtimer_new(base, mass_schedule_cb, c);
+    assert_int_equal(evtimer_add(kick, tu_tv(&tv, 0)), 0);
+    /* Before the loop reads the time it arms the timers with: with the
+     * coarse clock's slack, a lower bound for every deadline. */
+    tu_now(&c->start);
+    assert_int_equal(tu_loop(base, 0), 1);
+    assert_int_equal(c->n, MASS + MASS_PLAIN);
+    /* The plain timers first, in the order they were armed. */
+    for (i = 0; i < MASS_PLAIN; ++i) {
+        if (c->order[i] != MASS + i)
+            fail_msg("hit %d is timer %d, expected %d", i, c->order[i],
+                MASS + i);
+        if (c->ms[i] < 80 - TU_EARLY_MS)
+            fail_msg("plain timer %d fired at %ld ms", i, c->ms[i]);
+    }
+    /* Then each group of new deadlines, in rescheduling order. */
+    at = MASS_PLAIN;
+    for (g = 0; g < MASS_GROUPS; ++g)
+        for (k = g; k < MASS; k += MASS_GROUPS, ++at) {
+            if (c->order[at] != c->perm[k])
+                fail_msg("hit %d is timer %d, expected %d", at,
+                    c->order[at], c->perm[k]);
+            if (c->ms[at] < mass_new_ms(k) - TU_EARLY_MS)
+                fail_msg("timer %d fired at %ld ms, before %ld", c->perm[k],
+                    c->ms[at], mass_new_ms(k));
+        }
+    for (i = 0; i < MASS + MASS_PLAIN; ++i)
         event_free(c->ev[i]);
     event_free(kick);
     free(c);
@@ -513,6 +630,10 @@ main(void)
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_many_equal_deadlines_in_order,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_mass_postpone_order,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_mass_postpone_order,
+            setup_nolock, tu_teardown),
         cmocka_unit_test_setup_teardown(test_pending_after_postpone,
             tu_setup, tu_teardown),
         /* Postponed outside the loop, without a lock: the time is read
