@@ -2,12 +2,13 @@
  * buffer-io.c: moving bytes between an evbuffer and a file descriptor --
  * evbuffer_read, evbuffer_write and evbuffer_write_atmost.
  *
- * Reads take at most max_read bytes (4096 unless a bufferevent raised it)
- * with one system call and no FIONREAD round trip: into an empty buffer, a
- * read() into a stack area copied into one chain; otherwise a readv straight
- * into the free space of at most two chains plus the stack area for the
- * overflow.  Writes gather up to NUM_WRITE_IOVEC chains into one writev (a
- * write() when there is one); a file segment added for
+ * Reads take at most max_read bytes (4096, libevent 2.1's fixed cap; only
+ * the internal evbuffer_set_max_read changes it, and nothing calls that
+ * yet) with one system call and no FIONREAD round trip: into an empty
+ * buffer, a read() into a stack area copied into one chain; otherwise a
+ * readv straight into the free space of at most two chains plus the stack
+ * area for the overflow.  Writes gather up to NUM_WRITE_IOVEC chains into
+ * one writev (a write() when there is one); a file segment added for
  * sendfile is sent on its own with sendfile(2).  Only bytes the kernel
  * took are drained; errno is left as the failing call set it.
  */
@@ -95,13 +96,14 @@ space_for_read(struct evbuffer *buf)
 /*
  * One system call per call and no FIONREAD: we read up to howmuch (capped
  * by max_read).  An empty buffer reads into a stack area and keeps what
- * came in one chain of that size.  Otherwise the read goes straight into
+ * came in one chain.  Otherwise the read goes straight into
  * the free space of the chains, and what does not fit there lands in the
  * stack area and is copied into a new chain; the free space is topped up
  * to one small chain first, so a small message costs no copy and a bulk
  * read copies its tail once, which is cheaper than the ioctl libevent
  * spends to size the chain exactly.  When the tail could exceed the stack
- * area (max_read raised), chains for all of howmuch are allocated instead.
+ * area (max_read raised), chains for all of howmuch are allocated instead,
+ * and an empty buffer whose read brings nothing gives them back.
  */
 int
 evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
@@ -109,10 +111,10 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
     struct evbuffer_iovec vecs[NUM_READ_IOVEC + 1];
     unsigned char scratch[READ_SCRATCH];
     const unsigned char *tail_from = scratch;
-    struct evbuffer_chain **chainp, *chain, *fresh = NULL;
+    struct evbuffer_chain **chainp, *chain;
     size_t remaining, n, space, in_chains;
     ssize_t got;
-    int nvecs, i, result = -1;
+    int nvecs, i, was_empty, result = -1;
 
     EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
@@ -122,48 +124,36 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
     if (howmuch < 0 || (size_t)howmuch > buf->max_read)
         howmuch = (int)buf->max_read;
 
-    if (buf->first == NULL) {
-        /* Empty buffer, the usual case for request/response traffic: one
-         * small chain, no walking. */
+    was_empty = buf->first == NULL;
+    if (was_empty && (size_t)howmuch <= sizeof(scratch)) {
+        /* Empty buffer, the usual case for request/response traffic: a
+         * plain read() into the stack area, then a copy into one small
+         * chain.  The kernel takes one flat buffer for less than a
+         * vector (no iovec array to fetch and check), which outweighs
+         * copying a message once.  The chain is made first, so a failed
+         * allocation never costs a small message. */
         chain = evbuffer_chain_new_((size_t)howmuch < MIN_READ_CHAIN_SPACE
                 ? (size_t)howmuch
                 : MIN_READ_CHAIN_SPACE);
         if (chain == NULL)
             goto done;
-        if ((size_t)howmuch <= sizeof(scratch)) {
-            /* A plain read() into the stack area, then a copy into the
-             * chain: the kernel takes one flat buffer for less than a
-             * vector (no iovec array to fetch and check), which outweighs
-             * copying a message once.  The chain is made first, so a
-             * failed allocation never costs a small message. */
-            got = read_flat(fd, scratch, (size_t)howmuch);
-            if (got <= 0) {
-                int err = errno;
+        got = read_flat(fd, scratch, (size_t)howmuch);
+        if (got <= 0) {
+            int err = errno;
 
-                evbuffer_chain_free_(chain);
-                errno = err;
-                if (got == 0)
-                    result = 0;
-                goto done;
-            }
-            buf->first = buf->last = chain;
-            n = (size_t)got < chain->buffer_len ? (size_t)got
-                                                : chain->buffer_len;
-            memcpy(chain->buffer, scratch, n);
-            evbuffer_append_commit_(buf, chain, n);
-            remaining = (size_t)got - n;
-            tail_from = scratch + n;
-            goto tail;
+            evbuffer_chain_free_(chain);
+            errno = err;
+            if (got == 0)
+                result = 0;
+            goto done;
         }
-        buf->first = buf->last = fresh = chain;
-        chainp = &buf->first;
-        n = chain->buffer_len < (size_t)howmuch ? chain->buffer_len
-                                                : (size_t)howmuch;
-        vecs[0].iov_base = chain->buffer;
-        vecs[0].iov_len = n;
-        nvecs = 1;
-        in_chains = n;
-        goto scratch;
+        buf->first = buf->last = chain;
+        n = (size_t)got < chain->buffer_len ? (size_t)got : chain->buffer_len;
+        memcpy(chain->buffer, scratch, n);
+        evbuffer_append_commit_(buf, chain, n);
+        remaining = (size_t)got - n;
+        tail_from = scratch + n;
+        goto tail;
     }
     space = space_for_read(buf);
     if (space < (size_t)howmuch) {
@@ -186,7 +176,6 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
     in_chains = 0;
     for (i = 0; i < nvecs; ++i)
         in_chains += vecs[i].iov_len;
-scratch:
     if (in_chains < (size_t)howmuch) {
         n = (size_t)howmuch - in_chains;
         vecs[nvecs].iov_base = scratch;
@@ -201,11 +190,9 @@ scratch:
     if (got <= 0) {
         int err = errno;
 
-        /* Nothing came: an idle buffer keeps no chain we made for it. */
-        if (fresh) {
-            buf->first = buf->last = NULL;
-            evbuffer_chain_free_(fresh);
-        }
+        /* Nothing came: an idle buffer keeps no chain made for it. */
+        if (was_empty)
+            (void)evbuffer_free_trailing_empty_chains_(buf);
         errno = err;
         if (got == 0)
             result = 0;
