@@ -665,16 +665,10 @@ set_interest(struct event_base *base, evutil_socket_t fd, short old,
     return 0;
 }
 
-#ifdef __GNUC__
-#define EPOLL_NOINLINE_ __attribute__((noinline))
-#else
-#define EPOLL_NOINLINE_
-#endif
-
 /* set_interest out of line, for the paths below that are not the usual
  * ones, so that those keep a short prologue. */
 static int set_interest_any(struct event_base *, evutil_socket_t, short,
-    short, int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
+    short, int, struct epoll_fdinfo *) EVUTIL_NOINLINE_;
 static int
 set_interest_any(struct event_base *base, evutil_socket_t fd, short old,
     short want, int et, struct epoll_fdinfo *info)
@@ -684,7 +678,7 @@ set_interest_any(struct event_base *base, evutil_socket_t fd, short old,
 
 /* The first interest in an fd the kernel does not watch: an ADD. */
 static int set_interest_new(struct event_base *, evutil_socket_t, short,
-    int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
+    int, struct epoll_fdinfo *) EVUTIL_NOINLINE_;
 static int
 set_interest_new(struct event_base *base, evutil_socket_t fd, short want,
     int et, struct epoll_fdinfo *info)
@@ -695,7 +689,7 @@ set_interest_new(struct event_base *base, evutil_socket_t fd, short want,
 /* The probing ADD of a re-registration did not say EEXIST: err is 0 when
  * it succeeded, else its errno (not EEXIST).  See epoll_add. */
 static int probe_not_eexist(struct epollop *, evutil_socket_t, ev_uint32_t,
-    struct epoll_fdinfo *, int) EPOLL_NOINLINE_;
+    struct epoll_fdinfo *, int) EVUTIL_NOINLINE_;
 static int
 probe_not_eexist(struct epollop *ep, evutil_socket_t fd, ev_uint32_t k,
     struct epoll_fdinfo *info, int err)
@@ -717,7 +711,7 @@ probe_not_eexist(struct epollop *ep, evutil_socket_t fd, ev_uint32_t k,
 /* A re-registration for other kinds than the kernel still watches (a
  * lazy DEL is pending): DEL now, then add them anew. */
 static int readd_other_kinds(struct event_base *, evutil_socket_t, short,
-    int, struct epoll_fdinfo *) EPOLL_NOINLINE_;
+    int, struct epoll_fdinfo *) EVUTIL_NOINLINE_;
 static int
 readd_other_kinds(struct event_base *base, evutil_socket_t fd, short want,
     int et, struct epoll_fdinfo *info)

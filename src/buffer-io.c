@@ -114,7 +114,7 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
     struct evbuffer_chain **chainp, *chain;
     size_t remaining, n, space, in_chains;
     ssize_t got;
-    int nvecs, i, was_empty, result = -1;
+    int nvecs, i, was_empty, err, result = -1;
 
     EV_REFUSE_NULL_(buf, -1);
     EVBUFFER_LOCK(buf);
@@ -137,17 +137,10 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
                 : MIN_READ_CHAIN_SPACE);
         if (chain == NULL)
             goto done;
-        got = read_flat(fd, scratch, (size_t)howmuch);
-        if (got <= 0) {
-            int err = errno;
-
-            evbuffer_chain_free_(chain);
-            errno = err;
-            if (got == 0)
-                result = 0;
-            goto done;
-        }
         buf->first = buf->last = chain;
+        got = read_flat(fd, scratch, (size_t)howmuch);
+        if (got <= 0)
+            goto nothing;
         n = (size_t)got < chain->buffer_len ? (size_t)got : chain->buffer_len;
         memcpy(chain->buffer, scratch, n);
         evbuffer_append_commit_(buf, chain, n);
@@ -187,17 +180,8 @@ evbuffer_read(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
         got = read_flat(fd, vecs[0].iov_base, vecs[0].iov_len);
     else
         got = readv(fd, (struct iovec *)vecs, nvecs);
-    if (got <= 0) {
-        int err = errno;
-
-        /* Nothing came: an idle buffer keeps no chain made for it. */
-        if (was_empty)
-            (void)evbuffer_free_trailing_empty_chains_(buf);
-        errno = err;
-        if (got == 0)
-            result = 0;
-        goto done;
-    }
+    if (got <= 0)
+        goto nothing;
 
     /* readv filled the vectors in order. */
     remaining = (size_t)got;
@@ -225,6 +209,16 @@ tail:
     result = (int)got;
     EVBUFFER_CHECK(buf);
     evbuffer_invoke_callbacks_(buf);
+    goto done;
+nothing:
+    /* Nothing came (0 at the end of the file, -1 with errno as the call
+     * set it): an idle buffer keeps no chain made for it. */
+    err = errno;
+    if (was_empty)
+        (void)evbuffer_free_trailing_empty_chains_(buf);
+    errno = err;
+    if (got == 0)
+        result = 0;
 done:
     EVBUFFER_UNLOCK(buf);
     return result;

@@ -47,13 +47,6 @@
 #include "mm-internal.h"
 #include "util-internal.h"
 
-/* Keeps a cold path out of its hot caller. */
-#if defined(__GNUC__)
-#define BEV_NOINLINE_ __attribute__((noinline))
-#else
-#define BEV_NOINLINE_
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Deferred callbacks                                                  */
 
@@ -433,7 +426,7 @@ bufferevent_finalize_cb_(struct event_callback *evcb, void *arg)
 /* The last reference is gone (lock held): cancel everything and queue
  * the finalizer.  Kept out of line so that the common decrement in
  * bufferevent_decref_and_unlock_ stays a few instructions. */
-static BEV_NOINLINE_ void
+static EVUTIL_NOINLINE_ void
 last_ref_gone(struct bufferevent *bufev)
 {
     struct bufferevent_private *p = BEV_UPCAST(bufev);

@@ -613,9 +613,7 @@ event_assign_fields_(struct event *ev, struct event_base *base,
 static int event_assign_slow_(struct event *ev, struct event_base *base,
     evutil_socket_t fd, short events,
     void (*callback)(evutil_socket_t, short, void *), void *arg)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_assign_slow_(struct event *ev, struct event_base *base,
@@ -942,9 +940,7 @@ readd_heap_timeout_ok(struct event_base *base, const struct event *ev,
  * move ev (in the heap) to its new deadline, wake the loop if it became
  * the first. */
 static void readd_heap_adjust_(struct event_base *base, struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static void
 readd_heap_adjust_(struct event_base *base, struct event *ev)
@@ -958,9 +954,7 @@ readd_heap_adjust_(struct event_base *base, struct event *ev)
 static inline int
 readd_heap_timeout(struct event_base *base, struct event *ev,
     const struct timeval *tv, int tv_is_absolute)
-#ifdef __GNUC__
-    __attribute__((always_inline))
-#endif
+    EVUTIL_ALWAYS_INLINE_
     ;
 static inline int
 readd_heap_timeout(struct event_base *base, struct event *ev,
@@ -995,9 +989,7 @@ readd_heap_timeout(struct event_base *base, struct event *ev,
 
 static int event_add_nolock_full_(struct event *ev,
     const struct timeval *tv, int tv_is_absolute)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 
 /* The cheap cases inline, everything else out of line: re-arming a
@@ -1007,9 +999,7 @@ static int event_add_nolock_full_(struct event *ev,
 static inline int
 event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
     int tv_is_absolute)
-#ifdef __GNUC__
-    __attribute__((always_inline))
-#endif
+    EVUTIL_ALWAYS_INLINE_
     ;
 static inline int
 event_add_nolock_inl_(struct event *ev, const struct timeval *tv,
@@ -1173,12 +1163,22 @@ check_timeout_arg(const struct timeval **tvp, struct timeval *buf,
     return 0;
 }
 
+/* Whether tv is an ordinary interval the straight paths take: tv_sec in
+ * [0, EVENT_MAX_TIMEOUT_SEC_] and tv_usec in [0, 1000000), one unsigned
+ * test each (a common timeout carries magic bits above 1000000 in
+ * tv_usec). */
+static inline int
+timeout_interval_plain_(const struct timeval *tv)
+{
+    return (unsigned long)tv->tv_sec <= EVENT_MAX_TIMEOUT_SEC_ &&
+           (unsigned long)tv->tv_usec < 1000000;
+}
+
 /* Whether event_add(ev, tv) may only move ev's deadline in the heap: ev
  * waits there for an ordinary timeout (not a common one), is registered
  * already if it has an fd, is neither active, finalizing nor a signal;
- * tv_sec is in [0, EVENT_MAX_TIMEOUT_SEC_] and tv_usec in [0, 1000000)
- * (one unsigned test each; a common-timeout tv or deadline carries magic
- * bits above 1000000 in tv_usec); debug mode is off. */
+ * tv is a plain interval (timeout_interval_plain_) and so is the deadline
+ * (no common timeout's magic bits); debug mode is off. */
 static inline int
 event_rearm_eligible_(const struct event *ev, const struct timeval *tv)
 {
@@ -1187,8 +1187,7 @@ event_rearm_eligible_(const struct event *ev, const struct timeval *tv)
                   EVLIST_ACTIVE_LATER | EVLIST_FINALIZING)) !=
         (EVLIST_INIT | EVLIST_TIMEOUT))
         return 0;
-    if ((unsigned long)tv->tv_sec > EVENT_MAX_TIMEOUT_SEC_ ||
-        (unsigned long)tv->tv_usec >= 1000000 ||
+    if (!timeout_interval_plain_(tv) ||
         (unsigned long)ev->ev_timeout.tv_usec >= 1000000 ||
         EVUTIL_UNLIKELY(event_debug_on_()) || (ev->ev_events & EV_SIGNAL))
         return 0;
@@ -1255,9 +1254,7 @@ event_rearm_try_(struct event_base *base, struct event *ev,
 
 static int event_add_general_(struct event *ev, const struct timeval *tv,
     int any_fd)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 
 /* The usual add and del, without a lock, debug mode or a timeout: a
@@ -1344,9 +1341,7 @@ event_del_fast_ok_(const struct event_base *base, const struct event *ev)
  * is. */
 static int event_add_timer_(struct event_base *base, struct event *ev,
     const struct timeval *tv, int common)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_add_timer_(struct event_base *base, struct event *ev,
@@ -1402,8 +1397,7 @@ event_add_timer_ok_(const struct event_base *base, const struct event *ev,
     if ((flags & EVLIST_TIMEOUT) &&
         !is_common_timeout(&ev->ev_timeout, base))
         return 0;
-    return (unsigned long)tv->tv_sec <= EVENT_MAX_TIMEOUT_SEC_ &&
-           (unsigned long)tv->tv_usec < 1000000;
+    return timeout_interval_plain_(tv);
 }
 
 /* The heap half of the straight adds with a timeout below: ev, idle
@@ -1473,9 +1467,7 @@ event_timer_idle_ok_(const struct event_base *base, const struct event *ev)
  * event_add saves no registers for it. */
 static int event_add_timeout_nolock_(struct event_base *base,
     struct event *ev, const struct timeval *tv)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_add_timeout_nolock_(struct event_base *base, struct event *ev,
@@ -1501,8 +1493,7 @@ event_add_timeout_nolock_(struct event_base *base, struct event *ev,
      * I/O event as event_add_no_timeout_ takes an add without one, and
      * of a pure timer. */
     if (!common && EVUTIL_LIKELY(base->plain_paths) &&
-        (unsigned long)tv->tv_sec <= EVENT_MAX_TIMEOUT_SEC_ &&
-        (unsigned long)tv->tv_usec < 1000000) {
+        timeout_interval_plain_(tv)) {
         if (EVUTIL_LIKELY(event_add_io_idle_ok_(base, ev)) &&
             EVUTIL_LIKELY((ctx = event_add_io_map_(base, ev)) != NULL))
             return event_add_io_timer_(base, ev, tv, ctx);
@@ -1518,9 +1509,7 @@ event_add_timeout_nolock_(struct event_base *base, struct event *ev,
  * it straight. */
 static int event_add_no_timeout_slow_(struct event_base *base,
     struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_add_no_timeout_slow_(struct event_base *base, struct event *ev)
@@ -1533,9 +1522,7 @@ event_add_no_timeout_slow_(struct event_base *base, struct event *ev)
 /* event_add without a timeout, apart so that event_add's own timeout
  * path saves no registers for it. */
 static int event_add_no_timeout_(struct event_base *base, struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_add_no_timeout_(struct event_base *base, struct event *ev)
@@ -1697,9 +1684,7 @@ del_must_wait(struct event_base *base, struct event *ev, int blocking)
  * is a constant. */
 static inline int
 event_del_nolock_inl_(struct event *ev, int blocking)
-#ifdef __GNUC__
-    __attribute__((always_inline))
-#endif
+    EVUTIL_ALWAYS_INLINE_
     ;
 static inline int
 event_del_nolock_inl_(struct event *ev, int blocking)
@@ -1804,9 +1789,7 @@ event_del_(struct event *ev, int blocking)
 }
 
 static int event_del_general_(struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_del_general_(struct event *ev)
@@ -1817,9 +1800,7 @@ event_del_general_(struct event *ev)
 /* event_del but for its usual case, apart so that event_del saves no
  * registers for it. */
 static int event_del_slow_(struct event_base *base, struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_del_slow_(struct event_base *base, struct event *ev)
@@ -1843,9 +1824,7 @@ event_del_slow_(struct event_base *base, struct event *ev)
  * first, then as without one.  Apart so that event_del saves no
  * registers for the call. */
 static int event_del_io_timeout_(struct event_base *base, struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_del_io_timeout_(struct event_base *base, struct event *ev)
@@ -1870,9 +1849,7 @@ event_del_timer_ok_(const struct event_base *base, const struct event *ev)
 /* event_del of a timer event_del_timer_ok_ lets through; apart so that
  * event_del saves no registers for it. */
 static int event_del_pure_timer_(struct event_base *base, struct event *ev)
-#ifdef __GNUC__
-    __attribute__((noinline))
-#endif
+    EVUTIL_NOINLINE_
     ;
 static int
 event_del_pure_timer_(struct event_base *base, struct event *ev)

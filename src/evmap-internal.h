@@ -260,9 +260,7 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
 static inline void
 evmap_io_call_ready_(struct event_base *base, struct event *ev,
     evutil_socket_t fd, short res, const int locked)
-#ifdef __GNUC__
-    __attribute__((always_inline))
-#endif
+    EVUTIL_ALWAYS_INLINE_
     ;
 static inline void
 evmap_io_call_ready_(struct event_base *base, struct event *ev,

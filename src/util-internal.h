@@ -40,9 +40,15 @@ extern "C" {
 #ifdef __GNUC__
 #define EVUTIL_UNLIKELY(p) __builtin_expect(!!(p), 0)
 #define EVUTIL_LIKELY(p) __builtin_expect(!!(p), 1)
+/* Keeps a cold path out of its hot caller (on a declaration). */
+#define EVUTIL_NOINLINE_ __attribute__((noinline))
+/* A hot helper inlined whatever the heuristics say (on a declaration). */
+#define EVUTIL_ALWAYS_INLINE_ __attribute__((always_inline))
 #else
 #define EVUTIL_UNLIKELY(p) (p)
 #define EVUTIL_LIKELY(p) (p)
+#define EVUTIL_NOINLINE_
+#define EVUTIL_ALWAYS_INLINE_
 #endif
 
 /* A statement or condition that does nothing but keeps its argument

@@ -75,6 +75,9 @@ test_small_read_one_chain(void **state)
     assert_non_null(in);
     fill(msg, sizeof(msg), 1);
     tu_socketpair(fds);
+    /* Nothing pending: the chain made for the read is given back. */
+    assert_int_equal(evbuffer_read(in, fds[1], -1), -1);
+    assert_null(in->first);
     assert_int_equal(send(fds[0], (const char *)msg, sizeof(msg), 0),
         (ssize_t)sizeof(msg));
     assert_int_equal(evbuffer_read(in, fds[1], -1), (int)sizeof(msg));
