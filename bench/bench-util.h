@@ -13,8 +13,13 @@
  *
  * Timed regions run inside bench_timed_region(), a real out-of-line
  * function, so `valgrind --tool=callgrind --collect-atstart=no
- * --toggle-collect=bench_timed_region --dump-after=bench_timed_region`
- * counts exactly the timed work, one dump per region.
+ * '--toggle-collect=bench_timed_*' --dump-after=bench_timed_region`
+ * counts exactly the timed work, one dump per region.  Work a region
+ * must do but not count (the set-up of each iteration of a phase) goes
+ * through bench_untimed(), which runs it in bench_timed_region_gap(),
+ * the pattern's other match: collection stops on the way in and resumes
+ * on the way out, and its time is taken off the region's.  (Callgrind
+ * keeps only the last --toggle-collect given, hence one pattern.)
  */
 #ifndef BENCH_UTIL_H_INCLUDED_
 #define BENCH_UTIL_H_INCLUDED_
@@ -45,10 +50,21 @@ void bench_timed_region(bench_fn fn, void *arg);
 
 /*
  * Times fn(arg) through bench_timed_region(), prints the REGION line and
- * returns the elapsed times.  ops is only reported, never used here.
+ * returns the elapsed times, less what bench_untimed() took inside it.
+ * ops is only reported, never used here.
  */
 struct bench_time bench_region(const char *phase, long ops, bench_fn fn,
                                void *arg);
+
+/*
+ * Runs fn(arg) inside a timed region without counting it: its wall and
+ * CPU time are subtracted from the region's, and under callgrind (see
+ * above) its instructions are not collected.
+ */
+void bench_untimed(bench_fn fn, void *arg);
+
+/* Runs fn(arg); never inlined: the toggle point of bench_untimed(). */
+void bench_timed_region_gap(bench_fn fn, void *arg);
 
 /* Prints one RESULT line for the current case and configuration. */
 void bench_result(const char *phase, const char *metric, double value);

@@ -5,11 +5,15 @@
  * same callback count as pipechain.c; level-triggered like libevent.
  *
  *   pipechain-epoll [--n=1000] [--tokens=100] [--hops=10000]
- *                   [--rereg-events=200000] [--timeout]
+ *                   [--rereg-events=200000] [--iterations=0]
+ *                   [--writes=100] [--timeout]
  *
- * Phases: chain (ns per callback) and rereg (EPOLL_CTL_DEL + EPOLL_CTL_ADD
- * per fd, then one epoll_wait(0) per pass; ns per event).  There is no
- * timer here, so --timeout only prints a SKIP line.
+ * Phases: chain (ns per callback), rereg (EPOLL_CTL_DEL + EPOLL_CTL_ADD
+ * per fd, then one epoll_wait(0) per pass; ns per event) and, with
+ * --iterations, iterations (each: a re-registration of all fds, not
+ * counted, then the A tokens and W forwarded bytes read through
+ * epoll_wait(0) passes; ns per callback).  There is no timer here, so
+ * --timeout only prints a SKIP line.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,6 +36,8 @@ struct chain {
     long writes_left;
     long errors;
     long passes;
+    long iterations;
+    long writes;
     struct epoll_event ready[MAX_EVENTS];
 };
 
@@ -77,20 +83,59 @@ watch(long i)
     return epoll_ctl(C.epfd, EPOLL_CTL_ADD, C.fds[i][0], &ev);
 }
 
+
+/* EPOLL_CTL_DEL + EPOLL_CTL_ADD of all N fds, then one epoll_wait(0). */
+static void
+reregister_all(void *arg)
+{
+    long i;
+
+    for (i = 0; i < C.n; i++) {
+        struct epoll_event unused;
+
+        epoll_ctl(C.epfd, EPOLL_CTL_DEL, C.fds[i][0], &unused);
+        if (watch(i) != 0)
+            C.errors++;
+    }
+    epoll_wait(C.epfd, C.ready, MAX_EVENTS, 0);
+}
+
+/* The rereg phase: C.passes re-registrations of all N. */
 static void
 run_rereg(void *arg)
 {
-    long p, i;
+    long p;
 
-    for (p = 0; p < C.passes; p++) {
-        for (i = 0; i < C.n; i++) {
-            struct epoll_event unused;
+    for (p = 0; p < C.passes; p++)
+        reregister_all(NULL);
+}
 
-            epoll_ctl(C.epfd, EPOLL_CTL_DEL, C.fds[i][0], &unused);
-            if (watch(i) != 0)
+/* Bounds an iteration: far more passes than A + W reads can need. */
+#define ITERATION_MAX_PASSES 10000000L
+
+static void
+run_iterations(void *arg)
+{
+    long r, i, passes;
+
+    for (r = 0; r < C.iterations && !C.errors; r++) {
+        long want = C.tokens + C.writes;
+
+        bench_untimed(reregister_all, NULL);
+        C.fired = 0;
+        C.writes_left = C.writes;
+        for (i = 0; i < C.tokens; i++)
+            if (write(C.fds[i * C.n / C.tokens][1], "r", 1) != 1)
                 C.errors++;
+        for (passes = 0;
+             C.fired < want && passes < ITERATION_MAX_PASSES; passes++) {
+            int k, nready = epoll_wait(C.epfd, C.ready, MAX_EVENTS, 0);
+
+            for (k = 0; k < nready; k++)
+                step(C.ready[k].data.u32);
         }
-        epoll_wait(C.epfd, C.ready, MAX_EVENTS, 0);
+        if (C.fired != want)
+            C.errors++;
     }
 }
 
@@ -111,6 +156,8 @@ main(int argc, char **argv)
     C.total = C.tokens * hops;
     C.writes_left = C.total - C.tokens;
     C.passes = (rereg_events + C.n - 1) / C.n;
+    C.iterations = bench_opt_long(argc, argv, "iterations", 0);
+    C.writes = bench_opt_long(argc, argv, "writes", 100);
     snprintf(config, sizeof(config), "variant=%s n=%ld tokens=%ld",
              with_timeout ? "timeout" : "plain", C.n, C.tokens);
     bench_init("pipechain", config);
@@ -148,6 +195,20 @@ main(int argc, char **argv)
     if (C.errors)
         return 1;
     bench_result("rereg", "ns_per_event", t.wall_ns / (C.n * C.passes));
+
+    if (C.iterations > 0) {
+        long per_iteration = C.tokens + C.writes;
+
+        t = bench_region("iterations", C.iterations * per_iteration,
+                         run_iterations, NULL);
+        if (C.errors) {
+            fprintf(stderr, "pipechain-epoll: an iteration read %ld of %ld\n",
+                    C.fired, per_iteration);
+            return 1;
+        }
+        bench_result("iterations", "ns_per_cb",
+                     t.wall_ns / (C.iterations * per_iteration));
+    }
 
     for (i = 0; i < C.n; i++) {
         close(C.fds[i][0]);

@@ -7,7 +7,7 @@
  * are written before the loop and tokens * (hops - 1) are forwarded.
  *
  *   pipechain [--n=1000] [--tokens=100] [--hops=10000] [--timeout]
- *             [--rereg-events=200000]
+ *             [--rereg-events=200000] [--iterations=0] [--writes=100]
  *
  * Phases, each a timed region:
  *   chain   event_base_loop() until the last callback; ns per callback.
@@ -18,6 +18,14 @@
  *           non-blocking loop pass so lazy backends apply the changes;
  *           repeated until about --rereg-events events were re-registered;
  *           ns per event.
+ *   iterations
+ *           (with --iterations=I) libevent's bench.c shape, I times:
+ *           the re-registration of all N and a non-blocking pass (not
+ *           counted), then, counted: one byte into each of the A token
+ *           pairs and EVLOOP_ONCE | EVLOOP_NONBLOCK passes until those A
+ *           bytes and --writes=W forwarded ones were read; ns per
+ *           callback.  Each iteration starts right after every event was
+ *           re-registered, which is where libraries differ at large N.
  *
  * Exits 1 if a callback count, read or write is wrong; loopback only.
  */
@@ -43,6 +51,8 @@ struct chain {
     long errors;
     long timeouts;
     long passes;
+    long iterations;
+    long writes;
     int with_timeout;
     struct timeval tv;
 };
@@ -98,20 +108,57 @@ run_chain(void *arg)
     event_base_loop(C.base, 0);
 }
 
+
+/* event_del + event_assign + event_add of all N events, then one
+ * non-blocking pass so that lazy backends apply the changes. */
+static void
+reregister_all(void *arg)
+{
+    long i;
+
+    for (i = 0; i < C.n; i++) {
+        event_del(&C.ev[i]);
+        bench_assign(&C.ev[i], C.base, C.fds[i][0], EV_READ | EV_PERSIST,
+                     chain_cb, (void *)(intptr_t)i);
+        if (event_add(&C.ev[i], C.with_timeout ? &C.tv : NULL) != 0)
+            C.errors++;
+    }
+    event_base_loop(C.base, EVLOOP_NONBLOCK);
+}
+
+/* The rereg phase: C.passes re-registrations of all N. */
 static void
 run_rereg(void *arg)
 {
-    long p, i;
+    long p;
 
-    for (p = 0; p < C.passes; p++) {
-        for (i = 0; i < C.n; i++) {
-            event_del(&C.ev[i]);
-            bench_assign(&C.ev[i], C.base, C.fds[i][0], EV_READ | EV_PERSIST,
-                         chain_cb, (void *)(intptr_t)i);
-            if (event_add(&C.ev[i], C.with_timeout ? &C.tv : NULL) != 0)
+    for (p = 0; p < C.passes; p++)
+        reregister_all(NULL);
+}
+
+/* Bounds an iteration: far more passes than A + W reads can need. */
+#define ITERATION_MAX_PASSES 10000000L
+
+static void
+run_iterations(void *arg)
+{
+    long r, i, passes;
+
+    for (r = 0; r < C.iterations && !C.errors; r++) {
+        long want;
+
+        bench_untimed(reregister_all, NULL);
+        C.fired = 0;
+        C.writes_left = C.writes;
+        want = C.tokens + C.writes;
+        for (i = 0; i < C.tokens; i++)
+            if (write(C.fds[i * C.n / C.tokens][1], "r", 1) != 1)
                 C.errors++;
-        }
-        event_base_loop(C.base, EVLOOP_NONBLOCK);
+        for (passes = 0;
+             C.fired < want && passes < ITERATION_MAX_PASSES; passes++)
+            event_base_loop(C.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        if (C.fired != want)
+            C.errors++;
     }
 }
 
@@ -153,6 +200,8 @@ main(int argc, char **argv)
     C.total = C.tokens * hops;
     C.writes_left = C.total - C.tokens;
     C.passes = (rereg_events + C.n - 1) / C.n;
+    C.iterations = bench_opt_long(argc, argv, "iterations", 0);
+    C.writes = bench_opt_long(argc, argv, "writes", 100);
     snprintf(config, sizeof(config), "variant=%s n=%ld tokens=%ld",
              C.with_timeout ? "timeout" : "plain", C.n, C.tokens);
     bench_init("pipechain", config);
@@ -185,6 +234,24 @@ main(int argc, char **argv)
         return 1;
     }
     bench_result("rereg", "ns_per_event", t.wall_ns / (C.n * C.passes));
+
+    if (C.iterations > 0) {
+        long per_iteration = C.tokens + C.writes;
+
+        /* No callback may end a loop: fired never reaches total. */
+        C.total = -1;
+        t = bench_region("iterations", C.iterations * per_iteration,
+                         run_iterations, NULL);
+        if (C.errors || C.timeouts) {
+            fprintf(stderr,
+                    "pipechain: an iteration read %ld of %ld bytes, "
+                    "%ld errors, %ld timeouts\n",
+                    C.fired, per_iteration, C.errors, C.timeouts);
+            return 1;
+        }
+        bench_result("iterations", "ns_per_cb",
+                     t.wall_ns / (C.iterations * per_iteration));
+    }
 
     for (i = 0; i < C.n; i++) {
         event_del(&C.ev[i]);

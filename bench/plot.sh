@@ -122,12 +122,17 @@ for v in plain timeout; do
     pivot pipechain "variant=$v " '^chain$' ir_per_op n >"$D/pc-$v-ir.dat"
     pivot pipechain "variant=$v " '^rereg$' ns_per_event n >"$D/pc-$v-rr-ns.dat"
     pivot pipechain "variant=$v " '^rereg$' ir_per_op n >"$D/pc-$v-rr-ir.dat"
+    pivot pipechain "variant=$v " '^iterations$' ns_per_cb n \
+        >"$D/pc-$v-it-ns.dat"
+    pivot pipechain "variant=$v " '^iterations$' ir_per_op n \
+        >"$D/pc-$v-it-ir.dat"
 done
 if [ "$(wc -l <"$D/pc-plain-ns.dat")" -gt 1 ]; then
     gnuplot 2>>"$D/gnuplot.log" <<EOF
 $COMMON
+set terminal pngcairo size 1400,1400 font 'sans,10' noenhanced
 set output '$RESULTS/pipechain.png'
-set multiplot layout 2,2 title 'pipechain: 100 tokens around N socketpairs' . \\
+set multiplot layout 3,2 title 'pipechain: 100 tokens around N socketpairs' . \\
     ' (solid: plain, dashed: timeout re-added in every callback)'
 set logscale x
 set xlabel 'N (socketpairs)'
@@ -144,6 +149,12 @@ $(lines "$D/pc-plain-rr-ns.dat" "$D/pc-timeout-rr-ns.dat")
 set ylabel 'instructions per event'
 set title 're-registration, instructions (callgrind)'
 $(lines "$D/pc-plain-rr-ir.dat" "$D/pc-timeout-rr-ir.dat")
+set ylabel 'wall ns per callback'
+set title 'iterations (bench.c shape: re-register all, then A + W callbacks), wall'
+$(lines "$D/pc-plain-it-ns.dat" "$D/pc-timeout-it-ns.dat")
+set ylabel 'instructions per callback'
+set title 'iterations, instructions (callgrind)'
+$(lines "$D/pc-plain-it-ir.dat" "$D/pc-timeout-it-ir.dat")
 unset multiplot
 EOF
     echo "plot.sh: wrote $RESULTS/pipechain.png" >&2

@@ -85,19 +85,20 @@ want() { case ",$2," in *",$1,"*) return 0 ;; esac; return 1; }
 # callgrind sizes are smaller (counts per operation barely depend on them).
 if [ "$QUICK" = 1 ]; then
     : "${ROUNDS:=1}"
-    PC_NS="100 1000"; PC_HOPS=500; PC_REREG=20000
+    PC_NS="100 1000"; PC_HOPS=500; PC_REREG=20000; PC_ITERS=20
     TM_MS="100000"
     EC_CONNS="1 100"; EC_MSGS=5000
     MEM_ARGS="--events=2000 --timers=20000 --conns=1000"
-    CG_PC_NS="1000"; CG_PC_HOPS=100; CG_PC_REREG=5000
+    CG_PC_NS="1000"; CG_PC_HOPS=100; CG_PC_REREG=5000; CG_PC_ITERS=5
     CG_TM_M=20000; CG_EC_CONNS="100"; CG_EC_MSGS=2000
 else
     : "${ROUNDS:=5}"
-    PC_NS="100 1000 9000"; PC_HOPS=2000; PC_REREG=200000
+    PC_NS="100 1000 9000"; PC_HOPS=2000; PC_REREG=200000; PC_ITERS=100
     TM_MS="100000 1000000"
     EC_CONNS="1 100 1000"; EC_MSGS=50000
     MEM_ARGS="--events=10000 --timers=100000 --conns=10000"
     CG_PC_NS="100 1000 9000"; CG_PC_HOPS=200; CG_PC_REREG=20000
+    CG_PC_ITERS=10
     CG_TM_M=100000; CG_EC_CONNS="1 100 1000"; CG_EC_MSGS=10000
 fi
 
@@ -270,12 +271,15 @@ fi
 configs() {
     local cg=$1 n m c v
     if want pipechain "$CASES"; then
-        local ns=$PC_NS hops=$PC_HOPS rereg=$PC_REREG
-        [ "$cg" = 1 ] && { ns=$CG_PC_NS; hops=$CG_PC_HOPS; rereg=$CG_PC_REREG; }
+        local ns=$PC_NS hops=$PC_HOPS rereg=$PC_REREG iters=$PC_ITERS
+        if [ "$cg" = 1 ]; then
+            ns=$CG_PC_NS hops=$CG_PC_HOPS rereg=$CG_PC_REREG
+            iters=$CG_PC_ITERS
+        fi
         for n in $ns; do
             for v in plain timeout; do
                 local args="--n=$n --tokens=100 --hops=$hops"
-                args+=" --rereg-events=$rereg"
+                args+=" --rereg-events=$rereg --iterations=$iters --writes=100"
                 if [ $v = plain ]; then
                     echo "pipechain|$args|ours uring libevent libev epoll"
                 else
@@ -358,6 +362,9 @@ done
 # --- callgrind ---------------------------------------------------------------
 # Each timed region is collected alone and dumped when it ends, so dump K
 # belongs to the K-th REGION line; instructions per op = totals / ops.
+# The pattern also matches bench_timed_region_gap, inside which a region
+# stops counting (bench_untimed; callgrind honours only one
+# --toggle-collect, and its '*' needs at least one character).
 cg_one() {
     local prog=$1 lib=$2 args=$3 exe d rc
     exe=$(binary "$prog" "$lib") || return 0
@@ -367,7 +374,7 @@ cg_one() {
     # shellcheck disable=SC2086
     timeout 1200 env ${ENVS[$lib]:-} valgrind --tool=callgrind \
         --collect-atstart=no \
-        --toggle-collect=bench_timed_region \
+        '--toggle-collect=bench_timed_*' \
         --dump-after=bench_timed_region \
         --callgrind-out-file="$d/cg.out" "$exe" $args \
         >"$d/stdout" 2>"$d/stderr"

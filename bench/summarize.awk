@@ -172,6 +172,12 @@ END {
         "pipechain\tvariant=plain n=1000 tokens=100\trereg\tir_per_op", 1)
     key_row("pipechain N=9000, wall ns per callback",
         "pipechain\tvariant=plain n=9000 tokens=100\tchain\tns_per_cb", 1)
+    key_row("pipechain iterations (bench.c shape), instructions per " \
+        "callback (N=1000)",
+        "pipechain\tvariant=plain n=1000 tokens=100\titerations\tir_per_op", 1)
+    key_row("pipechain iterations N=9000, wall ns per callback",
+        "pipechain\tvariant=plain n=9000 tokens=100\titerations\tns_per_cb",
+        1)
     key_row("timers M=1e6 random, CPU ns per op (all phases)",
         "timers\tmode=random m=1000000\tall\tns_per_op", 1)
     key_row("timers M=1e5 random, instructions per timer (all phases)",
