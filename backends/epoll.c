@@ -995,6 +995,45 @@ epoll_flush_ready(struct event_base *base)
         event_base_note_count_max_(base);
 }
 
+/* The tallies of a run that only its rare cases change.  They live in
+ * memory (epoll_run_other_ gets their address), so that across the
+ * callbacks the loop keeps little more than the base, the index and the
+ * entry pointer in registers (fewer spills, two instructions less per
+ * callback). */
+struct epoll_run_tally_ {
+    /* Entries taken whose callback, if any, was not a user's. */
+    int skipped;
+    /* What the run returns (see epoll_run_ready_inl). */
+    int n;
+};
+
+/* An entry of the run that did not end in a user's callback: r, from
+ * evmap_io_ctx_run_ready_, is not 1, and i is the index past the entry.
+ * Returns 1 when the queue took the entry and the rest (the run ends),
+ * else 0. */
+static int epoll_run_other_(struct event_base *, struct epoll_run_tally_ *,
+    int, int) EVUTIL_NOINLINE_;
+static int
+epoll_run_other_(struct event_base *base, struct epoll_run_tally_ *t, int r,
+    int i)
+{
+    if (r == 0) {
+        t->skipped++;
+        return 0;
+    }
+    if (r == EVMAP_RUN_NOTHING) {
+        t->skipped++;
+        t->n--;
+        return 0;
+    }
+    /* The queue takes this entry and the rest, in order; they count
+     * there, not here. */
+    base->ready_next = i - 1;
+    t->n -= base->ready_end - base->ready_next;
+    epoll_flush_ready(base);
+    return 1;
+}
+
 /* Run the callbacks of the results in order; a break or continue
  * request queues the rest (event_ask_continue_).  Returns 0 when no
  * callback ran from the results, else a positive count, which
@@ -1010,13 +1049,16 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
 {
     struct epollop *ep = base->evbase;
     const struct epoll_event *events = ep->events;
-    int i, start, skipped = 0, n = base->ready_end - base->ready_next;
+    struct epoll_run_tally_ tally;
+    int i, start;
 
     /* The maxima count them as active at once with the expired timers
      * queued since, as when dispatch activates them all (one event per
      * ready fd, the usual case); event_base_loop counted them once
      * already, before the timers were processed. */
-    event_base_note_count_max_plus_(base, n);
+    tally.skipped = 0;
+    tally.n = base->ready_end - base->ready_next;
+    event_base_note_count_max_plus_(base, tally.n);
 
     /* A timer more urgent than the results expired: its priority runs
      * first, alone, so all go through the queue. */
@@ -1047,28 +1089,23 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
          * rest already (event_ask_continue_): ready_end is 0 then. */
         if (EVUTIL_LIKELY(r == 1))
             continue;
-        /* The rest count in *nuser as not run by a user callback. */
-        skipped++;
-        if (r == 0)
-            continue;
-        if (r == EVMAP_RUN_NOTHING) {
-            --n;
-            continue;
+        /* The direct run left current_event set (evmap_io_call_ready_). */
+        if (!locked)
+            base->current_event = NULL;
+        if (epoll_run_other_(base, &tally, r, i)) {
+            /* This entry went back to the queue too (ready_next). */
+            i = base->ready_next;
+            break;
         }
-        /* The queue takes this entry and the rest, in order; they count
-         * there, not here. */
-        base->ready_next = --i;
-        skipped--;
-        n -= base->ready_end - base->ready_next;
-        epoll_flush_ready(base);
-        break;
     }
     base->ready_next = base->ready_end = 0;
     base->event_running_priority = -1;
+    if (!locked)
+        base->current_event = NULL;
     /* Entries taken from the results, less those whose callback was not
      * a user's. */
-    *nuser = i - start - skipped;
-    return n;
+    *nuser = i - start - tally.skipped;
+    return tally.n;
 }
 
 static int

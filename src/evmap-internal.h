@@ -256,7 +256,10 @@ evmap_io_active_inl_(struct event_base *base, evutil_socket_t fd,
 #define EVMAP_RUN_QUEUE_FLAGS_ (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER | \
     EVLIST_FINALIZING | EVLIST_DEL_WAITING)
 
-/* The call itself, for evmap_io_ctx_run_ready_ below. */
+/* The call itself, for evmap_io_ctx_run_ready_ below.  On a base
+ * without a lock it leaves base->current_event naming ev: the caller
+ * must clear it before anything but the next such call (see
+ * epoll_run_ready_inl). */
 static inline void
 evmap_io_call_ready_(struct event_base *base, struct event *ev,
     evutil_socket_t fd, short res, const int locked)
@@ -281,8 +284,10 @@ evmap_io_call_ready_(struct event_base *base, struct event *ev,
             EVTHREAD_COND_BROADCAST(base->current_event_cond);
         }
     } else {
+        /* current_event stays set after the call: no other thread
+         * looks, and the caller clears it when its run of results ends
+         * (or sets it again for the next callback). */
         (*cb)(fd, res, arg);
-        base->current_event = NULL;
     }
 }
 
@@ -379,6 +384,8 @@ evmap_io_ctx_run_ready_(struct event_base *base, struct evmap_io *ctx,
             event_ready_rearm_(base);
     }
     evmap_io_call_ready_(base, ev, fd, res, locked);
+    if (!locked)
+        base->current_event = NULL;
     if (EVUTIL_UNLIKELY(base->ready_rearm != NULL))
         event_ready_rearm_(base);
     return !(flags & EVLIST_INTERNAL);

@@ -2654,6 +2654,64 @@ test_running_event(void **state)
     event_free(ev);
 }
 
+/* Persistent read events whose callbacks backends like epoll run
+ * straight from their results: each callback sees its own event as the
+ * running one, and once the loop is back none is running. */
+static struct event *running_io_seen[2];
+static int running_io_n;
+
+static void
+running_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct event_base *base = arg;
+    struct event *self = event_base_get_running_event(base);
+    char c;
+
+    (void)what;
+    assert_true(self != NULL);
+    assert_int_equal(event_get_fd(self), fd);
+    assert_true(running_io_n < 2);
+    running_io_seen[running_io_n++] = self;
+    assert_int_equal(recv(fd, &c, 1, 0), 1);
+}
+
+static void
+test_running_event_io(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t a[2], b[2];
+    struct event *ea, *eb;
+
+    tu_socketpair(a);
+    tu_socketpair(b);
+    running_io_seen[0] = running_io_seen[1] = NULL;
+    running_io_n = 0;
+    ea = event_new(base, a[0], EV_READ | EV_PERSIST, running_io_cb, base);
+    eb = event_new(base, b[0], EV_READ | EV_PERSIST, running_io_cb, base);
+    assert_int_equal(event_add(ea, NULL), 0);
+    assert_int_equal(event_add(eb, NULL), 0);
+    tu_write_str(a[1], "x");
+    tu_write_str(b[1], "y");
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(running_io_n, 2);
+    /* Both ran, in either order, each seeing itself. */
+    assert_true((running_io_seen[0] == ea && running_io_seen[1] == eb) ||
+                (running_io_seen[0] == eb && running_io_seen[1] == ea));
+    assert_null(event_base_get_running_event(base));
+    /* Again with one event freed in between: nothing still names it. */
+    event_free(ea);
+    tu_write_str(b[1], "z");
+    running_io_seen[0] = running_io_seen[1] = NULL;
+    running_io_n = 0;
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(running_io_n, 1);
+    assert_ptr_equal(running_io_seen[0], eb);
+    assert_null(event_base_get_running_event(base));
+    event_free(eb);
+    tu_close_pair(a);
+    tu_close_pair(b);
+}
+
 /* ------------------------------------------------------------------ */
 /* Finalizers. */
 
@@ -4220,6 +4278,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_active_by_signal,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_running_event,
+            tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_running_event_io,
             tu_setup, tu_teardown),
 
         cmocka_unit_test_setup_teardown(test_free_finalize_in_callback,
