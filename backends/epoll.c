@@ -1055,10 +1055,12 @@ epoll_run_ready_inl(struct event_base *base, int *nuser, const int locked)
     /* The maxima count them as active at once with the expired timers
      * queued since, as when dispatch activates them all (one event per
      * ready fd, the usual case); event_base_loop counted them once
-     * already, before the timers were processed. */
+     * already, before the timers were processed: with nothing queued
+     * since, the counts can only have gone down. */
     tally.skipped = 0;
     tally.n = base->ready_end - base->ready_next;
-    event_base_note_count_max_plus_(base, tally.n);
+    if (base->event_count_active != 0)
+        event_base_note_count_max_plus_(base, tally.n);
 
     /* A timer more urgent than the results expired: its priority runs
      * first, alone, so all go through the queue. */

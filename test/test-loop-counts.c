@@ -3,7 +3,8 @@
  * when readiness comes from the backend.
  *
  * The backend's dispatch queues ready I/O events without touching the
- * maxima; the loop raises them once dispatch returns, and
+ * maxima (or leaves them to run in place); the loop raises them once
+ * dispatch returns, again when expired timers joined them, and
  * event_base_active_by_fd right after its own activations.  These tests
  * check, through the public API, that the maxima still count every event
  * that was active at the same time.
@@ -30,6 +31,33 @@ read_one_cb(evutil_socket_t fd, short what, void *arg)
     assert_int_equal(read(fd, &c, 1), 1);
 }
 
+/* NPAIRS socketpairs, each read end with a persistent read event. */
+static void
+open_pairs(struct event_base *base, evutil_socket_t fds[NPAIRS][2],
+    struct event *ev[NPAIRS])
+{
+    int i;
+
+    for (i = 0; i < NPAIRS; ++i) {
+        tu_socketpair(fds[i]);
+        ev[i] = event_new(base, fds[i][0], EV_READ | EV_PERSIST,
+            read_one_cb, NULL);
+        assert_non_null(ev[i]);
+        assert_int_equal(event_add(ev[i], NULL), 0);
+    }
+}
+
+static void
+close_pairs(evutil_socket_t fds[NPAIRS][2], struct event *ev[NPAIRS])
+{
+    int i;
+
+    for (i = 0; i < NPAIRS; ++i) {
+        event_free(ev[i]);
+        tu_close_pair(fds[i]);
+    }
+}
+
 /* Three fds ready before the loop: one dispatch activates all three
  * before any callback runs, so the active maximum is at least three. */
 static void
@@ -43,13 +71,7 @@ test_active_max_after_dispatch(void **state)
     int i, a0;
 
     calls = 0;
-    for (i = 0; i < NPAIRS; ++i) {
-        tu_socketpair(fds[i]);
-        ev[i] = event_new(base, fds[i][0], EV_READ | EV_PERSIST,
-            read_one_cb, NULL);
-        assert_non_null(ev[i]);
-        assert_int_equal(event_add(ev[i], NULL), 0);
-    }
+    open_pairs(base, fds, ev);
     a0 = event_base_get_num_events(base, added);
     (void)event_base_get_max_events(base, active, 1);
     (void)event_base_get_max_events(base, added, 1);
@@ -72,10 +94,7 @@ test_active_max_after_dispatch(void **state)
                     a0 + NPAIRS);
     }
 
-    for (i = 0; i < NPAIRS; ++i) {
-        event_free(ev[i]);
-        tu_close_pair(fds[i]);
-    }
+    close_pairs(fds, ev);
 }
 
 static void
@@ -120,6 +139,42 @@ test_active_max_by_fd(void **state)
     tu_close_pair(fds);
 }
 
+/* A timer due and fds ready in the same iteration: libevent's dispatch
+ * activates the fds, then the expired timer joins them, so all count as
+ * active at once, including when the fds' callbacks run straight from
+ * the backend's results (epoll). */
+static void
+test_active_max_with_timer(void **state)
+{
+    struct event_base *base = *state;
+    const int active = EVENT_BASE_COUNT_ACTIVE;
+    evutil_socket_t fds[NPAIRS][2];
+    struct event *ev[NPAIRS], *t;
+    struct timeval tv = {0, 1000};
+    int i;
+
+    calls = 0;
+    open_pairs(base, fds, ev);
+    t = evtimer_new(base, noop_cb, NULL);
+    assert_non_null(t);
+    assert_int_equal(evtimer_add(t, &tv), 0);
+    (void)event_base_get_max_events(base, active, 1);
+    for (i = 0; i < NPAIRS; ++i)
+        assert_int_equal(write(fds[i][1], "x", 1), 1);
+    /* Past the timer's deadline (and the coarse clock's tick). */
+    usleep(30 * 1000);
+    assert_int_equal(tu_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(calls, NPAIRS + 1);
+    if (strcmp(event_base_get_method(base), "io_uring") == 0)
+        assert_true(event_base_get_max_events(base, active, 0) >= 1);
+    else
+        assert_int_equal(event_base_get_max_events(base, active, 0),
+            NPAIRS + 1);
+
+    event_free(t);
+    close_pairs(fds, ev);
+}
+
 int
 main(void)
 {
@@ -127,6 +182,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_active_max_after_dispatch,
             tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_active_max_by_fd, tu_setup,
+            tu_teardown),
+        cmocka_unit_test_setup_teardown(test_active_max_with_timer, tu_setup,
             tu_teardown),
     };
     tu_init();
