@@ -2362,6 +2362,8 @@ event_haveevents(struct event_base *base)
  * once, in linear time, and no stale entry is left.  Another such run
  * needs as many postpones again to make its entries stale, so the
  * re-key costs each of them a constant. */
+static void timeout_settle_due_(struct min_heap *, ev_int64_t)
+    EVUTIL_NOINLINE_;
 static void
 timeout_settle_due_(struct min_heap *h, ev_int64_t now_us)
 {
@@ -2375,6 +2377,15 @@ timeout_settle_due_(struct min_heap *h, ev_int64_t now_us)
         }
         min_heap_settle_top_(h);
     }
+}
+
+/* Whether the top of h, not empty, is a stale entry due by now_us: the
+ * inline test before timeout_settle_due_, which a loop iteration
+ * mostly finds false. */
+static inline int
+timeout_top_stale_due_(const struct min_heap *h, ev_int64_t now_us)
+{
+    return h->p[0].deadline <= now_us && min_heap_entry_is_stale_(&h->p[0]);
 }
 
 /* How long the backend may wait: until the earliest deadline, or
@@ -2396,7 +2407,8 @@ timeout_next(struct event_base *base, struct timeval **tv_p)
     if (gettime_(base, &now) == -1)
         return -1;
     now_us = (ev_int64_t)now.tv_sec * 1000000 + now.tv_usec;
-    timeout_settle_due_(h, now_us);
+    if (timeout_top_stale_due_(h, now_us))
+        timeout_settle_due_(h, now_us);
     wait_us = h->p[0].deadline - now_us;
     if (wait_us <= 0) {
         evutil_timerclear(tv);
