@@ -242,7 +242,7 @@ devpoll_dispatch(struct event_base *base, struct timeval *tv)
     dvp.dp_nfds = dp->nevents;
     dvp.dp_timeout = -1;
     if (tv != NULL) {
-        long ms = evutil_tv_to_msec_(tv);
+        long ms = evutil_tv_to_msec_inl_(tv);
         dvp.dp_timeout = (ms < 0 || ms > INT_MAX) ? INT_MAX : (int)ms;
     }
 

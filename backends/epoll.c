@@ -864,24 +864,6 @@ translate(ev_uint32_t what)
     return map[(what & 0x1f) | ((what & EPOLLRDHUP) >> 8)];
 }
 
-/* The wait in milliseconds, rounded up so that the loop never wakes
- * early, and at most MAX_EPOLL_TIMEOUT_MSEC.  The loop's own timeouts
- * (timeout_next) are normalized and not negative: converted inline;
- * anything else goes through evutil_tv_to_msec_ (-1 there means it
- * overflowed). */
-static inline long
-epoll_timeout_msec(const struct timeval *tv)
-{
-    long ms;
-
-    if (EVUTIL_LIKELY(tv->tv_sec >= 0 &&
-                      tv->tv_sec < MAX_EPOLL_TIMEOUT_MSEC / 1000 &&
-                      (unsigned long)tv->tv_usec < 1000000))
-        return (long)tv->tv_sec * 1000 + ((long)tv->tv_usec + 999) / 1000;
-    ms = evutil_tv_to_msec_(tv);
-    return ms < 0 || ms > MAX_EPOLL_TIMEOUT_MSEC ? MAX_EPOLL_TIMEOUT_MSEC : ms;
-}
-
 static int
 epoll_dispatch(struct event_base *base, struct timeval *tv)
 {
@@ -900,7 +882,10 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
     if (ep->timerfd >= 0) {
         timeout = timerfd_arm(ep, tv);
     } else if (tv != NULL) {
-        timeout = epoll_timeout_msec(tv);
+        /* Rounded up, so we never wake early; -1 means it overflowed. */
+        timeout = evutil_tv_to_msec_inl_(tv);
+        if (timeout < 0 || timeout > MAX_EPOLL_TIMEOUT_MSEC)
+            timeout = MAX_EPOLL_TIMEOUT_MSEC;
     }
 
     EVBASE_RELEASE_LOCK(base, th_base_lock);

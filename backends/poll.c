@@ -191,7 +191,7 @@ poll_dispatch(struct event_base *base, struct timeval *tv)
         set = op->copy;
     }
     if (tv != NULL) {
-        msec = evutil_tv_to_msec_(tv);
+        msec = evutil_tv_to_msec_inl_(tv);
         if (msec < 0 || msec > INT_MAX)
             msec = INT_MAX;
     }

@@ -19,6 +19,7 @@
 #include "event2/util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -242,6 +243,18 @@ const char *evutil_getenv_(const char *varname);
  * clamped to INT_MAX. */
 EVENT2_EXPORT_SYMBOL
 long evutil_tv_to_msec_(const struct timeval *tv);
+
+/** evutil_tv_to_msec_ for a backend's wait, tv not NULL: the loop's own
+ * timeouts (normalized, not negative, far below INT_MAX milliseconds)
+ * are converted inline, the same way; anything else goes the long way. */
+static inline long
+evutil_tv_to_msec_inl_(const struct timeval *tv)
+{
+    if (EVUTIL_LIKELY(tv->tv_sec >= 0 && tv->tv_sec < INT_MAX / 1000 - 1 &&
+                      (unsigned long)tv->tv_usec < 1000000))
+        return (long)tv->tv_sec * 1000 + ((long)tv->tv_usec + 999) / 1000;
+    return evutil_tv_to_msec_(tv);
+}
 
 /** Sleep for tv (resuming after signals). */
 EVENT2_EXPORT_SYMBOL
