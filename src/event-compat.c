@@ -58,15 +58,6 @@ event_once(evutil_socket_t fd, short events,
         arg, tv);
 }
 
-void
-event_set(struct event *ev, evutil_socket_t fd, short events,
-    void (*callback)(evutil_socket_t, short, void *), void *arg)
-{
-    if (event_assign(ev, event_global_current_base_, fd, events, callback,
-            arg) < 0)
-        event_warnx("%s: bad event flags 0x%x", __func__, events);
-}
-
 int
 event_priority_init(int npriorities)
 {

@@ -26,6 +26,7 @@
 #include <sys/time.h>
 
 #include "event2/event.h"
+#include "event2/event_compat.h"
 #include "event2/event_struct.h"
 #include "event2/thread.h"
 #include "event2/util.h"
@@ -70,6 +71,16 @@ gettime_(struct event_base *base, struct timeval *tp)
         *tp = base->tv_cache;
         return 0;
     }
+#ifndef _WIN32
+    /* evutil_gettime_monotonic_'s usual case, without the call. */
+    if (EVUTIL_LIKELY(base->monotonic_timer.monotonic_clock >= 0)) {
+        struct timespec ts;
+        if (clock_gettime(base->monotonic_timer.monotonic_clock, &ts) != 0)
+            return -1;
+        tp->tv_sec = ts.tv_sec;
+        tp->tv_usec = (long)(ts.tv_nsec / 1000);
+    } else
+#endif
     if (evutil_gettime_monotonic_(&base->monotonic_timer, tp) == -1)
         return -1;
     if (base->last_updated_clock_diff + CLOCK_SYNC_INTERVAL < tp->tv_sec) {
@@ -666,6 +677,32 @@ event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     return 0;
 }
 
+/* The 1.4 API's event_assign, on the base of event_init() (maybe none
+ * yet: event_base_set() then gives one).  Its usual case goes straight to
+ * the stores, as event_assign's does: programs written for libevent 1.4
+ * call it (with event_base_set) wherever 2.x code calls event_assign. */
+void
+event_set(struct event *ev, evutil_socket_t fd, short events,
+    void (*callback)(evutil_socket_t, short, void *), void *arg)
+{
+    struct event_base *base = event_global_current_base_;
+
+    if (EVUTIL_LIKELY(ev != NULL && !event_debug_mode_on_ &&
+                      !(events & EV_SIGNAL) && callback != NULL &&
+                      arg != &event_self_cbarg_ptr_)) {
+        /* As event_assign_slow_ does for a NULL base: no base need
+         * exist yet, and debug mode may not be turned on after this. */
+        if (base == NULL)
+            __atomic_store_n(&event_debug_mode_too_late_, 1,
+                __ATOMIC_RELAXED);
+        event_assign_fields_(ev, base, fd, events, callback, arg,
+            EVENT_IO_CLOSURE_(events));
+        return;
+    }
+    if (event_assign_slow_(ev, base, fd, events, callback, arg) < 0)
+        event_warnx("%s: bad event flags 0x%x", "event_set", events);
+}
+
 struct event *
 event_new(struct event_base *base, evutil_socket_t fd, short events,
     void (*cb)(evutil_socket_t, short, void *), void *arg)
@@ -716,18 +753,39 @@ event_debug_unassign(struct event *ev)
     ev->ev_flags &= ~EVLIST_INIT;
 }
 
+/* event_base_set's stores: ev goes to base at its middle priority
+ * (nactivequeues is at least 1: a shift halves it). */
+static inline void
+event_base_set_fields_(struct event_base *base, struct event *ev)
+{
+    ev->ev_base = base;
+    ev->ev_pri = (ev_uint8_t)((unsigned)base->nactivequeues >> 1);
+}
+
+/* event_base_set in debug mode, apart so that the usual case stays a
+ * leaf. */
+static int event_base_set_debug_(struct event_base *base, struct event *ev)
+    EVUTIL_NOINLINE_
+    ;
+static int
+event_base_set_debug_(struct event_base *base, struct event *ev)
+{
+    event_debug_assert_is_setup_(ev);
+    event_base_set_fields_(base, ev);
+    return 0;
+}
+
 int
 event_base_set(struct event_base *base, struct event *ev)
 {
-    if (!base || !ev)
+    if (EVUTIL_UNLIKELY(!base || !ev))
         return -1;
     /* Only an event that was set up and never used may move. */
     if (ev->ev_flags != EVLIST_INIT)
         return -1;
     if (event_debug_on_())
-        event_debug_assert_is_setup_(ev);
-    ev->ev_base = base;
-    ev->ev_pri = (ev_uint8_t)(base->nactivequeues / 2);
+        return event_base_set_debug_(base, ev);
+    event_base_set_fields_(base, ev);
     return 0;
 }
 

@@ -349,6 +349,59 @@ test_compat_base_set(void **state)
     event_base_free(other);
 }
 
+/* The 1.4 way to use a base of one's own: event_set() with no current
+ * base, then event_base_set().  And event_set()'s refusal. */
+static void
+test_compat_set_then_base_set(void **state)
+{
+    struct event_base *base = *state;
+    evutil_socket_t fds[2];
+    struct event ev, bad;
+    struct rec r;
+
+    tu_socketpair(fds);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    event_set(&ev, fds[0], EV_READ | EV_PERSIST, rec_cb, &r);
+    assert_true(event_initialized(&ev));
+    assert_null(event_get_base(&ev));
+    assert_int_equal(event_get_fd(&ev), fds[0]);
+    assert_int_equal(event_get_events(&ev), EV_READ | EV_PERSIST);
+    assert_int_equal(event_base_set(base, &ev), 0);
+    assert_ptr_equal(event_get_base(&ev), base);
+    /* The base's middle priority, as event_assign gives. */
+    assert_int_equal(event_get_priority(&ev), 1);
+    assert_int_equal(event_add(&ev, NULL), 0);
+    /* Only an event that was set up and never added may move. */
+    assert_int_equal(event_base_set(base, &ev), -1);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.fd[0], fds[0]);
+    assert_int_equal(r.what[0], EV_READ);
+    assert_int_equal(event_del(&ev), 0);
+    /* Set again (the re-registration of 1.4 code): the same again. */
+    event_set(&ev, fds[0], EV_READ, rec_cb, &r);
+    assert_int_equal(event_base_set(base, &ev), 0);
+    assert_int_equal(event_add(&ev, NULL), 0);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(r.calls, 2);
+    assert_false(event_pending(&ev, EV_READ, NULL));
+    event_debug_unassign(&ev);
+
+    /* A signal cannot wait for I/O too: a message, the event untouched
+     * (libevent 2.1 aborts here). */
+    memset(&bad, 0, sizeof(bad));
+    tu_log_clear();
+    event_set(&bad, fds[0], EV_SIGNAL | EV_READ, rec_cb, &r);
+    assert_true(tu_log_contains("event_set"));
+    assert_false(event_initialized(&bad));
+    assert_int_equal(event_base_set(NULL, &ev), -1);
+    assert_int_equal(event_base_set(base, NULL), -1);
+    evutil_closesocket(fds[0]);
+    evutil_closesocket(fds[1]);
+}
+
 static void
 test_compat_init_replaces_current(void **state)
 {
@@ -391,6 +444,8 @@ main(void)
             compat_setup, compat_teardown),
         cmocka_unit_test_setup_teardown(test_compat_base_set,
             compat_setup, compat_teardown),
+        cmocka_unit_test_setup_teardown(test_compat_set_then_base_set,
+            tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_compat_init_replaces_current,
             compat_setup, compat_teardown),
     };
