@@ -491,8 +491,19 @@ int event_deferred_cb_schedule_(struct event_base *,
 void event_deferred_cb_cancel_(struct event_base *,
     struct event_callback *);
 
-/* Time as the loop sees it (monotonic; cached during an iteration). */
-int gettime_(struct event_base *base, struct timeval *tp);
+/* Time as the loop sees it (monotonic; cached during an iteration):
+ * the cache inline, the clock through gettime_read_.  0, or -1 when the
+ * clock fails. */
+int gettime_read_(struct event_base *base, struct timeval *tp);
+static inline int
+gettime_(struct event_base *base, struct timeval *tp)
+{
+    if (base->tv_cache.tv_sec) {
+        *tp = base->tv_cache;
+        return 0;
+    }
+    return gettime_read_(base, tp);
+}
 
 /* The current base of the 1.4 API (event_init); exported, see FACTS.md. */
 extern struct event_base *event_global_current_base_;

@@ -64,13 +64,14 @@ static void *event_self_cbarg_ptr_ = NULL;
 /* ------------------------------------------------------------------ */
 /* Time                                                                */
 
+/* gettime_ without a cached time: the clock, and now and then the
+ * offset of the wall clock from it.  Out of line, so that the callers
+ * that find the time cached save nothing for it. */
+int gettime_read_(struct event_base *base, struct timeval *tp)
+    EVUTIL_NOINLINE_;
 int
-gettime_(struct event_base *base, struct timeval *tp)
+gettime_read_(struct event_base *base, struct timeval *tp)
 {
-    if (base->tv_cache.tv_sec) {
-        *tp = base->tv_cache;
-        return 0;
-    }
 #ifndef _WIN32
     /* evutil_gettime_monotonic_'s usual case, without the call. */
     if (EVUTIL_LIKELY(base->monotonic_timer.monotonic_clock >= 0)) {
