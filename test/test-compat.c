@@ -17,9 +17,12 @@
 #define _GNU_SOURCE
 #include "test-util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <event2/event_compat.h>
 #include <event2/event_struct.h>
@@ -402,6 +405,68 @@ test_compat_set_then_base_set(void **state)
     evutil_closesocket(fds[1]);
 }
 
+/* The environment variable that makes this binary the child of
+ * test_compat_set_before_any_base. */
+#define COMPAT_CHILD_ENV "EVTEST_COMPAT_SET_FIRST"
+
+/* That child: event_set() is the first libevent call of a fresh process
+ * (no base exists).  Debug mode may not be turned on after it, or it
+ * would not know the event: event_enable_debug_mode() must end the
+ * process with status 1.  Returns 0 only when it did not. */
+static int
+compat_child_set_first(void)
+{
+    struct event ev;
+
+    alarm(10);
+    event_set(&ev, -1, 0, rec_cb, NULL);
+    event_enable_debug_mode();
+    return 0;
+}
+
+/* event_set() with no base yet counts as setting an event up, as
+ * event_assign() does: a later event_enable_debug_mode() is refused. */
+static void
+test_compat_set_before_any_base(void **state)
+{
+    char log[1024];
+    size_t used = 0;
+    int p[2], status;
+    pid_t pid;
+    ssize_t n;
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        if (dup2(p[1], 2) < 0 || setenv(COMPAT_CHILD_ENV, "1", 1) != 0)
+            _exit(97);
+        /* A fresh image: this process has made bases already. */
+        execl("/proc/self/exe", "test-compat", (char *)NULL);
+        _exit(98);
+    }
+    close(p[1]);
+    /* The child's alarm bounds this read. */
+    while (used < sizeof(log) - 1) {
+        n = read(p[0], log + used, sizeof(log) - 1 - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    log[used] = '\0';
+    close(p[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fail_msg("child: status 0x%x, log: %s", status, log);
+    assert_non_null(strstr(log, "event_enable_debug_mode"));
+    assert_non_null(strstr(log, "before"));
+}
+
 static void
 test_compat_init_replaces_current(void **state)
 {
@@ -446,10 +511,14 @@ main(void)
             compat_setup, compat_teardown),
         cmocka_unit_test_setup_teardown(test_compat_set_then_base_set,
             tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_compat_set_before_any_base,
+            tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_compat_init_replaces_current,
             compat_setup, compat_teardown),
     };
 
+    if (getenv(COMPAT_CHILD_ENV) != NULL)
+        return compat_child_set_first();
     tu_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
