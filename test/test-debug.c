@@ -214,6 +214,13 @@ misuse_free_unassigned(struct event_base *base, void *arg)
 }
 
 static void
+misuse_base_set_unassigned(struct event_base *base, void *arg)
+{
+    (void)arg;
+    event_base_set(base, never_assigned(base));
+}
+
+static void
 misuse_reassign_added(struct event_base *base, void *arg)
 {
     struct timeval tv = { 10, 0 };
@@ -290,6 +297,8 @@ static const struct misuse_case misuse_cases[] = {
     { "event_pending on a never-assigned event",
         misuse_pending_unassigned },
     { "event_free on a never-assigned event", misuse_free_unassigned },
+    { "event_base_set on a never-assigned event",
+        misuse_base_set_unassigned },
     { "event_assign on an added event", misuse_reassign_added },
     { "event_debug_unassign on an added event", misuse_unassign_added },
     { "event_add after event_debug_unassign", misuse_add_after_unassign },
