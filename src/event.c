@@ -663,14 +663,24 @@ event_assign_slow_(struct event *ev, struct event_base *base,
     return 0;
 }
 
+/* Whether event_assign's arguments (but the base) allow its straight
+ * path: not debug mode, not a signal, a callback, and no
+ * event_self_cbarg(); the cases event_assign_slow_ is for. */
+static inline int
+event_assign_plain_(const struct event *ev, short events,
+    void (*callback)(evutil_socket_t, short, void *), const void *arg)
+{
+    return ev != NULL && !event_debug_mode_on_ && !(events & EV_SIGNAL) &&
+           callback != NULL && arg != &event_self_cbarg_ptr_;
+}
+
 int
 event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
     short events, void (*callback)(evutil_socket_t, short, void *),
     void *arg)
 {
-    if (EVUTIL_UNLIKELY(ev == NULL || base == NULL || event_debug_mode_on_ ||
-                        (events & EV_SIGNAL) || callback == NULL ||
-                        arg == &event_self_cbarg_ptr_))
+    if (EVUTIL_UNLIKELY(base == NULL ||
+                        !event_assign_plain_(ev, events, callback, arg)))
         return event_assign_slow_(ev, base, fd, events, callback, arg);
     /* event_debug_mode_too_late_ is set already: a base exists. */
     event_assign_fields_(ev, base, fd, events, callback, arg,
@@ -688,9 +698,7 @@ event_set(struct event *ev, evutil_socket_t fd, short events,
 {
     struct event_base *base = event_global_current_base_;
 
-    if (EVUTIL_LIKELY(ev != NULL && !event_debug_mode_on_ &&
-                      !(events & EV_SIGNAL) && callback != NULL &&
-                      arg != &event_self_cbarg_ptr_)) {
+    if (EVUTIL_LIKELY(event_assign_plain_(ev, events, callback, arg))) {
         /* As event_assign_slow_ does for a NULL base: no base need
          * exist yet, and debug mode may not be turned on after this. */
         if (base == NULL)
