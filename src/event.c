@@ -75,11 +75,9 @@ gettime_read_(struct event_base *base, struct timeval *tp)
 #ifndef _WIN32
     /* evutil_gettime_monotonic_'s usual case, without the call. */
     if (EVUTIL_LIKELY(base->monotonic_timer.monotonic_clock >= 0)) {
-        struct timespec ts;
-        if (clock_gettime(base->monotonic_timer.monotonic_clock, &ts) != 0)
+        if (evutil_clock_gettime_tv_(base->monotonic_timer.monotonic_clock,
+                tp) != 0)
             return -1;
-        tp->tv_sec = ts.tv_sec;
-        tp->tv_usec = (long)(ts.tv_nsec / 1000);
     } else
 #endif
     if (evutil_gettime_monotonic_(&base->monotonic_timer, tp) == -1)

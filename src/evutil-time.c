@@ -112,19 +112,24 @@ int
 evutil_gettime_monotonic_(struct evutil_monotonic_timer *timer,
     struct timeval *tp)
 {
-    struct timespec ts;
-
     if (timer->monotonic_clock < 0) {
         if (gettimeofday(tp, NULL) < 0)
             return -1;
         adjust_fallback_time(timer, tp);
         return 0;
     }
-    if (MONOTONIC_NOW(timer->monotonic_clock, &ts) < 0)
-        return -1;
-    tp->tv_sec = ts.tv_sec;
-    tp->tv_usec = ts.tv_nsec / 1000;
-    return 0;
+#ifdef _WIN32
+    {
+        struct timespec ts;
+        if (qpc_now(&ts) < 0)
+            return -1;
+        tp->tv_sec = ts.tv_sec;
+        tp->tv_usec = ts.tv_nsec / 1000;
+        return 0;
+    }
+#else
+    return evutil_clock_gettime_tv_(timer->monotonic_clock, tp);
+#endif
 }
 
 struct evutil_monotonic_timer *

@@ -47,6 +47,23 @@ EVENT2_EXPORT_SYMBOL
 int evutil_configure_monotonic_time_(struct evutil_monotonic_timer *timer,
     int flags);
 
+#ifndef _WIN32
+/* A clock_gettime() clock as a timeval: evutil_gettime_monotonic_ for a
+ * timer not on the fallback, inline for the loop's own clock read
+ * (gettime_read_ in event.c).  0, or -1 if the clock failed. */
+static inline int
+evutil_clock_gettime_tv_(int clock, struct timeval *tp)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clock, &ts) != 0)
+        return -1;
+    tp->tv_sec = ts.tv_sec;
+    tp->tv_usec = ts.tv_nsec / 1000;
+    return 0;
+}
+#endif
+
 /** Read timer's clock into *tp.  Returns 0, or -1 if the clock failed. */
 EVENT2_EXPORT_SYMBOL
 int evutil_gettime_monotonic_(struct evutil_monotonic_timer *timer,

@@ -401,8 +401,7 @@ test_compat_set_then_base_set(void **state)
     assert_false(event_initialized(&bad));
     assert_int_equal(event_base_set(NULL, &ev), -1);
     assert_int_equal(event_base_set(base, NULL), -1);
-    evutil_closesocket(fds[0]);
-    evutil_closesocket(fds[1]);
+    tu_close_pair(fds);
 }
 
 /* The environment variable that makes this binary the child of
