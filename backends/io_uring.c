@@ -1,5 +1,9 @@
 /*
- * io_uring.c: a Linux io_uring(7) backend made of poll requests.
+ * io_uring.c: a Linux io_uring(7) backend made of poll requests, the
+ * "io_uring_poll" method.  The "io_uring" method, chosen by default where
+ * the kernel has IORING_OP_EPOLL_WAIT, keeps its interests in an epoll
+ * set instead (backends/epoll.c, "io_uring mode"); this one runs only
+ * when asked for by name (every other method avoided or disabled).
  *
  * Each fd with interests has one multishot IORING_OP_POLL_ADD for the
  * union of them; changes are queued and submitted, with the wait, in one
@@ -30,7 +34,7 @@
  *    which unlike POLL_REMOVE cannot fail with EALREADY) is submitted at
  *    once: event_del() then close() really closes, as with epoll.  A file
  *    closed while its event stays added stays open until the event goes;
- *    that difference is why epoll stays the default (README);
+ *    that difference is why this method is never the default (README);
  *  - a multishot poll can end by itself (its submitting thread exited,
  *    the CQ ring overflowed, the file cannot be waited on): a CQE without
  *    IORING_CQE_F_MORE.  It is re-armed at the next dispatch if still
@@ -56,7 +60,6 @@
 
 #include <sys/types.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/io_uring.h>
 #include <errno.h>
@@ -72,6 +75,7 @@
 #include "evthread-internal.h"
 #include "log-internal.h"
 #include "mm-internal.h"
+#include "uring-internal.h"
 #include "util-internal.h"
 
 #define URING_SQ_ENTRIES 256
@@ -93,23 +97,10 @@
 #define UD_FD(ud) ((evutil_socket_t)(ev_uint32_t)(ud))
 
 struct uringop {
-    int ring_fd;
-    void *ring;
-    size_t ring_len;
-    struct io_uring_sqe *sqes;
-    size_t sqes_len;
-    unsigned *sq_head, *sq_tail, *sq_flags;
-    unsigned sq_mask, sq_entries;
-    unsigned sq_local_tail; /* our copy of *sq_tail */
-    unsigned *cq_head, *cq_tail;
-    unsigned cq_mask;
-    struct io_uring_cqe *cqes;
+    struct uring r;
     /* fds to reconcile with the kernel at the next dispatch */
     struct uring_dirty *dirty;
     int n_dirty, dirty_cap;
-    /* 1 in the process that made the ring; the kernel zeroes it in a
-     * forked child. */
-    volatile int *alive;
     int warned_fork;
 };
 
@@ -143,7 +134,7 @@ static int uring_dispatch(struct event_base *, struct timeval *);
 static void uring_dealloc(struct event_base *);
 
 const struct eventop io_uringops = {
-    "io_uring",
+    "io_uring_poll",
     uring_init,
     uring_add,
     uring_del,
@@ -157,31 +148,14 @@ const struct eventop io_uringops = {
 /* ------------------------------------------------------------------ */
 /* The rings                                                           */
 
-static int
-ring_enter(struct uringop *op, unsigned to_submit, unsigned min_complete,
-    unsigned flags, const void *arg, size_t argsz)
-{
-    return (int)syscall(__NR_io_uring_enter, op->ring_fd, to_submit,
-        min_complete, flags, arg, argsz);
-}
-
-/* SQEs queued and not yet consumed by the kernel.  Read from the ring,
- * so that a submission by another thread (while the loop waits without
- * the lock) needs no bookkeeping: the kernel never takes one twice. */
-static unsigned
-unsubmitted(const struct uringop *op)
-{
-    return op->sq_local_tail - __atomic_load_n(op->sq_head, __ATOMIC_ACQUIRE);
-}
-
 /* Submit what is queued, without waiting.  Returns 0 or -1. */
 static int
 submit_now(struct uringop *op)
 {
     unsigned n;
 
-    while ((n = unsubmitted(op)) > 0) {
-        int r = ring_enter(op, n, 0, 0, NULL, 0);
+    while ((n = uring_unsubmitted_(&op->r)) > 0) {
+        int r = uring_enter_(&op->r, n, 0, 0, NULL, 0);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -195,163 +169,48 @@ submit_now(struct uringop *op)
 }
 
 /* A zeroed SQE at the tail, or NULL when the ring stays full.  Call
- * queue_sqe() once it is filled in. */
+ * uring_queue_() once it is filled in.  Unsubmitted entries are read
+ * from the ring, so that a submission by another thread (while the loop
+ * waits without the lock) needs no bookkeeping: the kernel never takes
+ * one twice. */
 static struct io_uring_sqe *
 get_sqe(struct uringop *op)
 {
-    struct io_uring_sqe *sqe;
-
-    if (unsubmitted(op) >= op->sq_entries) {
-        if (submit_now(op) < 0 || unsubmitted(op) >= op->sq_entries)
+    if (uring_unsubmitted_(&op->r) >= op->r.sq_entries) {
+        if (submit_now(op) < 0 ||
+            uring_unsubmitted_(&op->r) >= op->r.sq_entries)
             return NULL;
     }
-    sqe = &op->sqes[op->sq_local_tail & op->sq_mask];
-    memset(sqe, 0, sizeof(*sqe));
-    return sqe;
-}
-
-static void
-queue_sqe(struct uringop *op)
-{
-    ++op->sq_local_tail;
-    __atomic_store_n(op->sq_tail, op->sq_local_tail, __ATOMIC_RELEASE);
-}
-
-static int
-is_forked_copy(struct uringop *op)
-{
-    return EVUTIL_UNLIKELY(*op->alive == 0);
+    return uring_sqe_(&op->r);
 }
 
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
 
-static void
-unmap_rings(struct uringop *op)
-{
-    if (op->ring != NULL && op->ring != MAP_FAILED)
-        munmap(op->ring, op->ring_len);
-    if (op->sqes != NULL && (void *)op->sqes != MAP_FAILED)
-        munmap(op->sqes, op->sqes_len);
-    if (op->alive != NULL && (void *)op->alive != MAP_FAILED)
-        munmap((void *)op->alive, (size_t)sysconf(_SC_PAGESIZE));
-    op->ring = NULL;
-    op->sqes = NULL;
-    op->alive = NULL;
-}
-
-/* Non-zero when the kernel supports every opcode this file submits. */
-static int
-probe_opcodes(int ring_fd)
-{
-    static const int needed[] = {IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE,
-        IORING_OP_ASYNC_CANCEL};
-    const size_t nops = 256;
-    struct io_uring_probe *probe;
-    size_t i;
-    int ok = 1;
-
-    probe = mm_calloc(1,
-        sizeof(*probe) + nops * sizeof(struct io_uring_probe_op));
-    if (probe == NULL)
-        return 0;
-    if (syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_PROBE,
-            probe, (unsigned)nops) < 0) {
-        ok = 0;
-    } else {
-        for (i = 0; i < sizeof(needed) / sizeof(needed[0]); ++i) {
-            if (needed[i] > probe->last_op ||
-                !(probe->ops[needed[i]].flags & IO_URING_OP_SUPPORTED))
-                ok = 0;
-        }
-    }
-    mm_free(probe);
-    return ok;
-}
-
 static void *
 uring_init(struct event_base *base)
 {
-    const unsigned need_features = IORING_FEAT_SINGLE_MMAP |
-                                   IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG |
-                                   IORING_FEAT_CQE_SKIP;
-    struct io_uring_params p;
+    static const int needed[] = {IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE,
+        IORING_OP_ASYNC_CANCEL};
     struct uringop *op;
-    size_t sq_len, cq_len, page = (size_t)sysconf(_SC_PAGESIZE);
-    unsigned *sq_array, i;
-    char *ring;
-    int fd;
-
-    memset(&p, 0, sizeof(p));
-    /* SUBMIT_ALL (5.18): one bad SQE must not stop the rest. */
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
-              IORING_SETUP_SUBMIT_ALL;
-    p.cq_entries = URING_CQ_ENTRIES;
-    fd = (int)syscall(__NR_io_uring_setup, URING_SQ_ENTRIES, &p);
-    if (fd < 0) {
-        /* ENOSYS (no io_uring), EPERM (disabled by sysctl or seccomp),
-         * EINVAL (a kernel too old for the flags), ENOMEM (memlock
-         * limits of old kernels): the next backend will do. */
-        event_debug(("%s: io_uring_setup: %s", __func__, strerror(errno)));
-        return NULL;
-    }
-    if ((p.features & need_features) != need_features ||
-        !probe_opcodes(fd)) {
-        event_debug(("%s: io_uring lacks features we need", __func__));
-        close(fd);
-        return NULL;
-    }
 
     op = mm_calloc(1, sizeof(*op));
-    if (op == NULL) {
-        close(fd);
+    if (op == NULL)
+        return NULL;
+    /* SUBMIT_ALL (5.18): one bad SQE must not stop the rest. */
+    if (uring_setup_(&op->r, URING_SQ_ENTRIES, URING_CQ_ENTRIES,
+            IORING_SETUP_SUBMIT_ALL,
+            IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP |
+                IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP,
+            needed, (int)(sizeof(needed) / sizeof(needed[0]))) != 0) {
+        mm_free(op);
         return NULL;
     }
-    op->ring_fd = fd;
-    sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-    cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-    op->ring_len = sq_len > cq_len ? sq_len : cq_len;
-    op->ring = mmap(NULL, op->ring_len, PROT_READ | PROT_WRITE,
-        MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
-    op->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
-    op->sqes = mmap(NULL, op->sqes_len, PROT_READ | PROT_WRITE,
-        MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-    op->alive = mmap(NULL, page, PROT_READ | PROT_WRITE,
-        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (op->ring == MAP_FAILED || (void *)op->sqes == MAP_FAILED ||
-        (void *)op->alive == MAP_FAILED ||
-        madvise((void *)op->alive, page, MADV_WIPEONFORK) != 0) {
-        event_warn("%s: mapping the io_uring rings", __func__);
-        goto err;
-    }
-    *op->alive = 1;
-
-    ring = op->ring;
-    op->sq_head = (unsigned *)(ring + p.sq_off.head);
-    op->sq_tail = (unsigned *)(ring + p.sq_off.tail);
-    op->sq_flags = (unsigned *)(ring + p.sq_off.flags);
-    op->sq_mask = *(unsigned *)(ring + p.sq_off.ring_mask);
-    op->sq_entries = p.sq_entries;
-    op->sq_local_tail = *op->sq_tail;
-    /* Slot i of the indirection array always names SQE i. */
-    sq_array = (unsigned *)(ring + p.sq_off.array);
-    for (i = 0; i < p.sq_entries; ++i)
-        sq_array[i] = i;
-    op->cq_head = (unsigned *)(ring + p.cq_off.head);
-    op->cq_tail = (unsigned *)(ring + p.cq_off.tail);
-    op->cq_mask = *(unsigned *)(ring + p.cq_off.ring_mask);
-    op->cqes = (struct io_uring_cqe *)(ring + p.cq_off.cqes);
 
     /* Like the other backends, a base whose signal pipe cannot be made
      * still works for everything but signals. */
     (void)evsig_init_(base);
     return op;
-
-err:
-    unmap_rings(op);
-    close(fd);
-    mm_free(op);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -405,7 +264,7 @@ cancel_poll(struct uringop *op, evutil_socket_t fd, struct uring_fdinfo *fi)
     sqe->addr = UD(UD_POLL, fi->gen, fd);
     sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
     sqe->user_data = UD(UD_CANCEL, fi->gen, fd);
-    queue_sqe(op);
+    uring_queue_(&op->r);
     fi->flags &= ~(FI_LIVE | FI_RECHECK);
     fi->kevents = 0;
     ++fi->gen;
@@ -418,7 +277,7 @@ set_want(struct event_base *base, evutil_socket_t fd, short want,
 {
     struct uringop *op = base->evbase;
 
-    if (is_forked_copy(op))
+    if (uring_forked_copy_(&op->r))
         return 0;
     fi->want = (ev_uint8_t)want;
     fi->flags &= ~FI_FAILED;
@@ -499,7 +358,7 @@ reconcile(struct uringop *op, evutil_socket_t fd, struct uring_fdinfo *fi)
         sqe->poll32_events = k;
         sqe->user_data = UD(UD_POLL, fi->gen + 1, fd);
     }
-    queue_sqe(op);
+    uring_queue_(&op->r);
     ++fi->gen;
     fi->kevents = k;
     fi->flags = (fi->flags | FI_LIVE) & ~FI_RECHECK;
@@ -599,18 +458,18 @@ handle_cqe(struct event_base *base, struct uringop *op,
 static void
 reap(struct event_base *base, struct uringop *op)
 {
-    unsigned head = *op->cq_head;
-    unsigned tail = __atomic_load_n(op->cq_tail, __ATOMIC_ACQUIRE);
+    unsigned head = *op->r.cq_head;
+    unsigned tail = __atomic_load_n(op->r.cq_tail, __ATOMIC_ACQUIRE);
 
     for (; head != tail; ++head)
-        handle_cqe(base, op, &op->cqes[head & op->cq_mask]);
-    __atomic_store_n(op->cq_head, head, __ATOMIC_RELEASE);
+        handle_cqe(base, op, &op->r.cqes[head & op->r.cq_mask]);
+    __atomic_store_n(op->r.cq_head, head, __ATOMIC_RELEASE);
 }
 
 static int
 cq_ready(const struct uringop *op)
 {
-    return __atomic_load_n(op->cq_tail, __ATOMIC_ACQUIRE) != *op->cq_head;
+    return __atomic_load_n(op->r.cq_tail, __ATOMIC_ACQUIRE) != *op->r.cq_head;
 }
 
 static int
@@ -622,7 +481,7 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
     unsigned flags = 0, n;
     int wait, res;
 
-    if (is_forked_copy(op)) {
+    if (uring_forked_copy_(&op->r)) {
         if (!op->warned_fork)
             event_warnx("%s: this event_base was created before fork(); "
                         "call event_reinit() in the child first",
@@ -637,8 +496,8 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
      * not wait); what is queued is submitted in the same call. */
     wait = !cq_ready(op) &&
            !(tv && (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)));
-    n = unsubmitted(op);
-    if (__atomic_load_n(op->sq_flags, __ATOMIC_RELAXED) &
+    n = uring_unsubmitted_(&op->r);
+    if (__atomic_load_n(op->r.sq_flags, __ATOMIC_RELAXED) &
         IORING_SQ_CQ_OVERFLOW)
         flags |= IORING_ENTER_GETEVENTS; /* flush the kernel's overflow */
 
@@ -652,14 +511,14 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         }
         flags |= IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
         EVBASE_RELEASE_LOCK(base, th_base_lock);
-        res = ring_enter(op, n, 1, flags, &arg, sizeof(arg));
+        res = uring_enter_(&op->r, n, 1, flags, &arg, sizeof(arg));
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     } else if (n > 0 || flags) {
         /* Without the lock, as any wait: a loop that finds completions
          * ready each time must still let a thread waiting for the lock
          * (event_del of a running callback's event) have its turn. */
         EVBASE_RELEASE_LOCK(base, th_base_lock);
-        res = ring_enter(op, n, 0, flags, NULL, 0);
+        res = uring_enter_(&op->r, n, 0, flags, NULL, 0);
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     } else {
         res = 0;
@@ -686,9 +545,7 @@ uring_dealloc(struct event_base *base)
     evsig_dealloc_(base);
     /* Closing the ring cancels every poll (and, in a forked copy, only
      * drops this process's reference to the parent's ring). */
-    unmap_rings(op);
-    if (op->ring_fd >= 0)
-        close(op->ring_fd);
+    uring_teardown_(&op->r);
     if (op->dirty != NULL)
         mm_free(op->dirty);
     memset(op, 0, sizeof(*op));

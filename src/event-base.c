@@ -37,13 +37,15 @@
 
 struct event_base *event_global_current_base_ = NULL;
 
-/* Backends in order of preference.  io_uring (when built: a private
- * EVENT__HAVE_IO_URING from CMake) comes last, so that it is used only
- * when asked for (EVENT_NOEPOLL, EVENT_NOPOLL and EVENT_NOSELECT, or
- * event_config_avoid_method of the three); its init() declines kernels
- * without what it needs.  EVENT_IO_URING_FIRST (the CMake option
- * EVENT_IO_URING_DEFAULT) puts it ahead of epoll instead.  Why it is not
- * the default: backends/io_uring.c and the README. */
+/* Backends in order of preference.  On Linux the first is "io_uring"
+ * (epollops_uring: an epoll set reached through an io_uring ring; its
+ * init() declines kernels without IORING_OP_EPOLL_WAIT, and then plain
+ * epoll follows).  "io_uring_poll" (io_uringops, poll requests; when
+ * built: a private EVENT__HAVE_IO_URING from CMake) comes last, so that
+ * it is used only when asked for (every other method avoided or
+ * disabled); EVENT_IO_URING_FIRST (the CMake option
+ * EVENT_IO_URING_DEFAULT) puts it first instead.  Why it is not the
+ * default: backends/io_uring.c and the README. */
 #ifdef _WIN32
 extern const struct eventop win32ops; /* backends/win32select.c */
 #endif
@@ -56,6 +58,9 @@ static const struct eventop *const eventops[] = {
 #endif
 #if defined(EVENT__HAVE_IO_URING) && defined(EVENT_IO_URING_FIRST)
     &io_uringops,
+#endif
+#if defined(EVENT__HAVE_IO_URING) && defined(EVENT__HAVE_EPOLL)
+    &epollops_uring,
 #endif
 #ifdef EVENT__HAVE_EPOLL
     &epollops,

@@ -99,6 +99,7 @@ struct eventop {
 /* The backends compiled into this build (each defined in backends/). */
 extern const struct eventop io_uringops;
 extern const struct eventop epollops;
+extern const struct eventop epollops_uring;
 extern const struct eventop pollops;
 extern const struct eventop selectops;
 /* Backends of other systems (EVENT__HAVE_EVENT_PORTS, EVENT__HAVE_KQUEUE,

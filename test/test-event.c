@@ -41,8 +41,11 @@
 #define FIRST_METHOD "win32"
 #define FIRST_METHOD_OFF "EVENT_NOWIN32"
 #else
-#define FIRST_METHOD "epoll"
-#define FIRST_METHOD_OFF "EVENT_NOEPOLL"
+/* io_uring (epoll through the ring) where the kernel has what it needs,
+ * else epoll. */
+static int have_ring(void);
+#define FIRST_METHOD (have_ring() ? "io_uring" : "epoll")
+#define FIRST_METHOD_OFF (have_ring() ? "EVENT_NOIO_URING" : "EVENT_NOEPOLL")
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -260,18 +263,31 @@ test_config_avoid_method(void **state)
     assert_null(base_avoiding(no_win32, 0));
 }
 #else
-/* Non-zero when this library has the io_uring backend and the kernel
- * can run it. */
 static int
-have_io_uring(void)
+listed(const char *method)
 {
     const char **ms = event_get_supported_methods();
     int i;
 
     for (i = 0; ms != NULL && ms[i] != NULL; ++i)
-        if (strcmp(ms[i], "io_uring") == 0)
-            return tu_kernel_has_io_uring();
+        if (strcmp(ms[i], method) == 0)
+            return 1;
     return 0;
+}
+
+/* Non-zero when this library has the io_uring method and the kernel can
+ * run it. */
+static int
+have_ring(void)
+{
+    return listed("io_uring") && tu_kernel_has_io_uring_epoll();
+}
+
+/* The same for io_uring_poll. */
+static int
+have_io_uring_poll(void)
+{
+    return listed("io_uring_poll") && tu_kernel_has_io_uring();
 }
 
 static void
@@ -279,19 +295,30 @@ test_config_avoid_method(void **state)
 {
     static const char *const none[] = { NULL };
     static const char *const no_epoll[] = { "epoll", NULL };
-    static const char *const no_ep_poll[] = { "epoll", "poll", NULL };
-    static const char *const no_all[] = { "epoll", "poll", "select", NULL };
-    static const char *const no_all4[] = { "epoll", "poll", "select",
-        "io_uring", NULL };
+    static const char *const no_ring[] = { "io_uring", "epoll", NULL };
+    static const char *const no_ep_poll[] = { "io_uring", "epoll", "poll",
+        NULL };
+    static const char *const no_all[] = { "io_uring", "epoll", "poll",
+        "select", NULL };
+    static const char *const no_all5[] = { "io_uring", "epoll", "poll",
+        "select", "io_uring_poll", NULL };
     struct event_base *base;
 
     (void)state;
     base = base_avoiding(none, 0);
     assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "epoll");
+    assert_string_equal(event_base_get_method(base), FIRST_METHOD);
     event_base_free(base);
 
+    /* io_uring is not epoll by name, though its set is epoll's. */
     base = base_avoiding(no_epoll, 0);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base),
+        have_ring() ? "io_uring" : "poll");
+    check_base_works(base);
+    event_base_free(base);
+
+    base = base_avoiding(no_ring, 0);
     assert_non_null(base);
     assert_string_equal(event_base_get_method(base), "poll");
     check_base_works(base);
@@ -303,17 +330,17 @@ test_config_avoid_method(void **state)
     check_base_works(base);
     event_base_free(base);
 
-    /* The io_uring backend (where built and supported) comes last. */
+    /* io_uring_poll (where built and supported) comes last. */
     base = base_avoiding(no_all, 0);
-    if (have_io_uring()) {
+    if (have_io_uring_poll()) {
         assert_non_null(base);
-        assert_string_equal(event_base_get_method(base), "io_uring");
+        assert_string_equal(event_base_get_method(base), "io_uring_poll");
         check_base_works(base);
         event_base_free(base);
     } else {
         assert_null(base);
     }
-    assert_null(base_avoiding(no_all4, 0));
+    assert_null(base_avoiding(no_all5, 0));
 }
 #endif
 
@@ -358,8 +385,10 @@ test_config_require_features(void **state)
 static void
 test_config_require_features(void **state)
 {
-    /* Every edge-triggered backend: epoll, and io_uring where built. */
-    static const char *const no_et[] = { "epoll", "io_uring", NULL };
+    /* Every edge-triggered backend: epoll, and both io_uring methods
+     * where built. */
+    static const char *const no_et[] = { "io_uring", "epoll",
+        "io_uring_poll", NULL };
     struct event_base *base;
     const char *expected = tu_expected_method();
     struct event_config *cfg;
@@ -368,13 +397,13 @@ test_config_require_features(void **state)
     (void)state;
     base = base_avoiding(NULL, EV_FEATURE_ET);
     assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "epoll");
+    assert_string_equal(event_base_get_method(base), FIRST_METHOD);
     assert_true(tu_base_has_features(base, EV_FEATURE_ET));
     event_base_free(base);
 
     base = base_avoiding(NULL, EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE);
     assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "epoll");
+    assert_string_equal(event_base_get_method(base), FIRST_METHOD);
     event_base_free(base);
 
     base = base_avoiding(NULL, EV_FEATURE_FDS);
@@ -388,20 +417,24 @@ test_config_require_features(void **state)
     assert_null(base_avoiding(NULL, EV_FEATURE_ET | EV_FEATURE_FDS));
     assert_null(base_avoiding(no_et, EV_FEATURE_ET));
 
-    /* io_uring (where available) is edge-triggered too. */
-    if (have_io_uring()) {
-        static const char *const only_uring[] = { "epoll", NULL };
+    /* io_uring_poll (where available) is edge-triggered too. */
+    if (have_io_uring_poll()) {
+        static const char *const only_uring[] = { "io_uring", "epoll",
+            NULL };
         base = base_avoiding(only_uring, EV_FEATURE_ET);
         assert_non_null(base);
-        assert_string_equal(event_base_get_method(base), "io_uring");
+        assert_string_equal(event_base_get_method(base), "io_uring_poll");
         event_base_free(base);
     }
 
     /* Without IGNORE_ENV, a requirement only the disabled backends meet
      * leaves no backend at all. */
-    env_et = (expected != NULL && strncmp(expected, "epoll", 5) == 0) ||
-             (expected != NULL && strcmp(expected, "kqueue") == 0) ||
-             (have_io_uring() && getenv("EVENT_NOIO_URING") == NULL);
+    env_et = (expected != NULL && (strncmp(expected, "epoll", 5) == 0 ||
+                                      strncmp(expected, "io_uring", 8) == 0 ||
+                                      strcmp(expected, "kqueue") == 0)) ||
+             (have_ring() && getenv("EVENT_NOIO_URING") == NULL &&
+                 getenv("EVENT_EPOLL_USE_CHANGELIST") == NULL) ||
+             (have_io_uring_poll() && getenv("EVENT_NOIO_URING_POLL") == NULL);
     cfg = event_config_new();
     assert_int_equal(event_config_require_features(cfg, EV_FEATURE_ET), 0);
     base = event_base_new_with_config(cfg);
@@ -490,11 +523,22 @@ test_config_flags(void **state)
         event_config_free(cfg);
         assert_non_null(base);
         method = event_base_get_method(base);
-        if (flags[i] == EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST &&
-            strncmp(expected, "epoll", 5) == 0)
-            assert_string_equal(method, "epoll (with changelist)");
-        else
+        if (flags[i] == EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) {
+            /* Asked for by name, the changelist is plain epoll's: the
+             * io_uring method declines it. */
+            const char *want = expected;
+            if (strcmp(want, "io_uring") == 0) {
+                setenv("EVENT_NOIO_URING", "1", 1);
+                want = tu_expected_method();
+                unsetenv("EVENT_NOIO_URING");
+            }
+            assert_non_null(want);
+            if (strncmp(want, "epoll", 5) == 0)
+                want = "epoll (with changelist)";
+            assert_string_equal(method, want);
+        } else {
             assert_string_equal(method, expected);
+        }
         check_base_works(base);
         event_base_free(base);
     }
@@ -630,9 +674,11 @@ test_base_features(void **state)
     const char *method = event_base_get_method(base);
     int features = event_base_get_features(base);
 
-    if (strncmp(method, "epoll", 5) == 0 || strcmp(method, "io_uring") == 0) {
-        /* io_uring: regular files are reported always ready, but edge
-         * triggering cannot be kept for them, so no EV_FEATURE_FDS. */
+    if (strncmp(method, "epoll", 5) == 0 ||
+        strncmp(method, "io_uring", 8) == 0) {
+        /* io_uring_poll: regular files are reported always ready, but
+         * edge triggering cannot be kept for them, so no EV_FEATURE_FDS
+         * (io_uring's set is epoll's). */
         assert_int_equal(features,
             EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE);
     } else if (strcmp(method, "poll") == 0) {
@@ -686,8 +732,16 @@ test_supported_methods(void **state)
      * and kqueue first, devpoll after epoll.  Check it, then the rest. */
     {
         static const char *rest[8];
-        int at = strcmp(EVTEST_SHIM_METHOD, "devpoll") == 0 ? 1 : 0, j;
-        assert_string_equal(methods[at], EVTEST_SHIM_METHOD);
+        int at, j;
+        for (at = 0; methods[at] != NULL &&
+                     strcmp(methods[at], EVTEST_SHIM_METHOD) != 0;
+             ++at)
+            ;
+        assert_non_null(methods[at]);
+        if (strcmp(EVTEST_SHIM_METHOD, "devpoll") == 0)
+            assert_string_equal(methods[at - 1], "epoll");
+        else
+            assert_int_equal(at, 0);
         for (i = j = 0; methods[i] != NULL && j < 7; ++i)
             if (i != at)
                 rest[j++] = methods[i];
@@ -695,12 +749,14 @@ test_supported_methods(void **state)
         methods = rest;
     }
 #endif
+    /* Ours lists io_uring first and io_uring_poll last where built. */
+    if (methods[0] != NULL && strcmp(methods[0], "io_uring") == 0)
+        ++methods;
     for (i = 0; i < 3; ++i) {
         assert_non_null(methods[i]);
         assert_string_equal(methods[i], expected[i]);
     }
-    /* Ours may list io_uring after them (last in preference). */
-    if (methods[3] != NULL && strcmp(methods[3], "io_uring") == 0)
+    if (methods[3] != NULL && strcmp(methods[3], "io_uring_poll") == 0)
         i = 4;
     assert_null(methods[i]);
     /* The list does not depend on the environment. */
@@ -3033,8 +3089,9 @@ test_bad_closed_fd(void **state)
     ev = event_new(base, dead, EV_READ, rec_cb, &r);
     tu_log_clear();
     rv = event_add(ev, NULL);
-    if (strcmp(method, "epoll") == 0) {
-        /* epoll_ctl() fails at once with EBADF. */
+    if (strcmp(method, "epoll") == 0 || strcmp(method, "io_uring") == 0) {
+        /* epoll_ctl() fails at once with EBADF (io_uring makes a first
+         * add as a call too). */
         assert_int_equal(rv, -1);
         tu_assert_logged_error();
         assert_false(event_pending(ev, EV_READ, NULL));

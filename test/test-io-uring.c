@@ -7,7 +7,7 @@
  *
  * Covered: the fallback to another backend when io_uring_setup or
  * io_uring_register fail (forced in a forked child with a seccomp filter)
- * or EVENT_NOIO_URING is set; completions for a closed and reused fd
+ * or EVENT_NOIO_URING_POLL is set; completions for a closed and reused fd
  * number; level-triggered reports that are fresh (a wake-up posted while
  * the callback drained the fd is not reported) and repeat while the fd
  * stays ready; edge-triggered reports that do not; interest changes;
@@ -50,15 +50,22 @@
 
 static int nofile_limit;
 
+/* Whether the library lists method m (what it was built with). */
 static int
-library_has_io_uring(void)
+library_lists(const char *m)
 {
     const char **ms = event_get_supported_methods();
     int i;
     for (i = 0; ms != NULL && ms[i] != NULL; ++i)
-        if (strcmp(ms[i], "io_uring") == 0)
+        if (strcmp(ms[i], m) == 0)
             return 1;
     return 0;
+}
+
+static int
+library_has_io_uring(void)
+{
+    return library_lists("io_uring_poll");
 }
 
 /* A base on the io_uring backend only, ignoring the environment; NULL
@@ -66,8 +73,8 @@ library_has_io_uring(void)
 static struct event_base *
 uring_base_or_null(void)
 {
-    static const char *const others[] = {"epoll", "poll", "select",
-        "kqueue", "devpoll", "evport", NULL};
+    static const char *const others[] = {"io_uring", "epoll", "poll",
+        "select", "kqueue", "devpoll", "evport", NULL};
     struct event_config *cfg = event_config_new();
     struct event_base *base;
     int i;
@@ -93,7 +100,7 @@ uring_base(void)
     }
     base = uring_base_or_null();
     assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "io_uring");
+    assert_string_equal(event_base_get_method(base), "io_uring_poll");
     return base;
 }
 
@@ -299,7 +306,8 @@ test_fallback_probe_fails(void **state)
 static void
 test_fallback_env(void **state)
 {
-    static const char *const classic[] = {"epoll", "poll", "select", NULL};
+    static const char *const classic[] = {"io_uring", "epoll", "poll",
+        "select", NULL};
     struct event_config *cfg;
     struct event_base *base;
     int i;
@@ -307,19 +315,19 @@ test_fallback_env(void **state)
     (void)state;
     if (!library_has_io_uring() || !tu_kernel_has_io_uring())
         skip();
-    /* EVENT_NOIO_URING (the core's EVENT_NO<NAME>) rules it out... */
-    setenv("EVENT_NOIO_URING", "1", 1);
+    /* EVENT_NOIO_URING_POLL (the core's EVENT_NO<NAME>) rules it out... */
+    setenv("EVENT_NOIO_URING_POLL", "1", 1);
     cfg = event_config_new();
     for (i = 0; classic[i] != NULL; ++i)
         event_config_avoid_method(cfg, classic[i]);
     base = event_base_new_with_config(cfg);
-    unsetenv("EVENT_NOIO_URING");
+    unsetenv("EVENT_NOIO_URING_POLL");
     assert_null(base);
     /* ...and nothing else does. */
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     assert_non_null(base);
-    assert_string_equal(event_base_get_method(base), "io_uring");
+    assert_string_equal(event_base_get_method(base), "io_uring_poll");
     assert_int_equal(event_base_get_features(base),
         EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE);
     event_base_free(base);
@@ -791,17 +799,18 @@ mover_round(struct mover *m, int in_thread, int expect_added)
     assert_int_equal(m->total, m->target);
 }
 
+/* The loop of base (made in this thread) runs in other threads too;
+ * extra: more rounds, alternating, after the usual ones. */
 static void
-test_loop_moves_between_threads(void **state)
+loop_moves_between_threads(struct event_base *base, int extra)
 {
     static struct mover m;
     int i, n = N_MOVE;
 
-    (void)state;
     if (nofile_limit > 0 && nofile_limit < 2 * N_MOVE + 64)
         n = (nofile_limit - 64) / 2;
     memset(&m, 0, sizeof(m));
-    m.base = uring_base(); /* made here, run in other threads too */
+    m.base = base;
     m.n = n;
     for (i = 0; i < n; ++i) {
         tu_socketpair(m.p[i]);
@@ -822,11 +831,30 @@ test_loop_moves_between_threads(void **state)
     mover_round(&m, 1, n / 2);
     for (i = 0; i < n; ++i)
         assert_int_equal(m.count[i], i % 2 ? 4 : 3);
+    /* Back, each re-registered (a DEL the loop's thread has not sent yet,
+     * then an add), and more rounds. */
+    for (i = 0; i < n; i += 2)
+        assert_int_equal(event_add(m.ev[i], NULL), 0);
+    for (i = 1; i < n; i += 2) {
+        assert_int_equal(event_del(m.ev[i]), 0);
+        assert_int_equal(event_add(m.ev[i], NULL), 0);
+    }
+    for (i = 0; i < extra; ++i)
+        mover_round(&m, i % 2 == 0, n);
+    for (i = 0; i < n; ++i)
+        assert_int_equal(m.count[i], (i % 2 ? 4 : 3) + extra);
     for (i = 0; i < n; ++i) {
         event_free(m.ev[i]);
         tu_close_pair(m.p[i]);
     }
     event_base_free(m.base);
+}
+
+static void
+test_loop_moves_between_threads(void **state)
+{
+    (void)state;
+    loop_moves_between_threads(uring_base(), 1);
 }
 
 static void
@@ -1103,6 +1131,343 @@ test_regular_file(void **state)
     event_base_free(base);
 }
 
+/* ------------------------------------------------------------------ */
+/* The io_uring method: an epoll set reached through a ring           */
+/* (backends/epoll.c, "io_uring mode").                                */
+
+static int
+library_has_ring(void)
+{
+    return library_lists("io_uring");
+}
+
+/* A base on the io_uring method only, ignoring the environment, with
+ * more flags; skips the test where it cannot run. */
+static struct event_base *
+ring_base_flags(int flags)
+{
+    static const char *const others[] = {"epoll", "poll", "select",
+        "io_uring_poll", "kqueue", "devpoll", "evport", NULL};
+    struct event_config *cfg;
+    struct event_base *base;
+    int i;
+
+    if (!library_has_ring() || !tu_kernel_has_io_uring_epoll()) {
+        print_message("  [no io_uring method here, skipped]\n");
+        skip();
+    }
+    cfg = event_config_new();
+    assert_non_null(cfg);
+    for (i = 0; others[i] != NULL; ++i)
+        event_config_avoid_method(cfg, others[i]);
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV | flags);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "io_uring");
+    return base;
+}
+
+static struct event_base *
+ring_base(void)
+{
+    return ring_base_flags(0);
+}
+
+static void
+test_ring_is_the_default(void **state)
+{
+    struct event_config *cfg;
+    struct event_base *base;
+
+    (void)state;
+    event_base_free(ring_base()); /* or skipped */
+    cfg = event_config_new();
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
+    base = event_base_new_with_config(cfg);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "io_uring");
+    assert_int_equal(event_base_get_features(base),
+        EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE);
+    event_base_free(base);
+    /* Asked for by name, the changelist is plain epoll's. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base),
+        "epoll (with changelist)");
+    event_base_free(base);
+    /* EVENT_NOIO_URING: plain epoll. */
+    setenv("EVENT_NOIO_URING", "1", 1);
+    base = event_base_new();
+    unsetenv("EVENT_NOIO_URING");
+    assert_non_null(base);
+    assert_string_equal(event_base_get_method(base), "epoll");
+    event_base_free(base);
+}
+
+/* What io_uring_poll cannot do: a file closed under an added event is
+ * closed (epoll drops the registration with the last descriptor). */
+static void
+test_ring_close_without_del(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2], q[2];
+    struct event *ev, *ev2;
+    struct hit h, h2;
+
+    (void)state;
+    hit_init(&h, base, 0);
+    hit_init(&h2, base, 1);
+    ev = add_reader(base, p, &h);
+    /* Before the close: an event on a reused number while the old one
+     * stays added would be a user's error with epoll too. */
+    ev2 = add_reader(base, q, &h2);
+    spin(base); /* the wait is armed, and stays so */
+    tu_close(&p[0]);
+    assert_true(peer_gone(p[1], 1000));
+    /* The base goes on. */
+    tu_write_str(q[1], "x");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h2.count, 1);
+    assert_int_equal(h.count, 0);
+    event_free(ev);
+    event_free(ev2);
+    tu_close(&p[1]);
+    tu_close_pair(q);
+    event_base_free(base);
+}
+
+/* A re-registration leaves its probe to the next dispatch: a number
+ * closed and reused in between must get the new file watched, and the
+ * old one closed. */
+static void
+test_ring_readd_reused_number(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2], q[2];
+    struct event *ev;
+    struct hit h;
+    int num;
+
+    (void)state;
+    hit_init(&h, base, 1);
+    ev = add_reader(base, p, &h);
+    num = p[0];
+    tu_write_str(p[1], "a");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    /* Deleted (lazily: the kernel still watches), closed, reused. */
+    assert_int_equal(event_del(ev), 0);
+    tu_close(&p[0]);
+    tu_socketpair(q);
+    if (q[0] != num) {
+        assert_int_equal(dup2(q[0], num), num);
+        tu_close(&q[0]);
+        q[0] = num;
+    }
+    assert_int_equal(event_add(ev, NULL), 0);
+    assert_true(peer_gone(p[1], 1000));
+    tu_write_str(q[1], "b");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 2);
+    event_free(ev);
+    tu_close(&p[1]);
+    tu_close_pair(q);
+    event_base_free(base);
+}
+
+#define N_REREG 600 /* more than the submission queue's 256 entries */
+
+/* Every fd deleted and added again between dispatches, round after
+ * round: the DELs and probes go through the ring in several batches. */
+static void
+test_ring_reregister_many(void **state)
+{
+    static evutil_socket_t p[N_REREG][2];
+    static struct event *ev[N_REREG];
+    struct event_base *base = ring_base();
+    int i, round, n = N_REREG;
+
+    (void)state;
+    if (nofile_limit > 0 && nofile_limit < 2 * N_REREG + 64)
+        n = (nofile_limit - 64) / 2;
+    memset(&many_state, 0, sizeof(many_state));
+    many_state.seen = calloc((size_t)n, sizeof(int));
+    assert_non_null(many_state.seen);
+    for (i = 0; i < n; ++i) {
+        tu_socketpair(p[i]);
+        ev[i] = event_new(base, p[i][0], EV_READ | EV_PERSIST, many_cb,
+            (void *)(intptr_t)i);
+        assert_int_equal(event_add(ev[i], NULL), 0);
+    }
+    for (round = 1; round <= 3; ++round) {
+        int passes;
+        for (i = 0; i < n; ++i)
+            tu_write_str(p[i][1], "x");
+        for (passes = 0; many_state.fired < round * n && passes < 1000;
+             ++passes)
+            assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+        assert_int_equal(many_state.fired, round * n);
+        for (i = 0; i < n; ++i) {
+            assert_int_equal(many_state.seen[i], round);
+            assert_int_equal(event_del(ev[i]), 0);
+            assert_int_equal(event_add(ev[i], NULL), 0);
+        }
+    }
+    /* Deleted for good: nothing fires, and the kernel lets them go. */
+    for (i = 0; i < n; ++i)
+        assert_int_equal(event_del(ev[i]), 0);
+    for (i = 0; i < n; ++i)
+        tu_write_str(p[i][1], "x");
+    spin(base);
+    assert_int_equal(many_state.fired, 3 * n);
+    for (i = 0; i < n; ++i) {
+        event_free(ev[i]);
+        tu_close_pair(p[i]);
+    }
+    free(many_state.seen);
+    event_base_free(base);
+}
+
+static void
+test_ring_moves_between_threads(void **state)
+{
+    (void)state;
+    /* More moves than the ring is made anew for: then plain epoll. */
+    loop_moves_between_threads(ring_base(), 8);
+}
+
+static void
+test_ring_fork(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    hit_init(&h, base, 1);
+    ev = add_reader(base, p, &h);
+    spin(base); /* the parent's ring has its wait armed */
+
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Without event_reinit: the child makes a ring of its own (the
+         * epoll set stays shared, as with epoll) and never touches the
+         * parent's; then reinit, and a new event of its own fires. */
+        evutil_socket_t c[2];
+        struct event *cev;
+        struct hit ch;
+        int bad = 0;
+        alarm(10);
+        bad |= event_base_loop(base, EVLOOP_NONBLOCK) != 0;
+        bad |= event_base_loop(base, EVLOOP_NONBLOCK) != 0;
+        bad |= event_reinit(base) != 0;
+        hit_init(&ch, base, 1);
+        if (evutil_socketpair(AF_UNIX, SOCK_STREAM, 0, c) != 0 ||
+            evutil_make_socket_nonblocking(c[0]) != 0)
+            _exit(2);
+        cev = event_new(base, c[0], EV_READ | EV_PERSIST, hit_cb, &ch);
+        bad |= event_add(cev, NULL) != 0;
+        bad |= write(c[1], "c", 1) != 1;
+        bad |= event_base_loop(base, 0) != 0;
+        bad |= ch.count != 1;
+        _exit(bad);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    tu_write_str(p[1], "x");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+/* Timeouts reach the kernel in nanoseconds: no millisecond rounding up,
+ * and never early. */
+static void
+test_ring_precise_timeout(void **state)
+{
+    struct event_base *base = ring_base_flags(EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct timeval tv = {0, 1500};
+    struct timespec a, b;
+    long us;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 5; ++i) {
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        assert_int_equal(event_base_loopexit(base, &tv), 0);
+        assert_int_equal(event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        us = (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000;
+        assert_true(us >= 1500);
+    }
+    event_base_free(base);
+}
+
+/* The ring's wait is armed when the base is freed by a thread that does
+ * not own the ring: closing the ring ends it, and nothing is written
+ * into the freed results array when the fd becomes ready after. */
+static void
+test_ring_free_while_armed(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+
+    (void)state;
+    hit_init(&h, base, 0);
+    ev = add_reader(base, p, &h);
+    spin_in_thread(base); /* owned by a thread gone now, wait armed */
+    event_free(ev);
+    event_base_free(base);
+    tu_write_str(p[1], "x");
+    /* Something that allocates, for a write into freed memory to hurt. */
+    base = ring_base();
+    spin(base);
+    event_base_free(base);
+    tu_close_pair(p);
+    assert_int_equal(h.count, 0);
+}
+
+/* EVLOOP_NONBLOCK passes: one that arms the wait, and one that finds it
+ * completed since. */
+static void
+test_ring_nonblock_passes(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2];
+    struct event *ev;
+    struct hit h;
+
+    (void)state;
+    hit_init(&h, base, 0);
+    ev = add_reader(base, p, &h);
+    spin(base);
+    spin(base);
+    assert_int_equal(h.count, 0);
+    tu_write_str(p[1], "x");
+    spin(base);
+    assert_int_equal(h.count, 1);
+    tu_write_str(p[1], "y");
+    spin(base);
+    assert_int_equal(h.count, 2);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -1112,6 +1477,24 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fallback_setup_eperm,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_fallback_probe_fails,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_is_the_default,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_close_without_del,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_readd_reused_number,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_reregister_many,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_moves_between_threads,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_fork, tu_setup_nobase,
+            tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_precise_timeout,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_free_while_armed,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_nonblock_passes,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_fallback_env, tu_setup_nobase,
             tu_teardown_nobase),

@@ -247,6 +247,45 @@ tu_kernel_has_io_uring(void)
     return 0;
 }
 
+int
+tu_kernel_has_io_uring_epoll(void)
+{
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/io_uring.h>) && defined(IORING_SETUP_DEFER_TASKRUN)
+    /* What the io_uring method (backends/epoll.c) asks of the kernel,
+     * probed directly: single-issuer rings with deferred completion work,
+     * and epoll_ctl and epoll_wait (opcode 59, Linux 6.15) as requests. */
+    const unsigned need = IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP |
+                          IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP;
+    const int ops[] = {IORING_OP_EPOLL_CTL, 59, IORING_OP_ASYNC_CANCEL};
+    struct io_uring_params p;
+    struct {
+        struct io_uring_probe probe;
+        struct io_uring_probe_op ops[256];
+    } pr;
+    int fd, ok;
+    size_t i;
+
+    memset(&p, 0, sizeof(p));
+    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN;
+    fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+    if (fd < 0)
+        return 0;
+    memset(&pr, 0, sizeof(pr));
+    ok = (p.features & need) == need &&
+         syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, &pr,
+             256) == 0;
+    for (i = 0; ok && i < sizeof(ops) / sizeof(ops[0]); ++i)
+        ok = ops[i] <= pr.probe.last_op &&
+             (pr.probe.ops[ops[i]].flags & IO_URING_OP_SUPPORTED);
+    close(fd);
+    return ok;
+#endif
+#endif
+    return 0;
+}
+
 /* Non-zero when EVENT_NO<METHOD> is set for this method name. */
 static int
 tu_method_disabled(const char *name)
@@ -272,7 +311,11 @@ tu_expected_method(void)
     for (i = 0; ms != NULL && ms[i] != NULL; ++i) {
         if (tu_method_disabled(ms[i]))
             continue;
-        if (strcmp(ms[i], "io_uring") == 0 && !tu_kernel_has_io_uring())
+        if (strcmp(ms[i], "io_uring") == 0 &&
+            (!tu_kernel_has_io_uring_epoll() ||
+                getenv("EVENT_EPOLL_USE_CHANGELIST") != NULL))
+            continue;
+        if (strcmp(ms[i], "io_uring_poll") == 0 && !tu_kernel_has_io_uring())
             continue;
         if (strcmp(ms[i], "epoll") == 0) {
             if (getenv("EVENT_EPOLL_USE_CHANGELIST") != NULL)

@@ -92,6 +92,8 @@ const char *tu_expected_method(void);
  * backends/io_uring.c's init() requires), whether or not the library was
  * built with it. */
 int tu_kernel_has_io_uring(void);
+/* The io_uring method (epoll through the ring) can run here. */
+int tu_kernel_has_io_uring_epoll(void);
 
 /* Non-zero when base has every feature bit in features. */
 int tu_base_has_features(struct event_base *base, int features);

@@ -69,6 +69,15 @@ diff_below(struct diff_rng *r, unsigned n)
 /* One observation per line. */
 #define DIFF_OUT(...) printf(__VA_ARGS__)
 
+/* A method's name as printed: ours calls its epoll set reached through
+ * an io_uring ring "io_uring", with the semantics of libevent's epoll,
+ * so it prints as that. */
+static inline const char *
+diff_method(const char *m)
+{
+    return m != NULL && strcmp(m, "io_uring") == 0 ? "epoll" : m;
+}
+
 /* Options: --seeds=N (how many scripts), --first=N (first seed),
  * --steps=N (length of each script); value of name or dflt. */
 static inline long

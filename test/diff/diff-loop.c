@@ -1328,7 +1328,7 @@ run_seed(uint64_t seed, int steps)
         exit(1);
     }
     DIFF_OUT("base method=%s features=0x%x npri=%d\n",
-        event_base_get_method(G.base),
+        diff_method(event_base_get_method(G.base)),
         (unsigned)event_base_get_features(G.base),
         event_base_get_npriorities(G.base));
     G.npri = 1 + (int)R(4);

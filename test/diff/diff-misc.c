@@ -1540,7 +1540,7 @@ table_monotonic(void)
 static int
 skip_method(const char *m)
 {
-    return !F.uring && strcmp(m, "io_uring") == 0;
+    return !F.uring && strncmp(m, "io_uring", 8) == 0;
 }
 
 static void
@@ -1567,6 +1567,14 @@ table_version(void)
     flush_log();
 }
 
+/* Leave out both of ours that libevent lacks. */
+static void
+avoid_urings(struct event_config *cfg)
+{
+    event_config_avoid_method(cfg, "io_uring");
+    event_config_avoid_method(cfg, "io_uring_poll");
+}
+
 static const char *method_names[] = {"epoll",  "poll",  "select", "io_uring",
                                      "kqueue", "bogus", "EPOLL",  ""};
 
@@ -1578,7 +1586,9 @@ describe_base(struct event_base *b, const char *what)
         return;
     }
     DIFF_OUT("%s -> method %s features 0x%x npri %d\n", what,
-             event_base_get_method(b), event_base_get_features(b),
+             F.uring ? event_base_get_method(b)
+                     : diff_method(event_base_get_method(b)),
+             event_base_get_features(b),
              event_base_get_npriorities(b));
 }
 
@@ -1589,7 +1599,7 @@ uring_config(void)
 {
     struct event_config *cfg = event_config_new();
     if (!F.uring)
-        event_config_avoid_method(cfg, "io_uring");
+        avoid_urings(cfg);
     return cfg;
 }
 
@@ -1636,7 +1646,7 @@ random_config(struct diff_rng *r, char *desc, size_t cap, int with_dispatch)
         o += (size_t)snprintf(desc + o, cap - o, " avoid(%s)=%d", m, ret);
     }
     if (!F.uring)
-        event_config_avoid_method(cfg, "io_uring");
+        avoid_urings(cfg);
     if (pick(r, 2)) {
         int feat = (int)pick(r, 16), ret;
         if (pick(r, 8) == 0)
@@ -2453,7 +2463,7 @@ base_script(struct diff_rng *r, int steps)
             st.base = event_base_new();
         } else {
             cfg = event_config_new();
-            event_config_avoid_method(cfg, "io_uring");
+            avoid_urings(cfg);
             st.base = event_base_new_with_config(cfg);
             event_config_free(cfg);
         }
@@ -2598,7 +2608,7 @@ dispatch_script(struct diff_rng *r)
     if (!cfg)
         return;
     if (!F.uring)
-        event_config_avoid_method(cfg, "io_uring");
+        avoid_urings(cfg);
     ret = event_config_set_max_dispatch_interval(cfg, k == 2 ? NULL : &tvs[k],
                                                  mc, mp);
     st.base = event_base_new_with_config(cfg);
@@ -2667,7 +2677,7 @@ table_common_timeouts(void)
     struct timeval d;
     int i, nok = 0, firstnull = -1;
     if (!F.uring)
-        event_config_avoid_method(cfg, "io_uring");
+        avoid_urings(cfg);
     b = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (!b)
@@ -2695,7 +2705,7 @@ table_common_timeouts(void)
     event_base_free(b);
     cfg = event_config_new();
     if (!F.uring)
-        event_config_avoid_method(cfg, "io_uring");
+        avoid_urings(cfg);
     b = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (!b)

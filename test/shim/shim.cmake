@@ -25,10 +25,11 @@
 set(EVENT_SHIM_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 # name|config macro|wrapped symbols|environment of the loop-level runs
-# devpoll comes after epoll in libevent's order: its runs disable epoll.
+# devpoll comes after io_uring and epoll in our order: its runs disable
+# both.
 set(EVENT_SHIMS
     "kqueue|EVENT__HAVE_KQUEUE|close,dup2,dup3,sigaction,signal|"
-    "devpoll|EVENT__HAVE_DEVPOLL|open,write,ioctl,close|EVENT_NOEPOLL=1"
+    "devpoll|EVENT__HAVE_DEVPOLL|open,write,ioctl,close|EVENT_NOIO_URING=1,EVENT_NOEPOLL=1"
     "evport|EVENT__HAVE_EVENT_PORTS|close,dup2,dup3|")
 
 # The library's sources as the real build has them, with absolute paths.

@@ -12,12 +12,13 @@
 # --work DIR         work directory (default BUILD_DIR/upstream-regress;
 #                    also: UPSTREAM_WORK=DIR)
 # --backends LIST    comma-separated, from epoll, epoll-changelist, poll,
-#                    select, io_uring, kqueue-shim, devpoll-shim,
-#                    evport-shim (default: all eight; io_uring is
-#                    reported as skipped where the kernel refuses it.
-#                    On io_uring, et/et is not run: it decides from the
-#                    method's name, "epoll" or "kqueue", whether edge
-#                    triggering is supported, and ours is.)
+#                    select, io_uring, io_uring_poll, kqueue-shim,
+#                    devpoll-shim, evport-shim (default: all nine; the
+#                    io_uring ones are reported as skipped where the
+#                    kernel refuses them.  On them, et/et is not run: it
+#                    decides from the method's name, "epoll" or
+#                    "kqueue", whether edge triggering is supported, and
+#                    both are.)
 #                    The *-shim backends are backends/kqueue.c, devpoll.c
 #                    and evport.c over the test-only shims of those
 #                    systems' calls (test/shim/shim.cmake): regress is
@@ -86,7 +87,7 @@ URL=http://deb.debian.org/debian/pool/main/libe/libevent/libevent_2.1.12-stable.
 SHA256=92e6de1be9ec176428fd2367677e61ceffc2ee1cb119035037a27d346b0403bb
 TARNAME=libevent_2.1.12-stable.orig.tar.gz
 TOPDIR=libevent-2.1.12-stable
-ALL_BACKENDS=epoll,epoll-changelist,poll,select,io_uring,kqueue-shim,devpoll-shim,evport-shim
+ALL_BACKENDS=epoll,epoll-changelist,poll,select,io_uring,io_uring_poll,kqueue-shim,devpoll-shim,evport-shim
 
 say() { echo "upstream: $*"; }
 die() { echo "upstream: ERROR: $*" >&2; exit 2; }
@@ -134,7 +135,7 @@ IFS=, read -r -a selected <<< "$backends"
 [ ${#selected[@]} -gt 0 ] || die "--backends is empty"
 for b in "${selected[@]}"; do
     case $b in
-        epoll|epoll-changelist|poll|select|io_uring) ;;
+        epoll|epoll-changelist|poll|select|io_uring|io_uring_poll) ;;
         kqueue-shim|devpoll-shim|evport-shim) ;;
         *) die "unknown backend '$b' (known: $ALL_BACKENDS)" ;;
     esac
@@ -610,13 +611,20 @@ done
 # --- run it, once per backend -------------------------------------------------
 backend_env() { # BACKEND: print the variables that select it
     case $1 in
-        epoll) ;;
-        epoll-changelist) echo EVENT_EPOLL_USE_CHANGELIST=1 ;;
-        poll) echo EVENT_NOEPOLL=1 ;;
-        select) echo EVENT_NOEPOLL=1; echo EVENT_NOPOLL=1 ;;
+        # io_uring comes first where the kernel allows: the others
+        # disable it.
+        epoll) echo EVENT_NOIO_URING=1 ;;
+        epoll-changelist) echo EVENT_NOIO_URING=1
+                          echo EVENT_EPOLL_USE_CHANGELIST=1 ;;
+        poll) echo EVENT_NOIO_URING=1; echo EVENT_NOEPOLL=1 ;;
+        select) echo EVENT_NOIO_URING=1; echo EVENT_NOEPOLL=1
+                echo EVENT_NOPOLL=1 ;;
         io_uring) echo EVENT_NOEPOLL=1; echo EVENT_NOPOLL=1
                   echo EVENT_NOSELECT=1 ;;
-        # As shim.cmake runs its loop-level tests (devpoll: EVENT_NOEPOLL=1).
+        io_uring_poll) echo EVENT_NOIO_URING=1; echo EVENT_NOEPOLL=1
+                       echo EVENT_NOPOLL=1; echo EVENT_NOSELECT=1 ;;
+        # As shim.cmake runs its loop-level tests (devpoll: EVENT_NOEPOLL=1
+        # and EVENT_NOIO_URING=1).
         *-shim) shim_field "${1%-shim}" 4 | tr ',' '\n' ;;
     esac
 }
@@ -665,8 +673,8 @@ for b in "${selected[@]}"; do
     got=$(cd "$rundir" && "${clean_env[@]}" "${benv[@]}" EVENT_SHOW_METHOD=1 \
         timeout 60 "$bin" --no-fork main/simpleread 2>&1 |
         sed -n 's/.*libevent using: \(.*\)$/\1/p' | head -n 1) || true
-    if [ "$b" = io_uring ] && [ "$got" != "$want" ]; then
-        summaries+=("upstream regress/$tag: SKIPPED: this kernel or build gives no io_uring base (it uses '${got:-?}')")
+    if [[ $b == io_uring* ]] && [ "$got" != "$want" ]; then
+        summaries+=("upstream regress/$tag: SKIPPED: this kernel or build gives no $b base (it uses '${got:-?}')")
         continue
     fi
     if [ "$got" != "$want" ]; then
@@ -676,8 +684,9 @@ for b in "${selected[@]}"; do
     fi
 
     bargs=("${regress_args[@]}")
-    # No test named: all of them, less et/et on io_uring (see --backends).
-    [ "$b" = io_uring ] && [ ${#bargs[@]} = 0 ] && bargs=(:et/et)
+    # No test named: all of them, less et/et on the io_uring ones (see
+    # --backends).
+    [[ $b == io_uring* ]] && [ ${#bargs[@]} = 0 ] && bargs=(:et/et)
     # Nothing is left out on the *-shim backends: all of regress passes
     # there.  A test that cannot pass on a shim for a reason of the shim or
     # of Linux (not of our backend) would be left out for that backend
