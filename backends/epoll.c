@@ -1300,6 +1300,8 @@ ring_drop(struct event_base *base, struct epollop *ep)
     mm_free(ep->ring);
     ep->ring = NULL;
     pending_probe_now(base, ep);
+    /* Every call comes with the base's lock held, as this one. */
+    base->evsel = &epollops;
 }
 
 /* The ring for this dispatch: made or made anew as the top explains;
@@ -1391,6 +1393,9 @@ ring_reap(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
         const struct io_uring_cqe *cqe = &er->r.cqes[head & er->r.cq_mask];
         evutil_socket_t fd = (evutil_socket_t)RUD_VAL(cqe->user_data);
 
+        /* A probe's usual answer; no other request gives it. */
+        if (EVUTIL_LIKELY(cqe->res == -EEXIST))
+            continue;
         switch (RUD_KIND(cqe->user_data)) {
         case RUD_WAIT:
             if (er->wait_armed && RUD_VAL(cqe->user_data) == er->wait_gen) {
@@ -1455,6 +1460,7 @@ static void
 ring_flush(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
 {
     evutil_socket_t fd, next;
+    unsigned room = er->r.sq_entries - uring_unsubmitted_(&er->r);
 
     for (fd = ep->pending_first, ep->pending_first = -1; fd >= 0;
          fd = next) {
@@ -1466,10 +1472,11 @@ ring_flush(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
         info->u.pending_next = 0;
         if (info->kevents == 0)
             continue;
-        if (uring_unsubmitted_(&er->r) >= er->r.sq_entries)
+        if (EVUTIL_UNLIKELY(room == 0)) {
             ring_submit(base, ep, er);
-        if (EVUTIL_UNLIKELY(
-                uring_unsubmitted_(&er->r) >= er->r.sq_entries)) {
+            room = er->r.sq_entries - uring_unsubmitted_(&er->r);
+        }
+        if (EVUTIL_UNLIKELY(room == 0)) {
             /* The kernel takes nothing: a DEL goes as a call, and the
              * probe is skipped (the registration stays as it was). */
             if (ctx->interest == 0) {
@@ -1499,6 +1506,7 @@ ring_flush(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
             sqe->user_data = RUD(RUD_PROBE, fd);
         }
         uring_queue_(&er->r);
+        --room;
     }
     ring_submit(base, ep, er);
 }
@@ -1584,6 +1592,16 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
     return 0;
 }
 
+/* epoll_add out of line, so that epoll_ring_add stays a leaf. */
+static int epoll_add_other(struct event_base *, evutil_socket_t, short, short,
+    void *) EVUTIL_NOINLINE_;
+static int
+epoll_add_other(struct event_base *base, evutil_socket_t fd, short old,
+    short events, void *p)
+{
+    return epoll_add(base, fd, old, events, p);
+}
+
 /* epoll_add, but a re-registration of the same kinds while the lazy DEL
  * is pending leaves its probe to ring_flush. */
 static int
@@ -1592,13 +1610,13 @@ epoll_ring_add(struct event_base *base, evutil_socket_t fd, short old,
 {
     struct epoll_fdinfo *info = p;
 
+    /* (A base without its ring is plain epoll's: ring_drop.) */
     if (EVUTIL_LIKELY(old == 0) && EVUTIL_LIKELY(info != NULL) &&
         info->u.pending_next != 0 && info->kevents != 0 &&
         info->kevents ==
-            kernel_events_table[events & (EPOLL_INTERESTS | EV_ET)] &&
-        ((struct epollop *)base->evbase)->ring != NULL)
+            kernel_events_table[events & (EPOLL_INTERESTS | EV_ET)])
         return 0;
-    return epoll_add(base, fd, old, events, p);
+    return epoll_add_other(base, fd, old, events, p);
 }
 
 static void *

@@ -30,7 +30,7 @@ mkdir -p "$D"
 : >"$D/gnuplot.log"
 
 # Libraries present, in the usual order.
-LIBS=$(for l in ours uring libevent libev epoll; do
+LIBS=$(for l in ours ours_epoll uring libevent libev epoll; do
     awk -F'\t' -v l=$l '$5 == l { print l; exit }' "$TSV"; done | xargs)
 NL=$(echo "$LIBS" | wc -w)
 

@@ -4,15 +4,20 @@
 #
 #   bench/run.sh [--quick] [--no-callgrind] [--no-plot]
 #                [--cases pipechain,timers,echo,memory] [--rounds N]
-#                [--libs ours,uring,libevent,libev,epoll]
+#                [--libs ours,ours_epoll,uring,libevent,libev,epoll]
 #                [--ours-build DIR] [--no-ours]
 #
 # Libraries ("lib=" in every result line):
 #   ours      this tree, built Release into build-bench/ unless
-#             --ours-build names a build directory (DIR/lib, DIR/include)
-#   uring     the same build of ours on its io_uring backend (pipechain
-#             only; run with EVENT_NOEPOLL/NOPOLL/NOSELECT=1), when the
-#             kernel lets it run: its cost next to epoll's
+#             --ours-build names a build directory (DIR/lib, DIR/include),
+#             on its default method: io_uring where the kernel takes
+#             epoll_wait as a ring request, else epoll
+#   ours_epoll  the same build of ours on plain epoll (pipechain and echo;
+#             run with EVENT_NOIO_URING=1): the default's cost next to
+#             the classic backend's
+#   uring     the same build of ours on its io_uring_poll backend
+#             (pipechain only; run with EVENT_NOIO_URING/NOEPOLL/NOPOLL/
+#             NOSELECT=1), when the kernel lets it run
 #   libevent  Debian's libevent 2.1 runtime; its headers come from
 #             libevent-dev unpacked privately (never installed, so they
 #             cannot mask ours in /usr/include)
@@ -46,7 +51,7 @@ CALLGRIND=1
 PLOT=1
 CASES=pipechain,timers,echo,memory
 ROUNDS=
-WANT_LIBS=ours,uring,libevent,libev,epoll
+WANT_LIBS=ours,ours_epoll,uring,libevent,libev,epoll
 OURS_BUILD=
 NO_OURS=0
 
@@ -210,10 +215,17 @@ command -v "$CC" >/dev/null || { echo "run.sh: no C compiler" >&2; exit 1; }
 if want ours "$WANT_LIBS" && [ "$NO_OURS" = 0 ] && setup_ours; then
     LIBS+=(ours)
 fi
+if want ours_epoll "$WANT_LIBS" && [[ " ${LIBS[*]:-} " == *" ours "* ]]; then
+    INC[ours_epoll]=${INC[ours]}
+    LINK[ours_epoll]=${LINK[ours]}
+    ENVS[ours_epoll]="EVENT_NOIO_URING=1"
+    LIBS+=(ours_epoll)
+fi
 if want uring "$WANT_LIBS" && [[ " ${LIBS[*]:-} " == *" ours "* ]]; then
     INC[uring]=${INC[ours]}
     LINK[uring]=${LINK[ours]}
-    ENVS[uring]="EVENT_NOEPOLL=1 EVENT_NOPOLL=1 EVENT_NOSELECT=1"
+    ENVS[uring]="EVENT_NOIO_URING=1 EVENT_NOEPOLL=1 EVENT_NOPOLL=1"
+    ENVS[uring]+=" EVENT_NOSELECT=1"
     LIBS+=(uring)
 fi
 want libevent "$WANT_LIBS" && setup_libevent && LIBS+=(libevent)
@@ -230,6 +242,7 @@ log "libraries: ${LIBS[*]}"
 progs_for() {
     case $1 in
     ours|libevent) echo pipechain timers echo memory ;;
+    ours_epoll) echo pipechain echo ;;
     uring) echo pipechain ;;
     libev) echo pipechain timers memory ;;
     epoll) echo pipechain-epoll ;;
@@ -253,14 +266,22 @@ for lib in "${LIBS[@]}"; do
 done
 built() { case " ${BUILT[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# The method ours chooses here, for the report.
+OURS_METHOD=
+if built pipechain-ours; then
+    OURS_METHOD=$(EVENT_SHOW_METHOD=1 "$BIN/pipechain-ours" --n=2 --tokens=1 \
+        --hops=1 --rereg-events=2 2>&1 >/dev/null |
+        sed -n 's/.*using: //p' | head -1)
+fi
+
 # uring only counts if the backend really runs here (a kernel or seccomp
 # profile may refuse io_uring; ours then falls back and says so).
 if built pipechain-uring; then
     method=$(env ${ENVS[uring]} EVENT_SHOW_METHOD=1 \
         "$BIN/pipechain-uring" --n=2 --tokens=1 --hops=1 --rereg-events=2 \
         2>&1 >/dev/null | sed -n 's/.*using: //p' | head -1)
-    if [ "$method" != io_uring ]; then
-        problem "uring: the io_uring backend does not run here" \
+    if [ "$method" != io_uring_poll ]; then
+        problem "uring: the io_uring_poll backend does not run here" \
             "(method: ${method:-none}); skipped"
         BUILT=("${BUILT[@]/pipechain-uring/}")
     fi
@@ -281,9 +302,9 @@ configs() {
                 local args="--n=$n --tokens=100 --hops=$hops"
                 args+=" --rereg-events=$rereg --iterations=$iters --writes=100"
                 if [ $v = plain ]; then
-                    echo "pipechain|$args|ours uring libevent libev epoll"
+                    echo "pipechain|$args|ours ours_epoll uring libevent libev epoll"
                 else
-                    echo "pipechain|$args --timeout|ours uring libevent libev"
+                    echo "pipechain|$args --timeout|ours ours_epoll uring libevent libev"
                 fi
             done
         done
@@ -301,7 +322,7 @@ configs() {
         local cs=$EC_CONNS msgs=$EC_MSGS
         [ "$cg" = 1 ] && { cs=$CG_EC_CONNS; msgs=$CG_EC_MSGS; }
         for c in $cs; do
-            echo "echo|--conns=$c --messages=$msgs|ours libevent"
+            echo "echo|--conns=$c --messages=$msgs|ours ours_epoll libevent"
         done
     fi
     if want memory "$CASES" && [ "$cg" = 0 ]; then
@@ -446,7 +467,7 @@ awk -v mode=tsv -f "$BENCH_DIR/summarize.awk" "$RESULTS/raw-latest.txt" \
 # The library each program really mapped must be the one it was built for.
 while read -r lib path; do
     case $lib in
-    ours|uring) case $path in "$OURS_BUILD"/*) continue ;; esac ;;
+    ours|ours_epoll|uring) case $path in "$OURS_BUILD"/*) continue ;; esac ;;
     libevent) case $path in "$SYSLIB"/libevent*) continue ;; esac ;;
     libev) case $path in */libev.so.*) continue ;; esac ;;
     epoll) [ "$path" = none ] && continue ;;
@@ -469,6 +490,8 @@ done < <(grep ' LIB ' "$RAW" | sed 's/.* lib=\([^ ]*\) path=\(.*\)/\1 \2/' |
             "($(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)" \
             "files changed or untracked in the tree)."
     fi
+    [ -n "$OURS_METHOD" ] &&
+        echo "ours chose the method $OURS_METHOD (EVENT_SHOW_METHOD)."
     echo
     echo "Libraries really loaded (from /proc/self/maps):"
     echo

@@ -45,7 +45,7 @@ function fmt_ratio(v) {
 
 BEGIN {
     FS = (mode == "tsv") ? " " : "\t"
-    nlib = split("ours uring libevent libev epoll", LIBS, " ")
+    nlib = split("ours ours_epoll uring libevent libev epoll", LIBS, " ")
 }
 
 # ---- mode=tsv: raw RESULT lines in ---------------------------------------
