@@ -70,6 +70,30 @@ int uring_setup_(struct uring *r, unsigned sq_entries, unsigned cq_entries,
  * forked child this only drops the child's reference. */
 void uring_teardown_(struct uring *r);
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* A system call of six arguments, made inline.  The arguments arrive as
+ * values, so nothing runs between loading the registers and the syscall
+ * instruction (an instrumented memory read there, as TSan inserts, would
+ * be a call that clobbers r8 to r10).  Returns the kernel's result,
+ * -errno on failure. */
+static inline long
+uring_syscall6_(long nr, long a1, long a2, long a3, long a4, long a5,
+    long a6)
+{
+    register long r10 __asm__("r10") = a4;
+    register long r8 __asm__("r8") = a5;
+    register long r9 __asm__("r9") = a6;
+    long ret;
+
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8),
+                     "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#endif
+
 /* io_uring_enter(2): the count submitted (or 0), or -1 with errno.  On
  * x86-64 the system call is made inline: once per loop iteration, the
  * variadic syscall() wrapper's shuffling of six arguments shows. */
@@ -78,17 +102,8 @@ uring_enter_(const struct uring *r, unsigned to_submit, unsigned min_complete,
     unsigned flags, const void *arg, size_t argsz)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    register long r10 __asm__("r10") = (long)flags;
-    register long r8 __asm__("r8") = (long)arg;
-    register long r9 __asm__("r9") = (long)argsz;
-    long ret;
-
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "0"((long)__NR_io_uring_enter), "D"((long)r->fd),
-                     "S"((long)to_submit), "d"((long)min_complete), "r"(r10),
-                     "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
+    long ret = uring_syscall6_(__NR_io_uring_enter, r->fd, (long)to_submit,
+        (long)min_complete, (long)flags, (long)arg, (long)argsz);
     if (EVUTIL_UNLIKELY(ret < 0)) {
         errno = (int)-ret;
         return -1;
