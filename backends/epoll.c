@@ -1220,15 +1220,16 @@ epoll_run_ready_locked(struct event_base *base, int *nuser)
  *    io_uring_enter() (IORING_SETUP_DEFER_TASKRUN), so the wait takes
  *    its reports there, after the changes, never while callbacks run.
  *
- * That last flag needs one thread to own the ring (SINGLE_ISSUER): the
- * ring is made by the first dispatch, in the thread that runs the loop.
- * A dispatch from another thread, or in a forked child that skipped
- * event_reinit() (the kernel wipes a page of the ring in a child), makes
- * a new one; after RING_MAX_REMAKES of those the base goes on as plain
- * epoll, as it does when the kernel refuses a ring or a request fails in
- * a way it should not.
+ * That last flag needs one thread to own the ring (SINGLE_ISSUER):
+ * init() makes the ring disabled (so that a kernel or seccomp filter
+ * refusing any of it makes plain epoll the choice), and the first
+ * dispatch enables it, in the thread that runs the loop.  A dispatch from
+ * another thread, or in a forked child that skipped event_reinit() (the
+ * kernel wipes a page of the ring in a child), makes a new one; after
+ * RING_MAX_REMAKES of those the base goes on as plain epoll (ring_drop:
+ * its evsel becomes epollops), as it does when the kernel refuses a ring
+ * later or a request fails in a way it should not.
  */
-
 
 /* Make a ring; probe: check the opcodes too; disabled: for another
  * thread to enable (IORING_SETUP_R_DISABLED). */
@@ -1560,9 +1561,20 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
         arg.sigmask_sz = _NSIG / 8;
         if (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)) {
             min_complete = 0;
-        } else {
+        } else if (base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) {
             ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
             ts.tv_nsec = (long long)(tv->tv_usec % 1000000) * 1000;
+            arg.ts = (ev_uint64_t)(uintptr_t)&ts;
+        } else {
+            /* Whole milliseconds, rounded up, as epoll_wait() takes them:
+             * timers due close together share a wake-up (with the exact
+             * timeout, a loop of many timers woke once per timer, four
+             * times the CPU time). */
+            long ms = evutil_tv_to_msec_inl_(tv);
+            if (ms < 0 || ms > MAX_EPOLL_TIMEOUT_MSEC)
+                ms = MAX_EPOLL_TIMEOUT_MSEC;
+            ts.tv_sec = ms / 1000;
+            ts.tv_nsec = (long long)(ms % 1000) * 1000000;
             arg.ts = (ev_uint64_t)(uintptr_t)&ts;
         }
         EVBASE_RELEASE_LOCK(base, th_base_lock);
