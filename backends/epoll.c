@@ -978,6 +978,11 @@ epoll_deliver(struct event_base *base, struct epollop *ep, int res)
         struct epoll_event *grown =
             mm_realloc(ep->events, n * sizeof(struct epoll_event));
         if (grown != NULL) {
+            /* Zeroed: the io_uring mode's wait writes there from the
+             * kernel's side, which valgrind's memcheck does not see; it
+             * would call every report it reads there uninitialised. */
+            memset(grown + ep->nevents, 0,
+                (size_t)(n - ep->nevents) * sizeof(struct epoll_event));
             ep->events = grown;
             ep->nevents = n;
         }

@@ -1550,5 +1550,9 @@ main(void)
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
             nofile_limit = rl.rlim_cur > 100000 ? 100000 : (int)rl.rlim_cur;
     }
+    /* EVTEST_FILTER: only the tests whose names match (the memcheck
+     * run, test/CMakeLists.txt). */
+    if (getenv("EVTEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("EVTEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
