@@ -1,23 +1,36 @@
 /*
- * test-io-uring.c: the io_uring backend (backends/io_uring.c) directly,
- * on bases restricted to it (event_config_avoid_method of the others and
- * EVENT_BASE_FLAG_IGNORE_ENV).  Where the library lacks the backend or
- * the kernel refuses io_uring, the direct tests are skipped; the fallback
- * tests run anyway.
+ * test-io-uring.c: both io_uring methods directly, on bases restricted to
+ * one (event_config_avoid_method of the others and
+ * EVENT_BASE_FLAG_IGNORE_ENV).  Where the library lacks a method or the
+ * kernel refuses it, its direct tests are skipped; the fallback tests run
+ * anyway.
  *
- * Covered: the fallback to another backend when io_uring_setup or
- * io_uring_register fail (forced in a forked child with a seccomp filter)
- * or EVENT_NOIO_URING_POLL is set; completions for a closed and reused fd
- * number; level-triggered reports that are fresh (a wake-up posted while
- * the callback drained the fd is not reported) and repeat while the fd
- * stays ready; edge-triggered reports that do not; interest changes;
- * EV_CLOSED; no busy loop when only an unwatched condition (RDHUP) is
- * set; multishot polls that end by themselves (CQ overflow, the
- * submitting thread gone) and are re-armed; del-then-close releasing the
- * file at once; a forked child that skips event_reinit(); more fds than
- * the submission queue holds; regular files; the loop moving between
- * threads, a del-then-close from another thread while the loop runs and
- * after it ended; every ready fd reported in each non-blocking pass.
+ * io_uring_poll (backends/io_uring.c, poll requests): the fallback to
+ * another backend when io_uring_setup or io_uring_register fail (forced
+ * in a forked child with a seccomp filter; the default base must then be
+ * epoll, so the io_uring method declines too) or EVENT_NOIO_URING_POLL is
+ * set; completions for a closed and reused fd number; level-triggered
+ * reports that are fresh (a wake-up posted while the callback drained
+ * the fd is not reported) and repeat while the fd stays ready;
+ * edge-triggered reports that do not; interest changes; EV_CLOSED; no
+ * busy loop when only an unwatched condition (RDHUP) is set; multishot
+ * polls that end by themselves (CQ overflow, the submitting thread gone)
+ * and are re-armed; del-then-close releasing the file at once; a forked
+ * child that skips event_reinit(); more fds than the submission queue
+ * holds; regular files; the loop moving between threads, a
+ * del-then-close from another thread while the loop runs and after it
+ * ended; every ready fd reported in each non-blocking pass.
+ *
+ * The io_uring method (backends/epoll.c's io_uring mode, the default
+ * where the kernel has IORING_OP_EPOLL_WAIT): that it is the default, and
+ * what selects plain epoll instead; a file closed under an added event
+ * really closed; a number closed and reused between a delete and a
+ * re-add, under the deferred probe; 600 fds re-registered every round
+ * (several batches of control requests); the loop moving between
+ * threads past the ring's remakes; fork with and without event_reinit;
+ * precise timeouts; a base freed with its wait armed by another thread;
+ * non-blocking passes.  test-io-uring/memcheck runs these again under
+ * valgrind's memcheck (EVTEST_FILTER=test_ring_*).
  *
  * TEST-THREADS (tests run the loop in threads of their own).
  */
