@@ -1370,22 +1370,18 @@ ring_probe_done(struct event_base *base, struct epollop *ep,
 
     if (EVUTIL_LIKELY(res == -EEXIST))
         return;
-    if (res == 0) {
-        check_stale(ep, fd, 1);
-        return;
-    }
     if (fd < 0 || fd >= base->io.nentries || base->io.entries[fd] == NULL)
         return;
     info = EVMAP_FDINFO(base->io.entries[fd]);
-    info->kevents = 0;
     if (res == -EBADF) {
-        /* Closed after its event was added, as epoll allows. */
+        /* Closed after its event was added, as epoll allows: no
+         * warning, unlike an add of a closed fd. */
         event_debug(("epoll: fd %d closed under an added event", (int)fd));
+        info->kevents = 0;
         check_stale(ep, fd, 0);
         return;
     }
-    errno = -res;
-    event_warn("Epoll ADD on fd %d failed", (int)fd);
+    (void)probe_not_eexist(ep, fd, info->kevents, info, -res);
 }
 
 /* Read every completion. */
@@ -1527,8 +1523,8 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
     unsigned min_complete = 1;
     int res;
 
-    if (EVUTIL_UNLIKELY(ep->ring == NULL) ||
-        (er = ring_get(base, ep)) == NULL)
+    /* (A base without its ring has epollops: ring_drop.) */
+    if ((er = ring_get(base, ep)) == NULL)
         return epoll_dispatch(base, tv);
     if (ep->pending_first >= 0)
         ring_flush(base, ep, er);

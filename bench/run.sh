@@ -266,20 +266,23 @@ for lib in "${LIBS[@]}"; do
 done
 built() { case " ${BUILT[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# method_of LIB: the method LIB's pipe chain chooses here, with LIB's
+# environment (EVENT_SHOW_METHOD).
+method_of() {
+    # shellcheck disable=SC2086
+    env ${ENVS[$1]:-} EVENT_SHOW_METHOD=1 "$BIN/pipechain-$1" --n=2 \
+        --tokens=1 --hops=1 --rereg-events=2 2>&1 >/dev/null |
+        sed -n 's/.*using: //p' | head -1
+}
+
 # The method ours chooses here, for the report.
 OURS_METHOD=
-if built pipechain-ours; then
-    OURS_METHOD=$(EVENT_SHOW_METHOD=1 "$BIN/pipechain-ours" --n=2 --tokens=1 \
-        --hops=1 --rereg-events=2 2>&1 >/dev/null |
-        sed -n 's/.*using: //p' | head -1)
-fi
+built pipechain-ours && OURS_METHOD=$(method_of ours)
 
 # uring only counts if the backend really runs here (a kernel or seccomp
 # profile may refuse io_uring; ours then falls back and says so).
 if built pipechain-uring; then
-    method=$(env ${ENVS[uring]} EVENT_SHOW_METHOD=1 \
-        "$BIN/pipechain-uring" --n=2 --tokens=1 --hops=1 --rereg-events=2 \
-        2>&1 >/dev/null | sed -n 's/.*using: //p' | head -1)
+    method=$(method_of uring)
     if [ "$method" != io_uring_poll ]; then
         problem "uring: the io_uring_poll backend does not run here" \
             "(method: ${method:-none}); skipped"
