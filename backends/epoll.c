@@ -922,32 +922,30 @@ translate(ev_uint32_t what)
     return map[(what & 0x1f) | ((what & EPOLLRDHUP) >> 8)];
 }
 
-static int
-epoll_dispatch(struct event_base *base, struct timeval *tv)
+/* epoll_wait()'s timeout for tv: milliseconds rounded up, so that the
+ * wait never ends early; -1 (none) for NULL. */
+static inline long
+epoll_timeout_ms_(const struct timeval *tv)
 {
-    struct epollop *ep = base->evbase;
-    struct epoll_event *events = ep->events;
-    long timeout = -1;
+    long timeout;
+
+    if (tv == NULL)
+        return -1;
+    /* -1 from the conversion means it overflowed. */
+    timeout = evutil_tv_to_msec_inl_(tv);
+    if (timeout < 0 || timeout > MAX_EPOLL_TIMEOUT_MSEC)
+        timeout = MAX_EPOLL_TIMEOUT_MSEC;
+    return timeout;
+}
+
+/* The wait itself, and the delivery of what it reports. */
+static inline int
+epoll_wait_deliver_(struct event_base *base, struct epollop *ep, long timeout)
+{
     int res;
 
-    if (base->changelist.n_changes > 0)
-        apply_changelist(base);
-    if (ep->pending_first >= 0)
-        pending_flush(base, ep);
-    if (EVUTIL_UNLIKELY(ep->need_rebuild))
-        epoll_rebuild(base, ep);
-
-    if (ep->timerfd >= 0) {
-        timeout = timerfd_arm(ep, tv);
-    } else if (tv != NULL) {
-        /* Rounded up, so we never wake early; -1 means it overflowed. */
-        timeout = evutil_tv_to_msec_inl_(tv);
-        if (timeout < 0 || timeout > MAX_EPOLL_TIMEOUT_MSEC)
-            timeout = MAX_EPOLL_TIMEOUT_MSEC;
-    }
-
     EVBASE_RELEASE_LOCK(base, th_base_lock);
-    res = epoll_wait(ep->epfd, events, ep->nevents, (int)timeout);
+    res = epoll_wait(ep->epfd, ep->events, ep->nevents, (int)timeout);
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
 
     if (res == -1) {
@@ -958,6 +956,26 @@ epoll_dispatch(struct event_base *base, struct timeval *tv)
         return 0;
     }
     return epoll_deliver(base, ep, res);
+}
+
+static int
+epoll_dispatch(struct event_base *base, struct timeval *tv)
+{
+    struct epollop *ep = base->evbase;
+    long timeout;
+
+    if (base->changelist.n_changes > 0)
+        apply_changelist(base);
+    if (ep->pending_first >= 0)
+        pending_flush(base, ep);
+    if (EVUTIL_UNLIKELY(ep->need_rebuild))
+        epoll_rebuild(base, ep);
+
+    if (ep->timerfd >= 0)
+        timeout = timerfd_arm(ep, tv);
+    else
+        timeout = epoll_timeout_ms_(tv);
+    return epoll_wait_deliver_(base, ep, timeout);
 }
 
 /* The res results a wait left in ep->events: run them in place or
@@ -1218,17 +1236,23 @@ epoll_run_ready_locked(struct event_base *base, int *nuser)
  *  - every other change (a first ADD, a MOD, an edge-triggered DEL) is
  *    still an epoll_ctl() call, so event_add() still fails at once where
  *    epoll refuses an fd;
- *  - the wait is an IORING_OP_EPOLL_WAIT request into ep->events, with
+ *  - a dispatch with such requests to submit waits through the ring too:
+ *    an IORING_OP_EPOLL_WAIT request into ep->events, after them, with
  *    the timeout (in nanoseconds: precise timers need no timerfd) given
- *    to io_uring_enter().  A wait that times out stays armed for the
- *    next dispatch.  The ring runs its completion work only inside
- *    io_uring_enter() (IORING_SETUP_DEFER_TASKRUN), so the wait takes
- *    its reports there, after the changes, never while callbacks run.
+ *    to io_uring_enter().  A wait that times out stays armed, and the
+ *    next dispatches wait through the ring until it completes.  The ring
+ *    runs its completion work only inside io_uring_enter()
+ *    (IORING_SETUP_DEFER_TASKRUN), so the wait takes its reports there,
+ *    after the changes, never while callbacks run;
+ *  - a dispatch with nothing else for the ring calls epoll_wait(), which
+ *    costs less kernel time than the ring's request when it sleeps, and
+ *    fewer instructions: a loop that only waits is plain epoll's, and
+ *    leaves the ring disabled (below) until it has a request for it.
  *
- * That last flag needs one thread to own the ring (SINGLE_ISSUER):
+ * DEFER_TASKRUN needs one thread to own the ring (SINGLE_ISSUER):
  * init() makes the ring disabled (so that a kernel or seccomp filter
  * refusing any of it makes plain epoll the choice), and the first
- * dispatch enables it, in the thread that runs the loop.  A dispatch from
+ * dispatch that uses it enables it, in the thread that runs the loop.  A dispatch from
  * another thread, or in a forked child that skipped event_reinit() (the
  * kernel wipes a page of the ring in a child), makes a new one; after
  * RING_MAX_REMAKES of those the base goes on as plain epoll (ring_drop:
@@ -1522,6 +1546,22 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
     struct __kernel_timespec ts;
     unsigned min_complete = 1;
     int res;
+
+    /* Nothing for the ring to carry but the wait: then epoll_wait()
+     * itself, which sleeps and wakes for less kernel time than the
+     * ring's request (a loop answering one connection spent a tenth more
+     * system time per message through the ring), on the same set.  The
+     * ring keeps the wait when one is armed (only it may take that
+     * wait's reports) and when a precise timeout is due (it takes
+     * nanoseconds, epoll_wait() milliseconds).  Its state is only read
+     * here: in a forked child or another thread, ring_get below makes
+     * the ring anew once there is something for it. */
+    er = ep->ring;
+    if (EVUTIL_LIKELY(ep->pending_first < 0 && !er->wait_armed) &&
+        uring_unsubmitted_(&er->r) == 0 && !ep->need_rebuild &&
+        (tv == NULL || !(base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) ||
+            tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)))
+        return epoll_wait_deliver_(base, ep, epoll_timeout_ms_(tv));
 
     /* (A base without its ring has epollops: ring_drop.) */
     if ((er = ring_get(base, ep)) == NULL)

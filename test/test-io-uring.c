@@ -29,7 +29,9 @@
  * (several batches of control requests); the loop moving between
  * threads past the ring's remakes; fork with and without event_reinit;
  * precise timeouts; a base freed with its wait armed by another thread;
- * non-blocking passes.  test-io-uring/memcheck runs these again under
+ * non-blocking passes; a wait with nothing else for the ring made by
+ * epoll_wait(), and one carrying a request made by the ring (read off the
+ * ring's /proc fdinfo).  test-io-uring/memcheck runs these again under
  * valgrind's memcheck (EVTEST_FILTER=test_ring_*).
  *
  * TEST-THREADS (tests run the loop in threads of their own).
@@ -47,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -1187,6 +1190,92 @@ ring_base(void)
     return ring_base_flags(0);
 }
 
+/* Reads into buf (len bytes) the kernel's fdinfo of this process's
+ * io_uring descriptor; returns how many such descriptors there are (buf
+ * holds the last one's). */
+static int
+ring_fdinfo(char *buf, size_t len)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    buf[0] = '\0';
+    while ((e = readdir(d)) != NULL) {
+        char path[320], target[64];
+        ssize_t k;
+        size_t have = 0;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        k = readlink(path, target, sizeof(target) - 1);
+        if (k <= 0)
+            continue;
+        target[k] = '\0';
+        if (strstr(target, "[io_uring]") == NULL)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
+        if ((fd = open(path, O_RDONLY)) < 0)
+            continue;
+        while (have < len - 1 &&
+               (k = read(fd, buf + have, len - 1 - have)) > 0)
+            have += (size_t)k;
+        close(fd);
+        buf[have] = '\0';
+        ++n;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A number from the ring's fdinfo ("SqTail:"), or -1. */
+static long
+ring_fdinfo_field(const char *info, const char *key)
+{
+    const char *at = strstr(info, key);
+
+    return at != NULL ? strtol(at + strlen(key), NULL, 0) : -1;
+}
+
+/* Whether the ring has its epoll_wait request armed, as the kernel lists
+ * it among the ring's polls (opcode 59, IORING_OP_EPOLL_WAIT); 1 too
+ * where the kernel lists no polls at all, so as not to fail on a format
+ * change. */
+static int
+ring_wait_armed(void)
+{
+    char info[8192];
+
+    assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
+    return strstr(info, "PollList:") == NULL ||
+           strstr(info, "op=59,") != NULL;
+}
+
+/* Leaves the ring's wait armed, as a dispatch does that carries a
+ * control request (here the lazy delete of a spare event) while nothing
+ * is ready; the dispatch runs in this thread or, with in_thread, in a
+ * thread that ends after it. */
+static void
+arm_ring_wait(struct event_base *base, int in_thread)
+{
+    evutil_socket_t s[2];
+    struct event *ev;
+    struct hit h;
+
+    hit_init(&h, base, 0);
+    ev = add_reader(base, s, &h);
+    event_free(ev);
+    if (in_thread) {
+        spin_in_thread(base);
+    } else {
+        spin(base);
+        assert_true(ring_wait_armed());
+    }
+    tu_close_pair(s);
+    assert_int_equal(h.count, 0);
+}
+
 static void
 test_ring_is_the_default(void **state)
 {
@@ -1237,7 +1326,7 @@ test_ring_close_without_del(void **state)
     /* Before the close: an event on a reused number while the old one
      * stays added would be a user's error with epoll too. */
     ev2 = add_reader(base, q, &h2);
-    spin(base); /* the wait is armed, and stays so */
+    arm_ring_wait(base, 0); /* and it stays so */
     tu_close(&p[0]);
     assert_true(peer_gone(p[1], 1000));
     /* The base goes on. */
@@ -1365,7 +1454,7 @@ test_ring_fork(void **state)
     (void)state;
     hit_init(&h, base, 1);
     ev = add_reader(base, p, &h);
-    spin(base); /* the parent's ring has its wait armed */
+    arm_ring_wait(base, 0); /* the parent's */
 
     fflush(NULL);
     pid = fork();
@@ -1442,7 +1531,7 @@ test_ring_free_while_armed(void **state)
     (void)state;
     hit_init(&h, base, 0);
     ev = add_reader(base, p, &h);
-    spin_in_thread(base); /* owned by a thread gone now, wait armed */
+    arm_ring_wait(base, 1); /* owned by a thread gone now */
     event_free(ev);
     event_base_free(base);
     tu_write_str(p[1], "x");
@@ -1454,8 +1543,8 @@ test_ring_free_while_armed(void **state)
     assert_int_equal(h.count, 0);
 }
 
-/* EVLOOP_NONBLOCK passes: one that arms the wait, and one that finds it
- * completed since. */
+/* EVLOOP_NONBLOCK passes: ones that arm the wait (and one that finds it
+ * armed), one that finds it completed since, and plain ones. */
 static void
 test_ring_nonblock_passes(void **state)
 {
@@ -1467,7 +1556,7 @@ test_ring_nonblock_passes(void **state)
     (void)state;
     hit_init(&h, base, 0);
     ev = add_reader(base, p, &h);
-    spin(base);
+    arm_ring_wait(base, 0);
     spin(base);
     assert_int_equal(h.count, 0);
     tu_write_str(p[1], "x");
@@ -1476,8 +1565,61 @@ test_ring_nonblock_passes(void **state)
     tu_write_str(p[1], "y");
     spin(base);
     assert_int_equal(h.count, 2);
+    arm_ring_wait(base, 0);
+    tu_write_str(p[1], "z");
+    spin(base);
+    assert_int_equal(h.count, 3);
     event_free(ev);
     tu_close_pair(p);
+    event_base_free(base);
+}
+
+/* A dispatch with nothing for the ring but the wait calls epoll_wait():
+ * the ring's submission queue stays untouched.  One that carries a
+ * control request (a lazy delete) submits it with the wait; the wait
+ * stays armed while nothing is ready, and the ring delivers what comes
+ * next; then epoll_wait() again. */
+static void
+test_ring_waits_direct(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2], q[2];
+    struct event *ev, *ev2;
+    struct hit h, h2;
+    char info[8192];
+    int i;
+
+    (void)state;
+    hit_init(&h, base, 1);
+    hit_init(&h2, base, 0);
+    ev = add_reader(base, p, &h);
+    for (i = 0; i < 3; ++i) {
+        tu_write_str(p[1], "x");
+        assert_int_equal(tu_run(base, 2000), 0);
+        spin(base);
+    }
+    assert_int_equal(h.count, 3);
+    assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 0);
+
+    ev2 = add_reader(base, q, &h2);
+    event_free(ev2);
+    spin(base);
+    assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 2);
+    assert_true(ring_wait_armed());
+    tu_write_str(p[1], "y");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 4);
+    tu_write_str(p[1], "z");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 5);
+    assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 2);
+    assert_int_equal(h2.count, 0);
+    event_free(ev);
+    tu_close_pair(p);
+    tu_close_pair(q);
     event_base_free(base);
 }
 
@@ -1504,6 +1646,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ring_fork, tu_setup_nobase,
             tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_ring_precise_timeout,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_waits_direct,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_ring_free_while_armed,
             tu_setup_nobase, tu_teardown_nobase),
