@@ -948,14 +948,15 @@ epoll_wait_deliver_(struct event_base *base, struct epollop *ep, long timeout)
     res = epoll_wait(ep->epfd, ep->events, ep->nevents, (int)timeout);
     EVBASE_ACQUIRE_LOCK(base, th_base_lock);
 
-    if (res == -1) {
-        if (errno != EINTR) {
-            event_warn("epoll_wait");
-            return -1;
-        }
-        return 0;
+    if (res > 0)
+        return epoll_deliver(base, ep, res);
+    /* Nothing to deliver: a timeout (a wake-up for timers only), or a
+     * signal. */
+    if (res == -1 && errno != EINTR) {
+        event_warn("epoll_wait");
+        return -1;
     }
-    return epoll_deliver(base, ep, res);
+    return 0;
 }
 
 static int
@@ -1635,9 +1636,10 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
     if (!ring_reap_wait(er))
         ring_reap(base, ep, er);
     res = er->wait_res;
-    if (res >= 0)
+    if (res > 0)
         return epoll_deliver(base, ep, res);
-    if (res != RING_NO_RESULT && res != -ECANCELED && res != -EINTR) {
+    if (res != 0 && res != RING_NO_RESULT && res != -ECANCELED &&
+        res != -EINTR) {
         errno = -res;
         event_warn("io_uring epoll_wait");
         ring_drop(base, ep);
