@@ -135,6 +135,10 @@ struct epoll_ring {
     ev_uint32_t wait_gen; /* of the wait armed last */
     int wait_armed;
     int wait_res; /* the wait's result, once reaped */
+    /* Probes queued whose answer was not read yet: one the kernel could
+     * not do at once (its epoll mutex was busy) is done by a worker, and
+     * its answer comes only inside an io_uring_enter() that reaps. */
+    unsigned probes_out;
     /* What each queued ADD asks for, by SQ slot: the kernel reads it
      * when the entry is submitted. */
     struct epoll_event ctl_ev[RING_SQ_ENTRIES];
@@ -1253,12 +1257,12 @@ epoll_run_ready_locked(struct event_base *base, int *nuser)
  * DEFER_TASKRUN needs one thread to own the ring (SINGLE_ISSUER):
  * init() makes the ring disabled (so that a kernel or seccomp filter
  * refusing any of it makes plain epoll the choice), and the first
- * dispatch that uses it enables it, in the thread that runs the loop.  A dispatch from
- * another thread, or in a forked child that skipped event_reinit() (the
- * kernel wipes a page of the ring in a child), makes a new one; after
- * RING_MAX_REMAKES of those the base goes on as plain epoll (ring_drop:
- * its evsel becomes epollops), as it does when the kernel refuses a ring
- * later or a request fails in a way it should not.
+ * dispatch that uses it enables it, in the thread that runs the loop.
+ * A dispatch from another thread, or in a forked child that skipped
+ * event_reinit() (the kernel wipes a page of the ring in a child), makes
+ * a new one; after RING_MAX_REMAKES of those the base goes on as plain
+ * epoll (ring_drop: its evsel becomes epollops), as it does when the
+ * kernel refuses a ring later or a request fails in a way it should not.
  */
 
 /* Make a ring; probe: check the opcodes too; disabled: for another
@@ -1298,6 +1302,7 @@ ring_close(struct epoll_ring *er)
     }
     uring_teardown_(&er->r);
     er->wait_armed = 0;
+    er->probes_out = 0;
     er->enabled = 0;
 }
 
@@ -1371,6 +1376,7 @@ ring_remake(struct event_base *base, struct epollop *ep)
     er->enabled = 1;
     er->owner = pthread_self();
     er->wait_armed = 0;
+    er->probes_out = 0;
     return er;
 }
 
@@ -1421,8 +1427,10 @@ ring_reap(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
         evutil_socket_t fd = (evutil_socket_t)RUD_VAL(cqe->user_data);
 
         /* A probe's usual answer; no other request gives it. */
-        if (EVUTIL_LIKELY(cqe->res == -EEXIST))
+        if (EVUTIL_LIKELY(cqe->res == -EEXIST)) {
+            --er->probes_out;
             continue;
+        }
         switch (RUD_KIND(cqe->user_data)) {
         case RUD_WAIT:
             if (er->wait_armed && RUD_VAL(cqe->user_data) == er->wait_gen) {
@@ -1436,6 +1444,7 @@ ring_reap(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
             (void)ctl_failed(ep, EPOLL_CTL_DEL, fd, 0, 0, NULL);
             break;
         case RUD_PROBE:
+            --er->probes_out;
             ring_probe_done(base, ep, fd, cqe->res);
             break;
         default:
@@ -1531,6 +1540,7 @@ ring_flush(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
             sqe->len = EPOLL_CTL_ADD;
             sqe->addr = (ev_uint64_t)(uintptr_t)e;
             sqe->user_data = RUD(RUD_PROBE, fd);
+            ++er->probes_out;
         }
         uring_queue_(&er->r);
         --room;
@@ -1553,13 +1563,16 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
      * ring's request (a loop answering one connection spent a tenth more
      * system time per message through the ring), on the same set.  The
      * ring keeps the wait when one is armed (only it may take that
-     * wait's reports) and when a precise timeout is due (it takes
-     * nanoseconds, epoll_wait() milliseconds).  Its state is only read
-     * here: in a forked child or another thread, ring_get below makes
-     * the ring anew once there is something for it. */
+     * wait's reports), while a probe's answer is still to come (it is
+     * read before the wait's reports, as when the probe went with the
+     * wait), and when a precise timeout is due (it takes nanoseconds,
+     * epoll_wait() milliseconds).  Its state is only read here: in a
+     * forked child or another thread, ring_get below makes the ring anew
+     * once there is something for it. */
     er = ep->ring;
     if (EVUTIL_LIKELY(ep->pending_first < 0 && !er->wait_armed) &&
-        uring_unsubmitted_(&er->r) == 0 && !ep->need_rebuild &&
+        er->probes_out == 0 && uring_unsubmitted_(&er->r) == 0 &&
+        !ep->need_rebuild &&
         (tv == NULL || !(base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) ||
             tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)))
         return epoll_wait_deliver_(base, ep, epoll_timeout_ms_(tv));

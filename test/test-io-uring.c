@@ -31,7 +31,9 @@
  * precise timeouts; a base freed with its wait armed by another thread;
  * non-blocking passes; a wait with nothing else for the ring made by
  * epoll_wait(), and one carrying a request made by the ring (read off the
- * ring's /proc fdinfo).  test-io-uring/memcheck runs these again under
+ * ring's /proc fdinfo); re-registrations while another thread keeps the
+ * epoll set's mutex busy, so that the kernel hands probes to its workers
+ * and answers them late.  test-io-uring/memcheck runs these again under
  * valgrind's memcheck (EVTEST_FILTER=test_ring_*).
  *
  * TEST-THREADS (tests run the loop in threads of their own).
@@ -50,6 +52,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -1190,6 +1193,22 @@ ring_base(void)
     return ring_base_flags(0);
 }
 
+/* Whether this process's descriptor name (an entry of /proc/self/fd)
+ * is an anonymous inode of that kind ("[io_uring]", "[eventpoll]"). */
+static int
+fd_is_kind(const char *name, const char *kind)
+{
+    char path[320], target[64];
+    ssize_t k;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%s", name);
+    k = readlink(path, target, sizeof(target) - 1);
+    if (k <= 0)
+        return 0;
+    target[k] = '\0';
+    return strstr(target, kind) != NULL;
+}
+
 /* Reads into buf (len bytes) the kernel's fdinfo of this process's
  * io_uring descriptor; returns how many such descriptors there are (buf
  * holds the last one's). */
@@ -1203,17 +1222,12 @@ ring_fdinfo(char *buf, size_t len)
     assert_non_null(d);
     buf[0] = '\0';
     while ((e = readdir(d)) != NULL) {
-        char path[320], target[64];
+        char path[320];
         ssize_t k;
         size_t have = 0;
         int fd;
 
-        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-        k = readlink(path, target, sizeof(target) - 1);
-        if (k <= 0)
-            continue;
-        target[k] = '\0';
-        if (strstr(target, "[io_uring]") == NULL)
+        if (!fd_is_kind(e->d_name, "[io_uring]"))
             continue;
         snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
         if ((fd = open(path, O_RDONLY)) < 0)
@@ -1382,18 +1396,15 @@ test_ring_readd_reused_number(void **state)
 
 #define N_REREG 600 /* more than the submission queue's 256 entries */
 
-/* Every fd deleted and added again between dispatches, round after
- * round: the DELs and probes go through the ring in several batches. */
-static void
-test_ring_reregister_many(void **state)
+/* n socketpairs p and persistent readers ev on base, counting in
+ * many_state; returns n, lowered to what the descriptor limit allows. */
+static int
+many_readers(struct event_base *base, evutil_socket_t (*p)[2],
+    struct event **ev, int n)
 {
-    static evutil_socket_t p[N_REREG][2];
-    static struct event *ev[N_REREG];
-    struct event_base *base = ring_base();
-    int i, round, n = N_REREG;
+    int i;
 
-    (void)state;
-    if (nofile_limit > 0 && nofile_limit < 2 * N_REREG + 64)
+    if (nofile_limit > 0 && nofile_limit < 2 * n + 64)
         n = (nofile_limit - 64) / 2;
     memset(&many_state, 0, sizeof(many_state));
     many_state.seen = calloc((size_t)n, sizeof(int));
@@ -1404,13 +1415,25 @@ test_ring_reregister_many(void **state)
             (void *)(intptr_t)i);
         assert_int_equal(event_add(ev[i], NULL), 0);
     }
-    for (round = 1; round <= 3; ++round) {
+    return n;
+}
+
+/* Rounds 1 .. rounds of: a byte into every pair, the loop until every
+ * event fired once more, then every event deleted and added again (its
+ * probe left to the next dispatch). */
+static void
+many_rounds(struct event_base *base, evutil_socket_t (*p)[2],
+    struct event **ev, int n, int rounds)
+{
+    int i, round;
+
+    for (round = 1; round <= rounds; ++round) {
         int passes;
         for (i = 0; i < n; ++i)
             tu_write_str(p[i][1], "x");
-        for (passes = 0; many_state.fired < round * n && passes < 1000;
+        for (passes = 0; many_state.fired < round * n && passes < 100000;
              ++passes)
-            assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+            assert_int_equal(tu_run_flags(base, EVLOOP_ONCE, 5000), 0);
         assert_int_equal(many_state.fired, round * n);
         for (i = 0; i < n; ++i) {
             assert_int_equal(many_state.seen[i], round);
@@ -1418,6 +1441,33 @@ test_ring_reregister_many(void **state)
             assert_int_equal(event_add(ev[i], NULL), 0);
         }
     }
+}
+
+static void
+many_free(evutil_socket_t (*p)[2], struct event **ev, int n)
+{
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        event_free(ev[i]);
+        tu_close_pair(p[i]);
+    }
+    free(many_state.seen);
+}
+
+/* Every fd deleted and added again between dispatches, round after
+ * round: the DELs and probes go through the ring in several batches. */
+static void
+test_ring_reregister_many(void **state)
+{
+    static evutil_socket_t p[N_REREG][2];
+    static struct event *ev[N_REREG];
+    struct event_base *base = ring_base();
+    int i, n;
+
+    (void)state;
+    n = many_readers(base, p, ev, N_REREG);
+    many_rounds(base, p, ev, n, 3);
     /* Deleted for good: nothing fires, and the kernel lets them go. */
     for (i = 0; i < n; ++i)
         assert_int_equal(event_del(ev[i]), 0);
@@ -1425,11 +1475,111 @@ test_ring_reregister_many(void **state)
         tu_write_str(p[i][1], "x");
     spin(base);
     assert_int_equal(many_state.fired, 3 * n);
-    for (i = 0; i < n; ++i) {
-        event_free(ev[i]);
-        tu_close_pair(p[i]);
+    many_free(p, ev, n);
+    event_base_free(base);
+}
+
+/* The base's epoll fd (the process's only one), from /proc/self/fd. */
+static int
+find_epoll_fd(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int fd = -1;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (fd_is_kind(e->d_name, "[eventpoll]")) {
+            assert_int_equal(fd, -1);
+            fd = atoi(e->d_name);
+        }
     }
-    free(many_state.seen);
+    closedir(d);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* Whether the kernel has started io_uring workers in this process
+ * (threads named iou-wrk-N): requests it could not do at once. */
+static int
+have_uring_workers(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int found = 0;
+
+    assert_non_null(d);
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[320], comm[32] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(comm, sizeof(comm), f) != NULL &&
+            strncmp(comm, "iou-wrk", 7) == 0)
+            found = 1;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+struct mutex_hog {
+    int epfd;
+    int stop; /* atomic */
+    long calls;
+};
+
+/* Takes the epoll set's mutex again and again (epoll_wait() holds it
+ * while it copies out reports; the events are level-triggered, so the
+ * loop still sees every one), for a bounded time. */
+static void *
+mutex_hog_thread(void *arg)
+{
+    struct mutex_hog *h = arg;
+    struct epoll_event evs[64];
+    struct timespec start, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        (void)epoll_wait(h->epfd, evs, 64, 0);
+        ++h->calls;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED) &&
+             now.tv_sec - start.tv_sec < 10);
+    return NULL;
+}
+
+#define N_HOG 200
+#define HOG_ROUNDS 40
+
+/* Re-registrations while another thread keeps the epoll set's mutex
+ * busy: a probe submitted then is done by a kernel worker and answered
+ * later.  Every event still fires once per round, and the loop ends its
+ * rounds (the answers are read: nothing waits for them forever). */
+static void
+test_ring_probes_done_late(void **state)
+{
+    static evutil_socket_t p[N_HOG][2];
+    static struct event *ev[N_HOG];
+    struct event_base *base = ring_base();
+    struct mutex_hog hog;
+    pthread_t t;
+    int n;
+
+    (void)state;
+    n = many_readers(base, p, ev, N_HOG);
+    memset(&hog, 0, sizeof(hog));
+    hog.epfd = find_epoll_fd();
+    assert_int_equal(pthread_create(&t, NULL, mutex_hog_thread, &hog), 0);
+    many_rounds(base, p, ev, n, HOG_ROUNDS);
+    __atomic_store_n(&hog.stop, 1, __ATOMIC_RELAXED);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    print_message("  [%ld epoll_wait calls by the other thread; kernel "
+                  "workers %s]\n", hog.calls,
+        have_uring_workers() ? "seen" : "not seen");
+    many_free(p, ev, n);
     event_base_free(base);
 }
 
@@ -1646,6 +1796,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ring_fork, tu_setup_nobase,
             tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_ring_precise_timeout,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_probes_done_late,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_ring_waits_direct,
             tu_setup_nobase, tu_teardown_nobase),
