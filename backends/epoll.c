@@ -122,8 +122,6 @@
 #define RUD(kind, v) (((ev_uint64_t)(kind) << 32) | (ev_uint32_t)(v))
 #define RUD_KIND(ud) ((unsigned)((ud) >> 32))
 #define RUD_VAL(ud) ((ev_uint32_t)(ud))
-/* er->wait_res when the wait has not completed. */
-#define RING_NO_RESULT INT_MIN
 
 struct epoll_ring {
     struct uring r; /* r.fd == -1: the next dispatch makes one */
@@ -134,11 +132,15 @@ struct epoll_ring {
     int remakes;
     ev_uint32_t wait_gen; /* of the wait armed last */
     int wait_armed;
-    int wait_res; /* the wait's result, once reaped */
-    /* Probes queued whose answer was not read yet: one the kernel could
-     * not do at once (its epoll mutex was busy) is done by a worker, and
-     * its answer comes only inside an io_uring_enter() that reaps. */
-    unsigned probes_out;
+    /* The wait completed: its result, not delivered yet. */
+    int wait_done;
+    int wait_res;
+    /* Control requests queued whose completion was not read yet (each
+     * posts one): ring_submit waits for them all (see there). */
+    unsigned ctl_out;
+    /* ring_submit could not have them all done: dispatch drops the
+     * ring. */
+    int failed;
     /* What each queued ADD asks for, by SQ slot: the kernel reads it
      * when the entry is submitted. */
     struct epoll_event ctl_ev[RING_SQ_ENTRIES];
@@ -1233,25 +1235,28 @@ epoll_run_ready_locked(struct event_base *base, int *nuser)
  *    kinds while the DEL is pending: epoll_ring_add) are
  *    IORING_OP_EPOLL_CTL requests, queued by dispatch and submitted
  *    together, in one io_uring_enter() per 256, before the wait; a loop
- *    that re-arms its events makes no system call per event.  A
- *    successful DEL posts nothing (IOSQE_CQE_SKIP_SUCCESS), a probe its
- *    usual EEXIST; failures are read as ctl_failed and probe_not_eexist
- *    read them, before the wait, so a stale registration found on the
- *    way is still gone before anything is reported;
+ *    that re-arms its events makes no system call per event.  Every
+ *    request is done before dispatch goes on (ring_submit waits for the
+ *    few a kernel worker does late), so nothing done to an fd after it
+ *    (an epoll_ctl() from event_add, say) can be undone by it.  A DEL's
+ *    completion is read as ctl_failed reads a failure, a probe's usual
+ *    EEXIST and its other answers as probe_not_eexist reads them, before
+ *    the wait, so a stale registration found on the way is still gone
+ *    before anything is reported;
  *  - every other change (a first ADD, a MOD, an edge-triggered DEL) is
  *    still an epoll_ctl() call, so event_add() still fails at once where
  *    epoll refuses an fd;
- *  - a dispatch with such requests to submit waits through the ring too:
- *    an IORING_OP_EPOLL_WAIT request into ep->events, after them, with
- *    the timeout (in nanoseconds: precise timers need no timerfd) given
- *    to io_uring_enter().  A wait that times out stays armed, and the
- *    next dispatches wait through the ring until it completes.  The ring
- *    runs its completion work only inside io_uring_enter()
+ *  - the wait is epoll_wait(), which sleeps and wakes for less kernel
+ *    time than the ring's request, except for a precise timeout: then it
+ *    is an IORING_OP_EPOLL_WAIT request into ep->events, with the timeout
+ *    in nanoseconds given to io_uring_enter() (precise timers need no
+ *    timerfd).  Such a wait that times out stays armed, and the next
+ *    dispatches wait through the ring until it completes.  The ring runs
+ *    its completion work only inside io_uring_enter()
  *    (IORING_SETUP_DEFER_TASKRUN), so the wait takes its reports there,
- *    after the changes, never while callbacks run;
- *  - a dispatch with nothing else for the ring calls epoll_wait(), which
- *    costs less kernel time than the ring's request when it sleeps, and
- *    fewer instructions: a loop that only waits is plain epoll's, and
+ *    never while callbacks run; one that completes while ring_submit
+ *    waits for control requests is delivered by the dispatch after.
+ *    A loop that only waits and runs callbacks is plain epoll's, and
  *    leaves the ring disabled (below) until it has a request for it.
  *
  * DEFER_TASKRUN needs one thread to own the ring (SINGLE_ISSUER):
@@ -1276,8 +1281,7 @@ ring_make(struct uring *r, int probe, int disabled)
         IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
             IORING_SETUP_DEFER_TASKRUN |
             (disabled ? IORING_SETUP_R_DISABLED : 0),
-        IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG |
-            IORING_FEAT_CQE_SKIP,
+        IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG,
         ops, probe ? (int)(sizeof(ops) / sizeof(ops[0])) : 0);
 }
 
@@ -1302,7 +1306,9 @@ ring_close(struct epoll_ring *er)
     }
     uring_teardown_(&er->r);
     er->wait_armed = 0;
-    er->probes_out = 0;
+    er->wait_done = 0;
+    er->ctl_out = 0;
+    er->failed = 0;
     er->enabled = 0;
 }
 
@@ -1376,7 +1382,9 @@ ring_remake(struct event_base *base, struct epollop *ep)
     er->enabled = 1;
     er->owner = pthread_self();
     er->wait_armed = 0;
-    er->probes_out = 0;
+    er->wait_done = 0;
+    er->ctl_out = 0;
+    er->failed = 0;
     return er;
 }
 
@@ -1428,23 +1436,26 @@ ring_reap(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
 
         /* A probe's usual answer; no other request gives it. */
         if (EVUTIL_LIKELY(cqe->res == -EEXIST)) {
-            --er->probes_out;
+            --er->ctl_out;
             continue;
         }
         switch (RUD_KIND(cqe->user_data)) {
         case RUD_WAIT:
             if (er->wait_armed && RUD_VAL(cqe->user_data) == er->wait_gen) {
                 er->wait_armed = 0;
+                er->wait_done = 1;
                 er->wait_res = cqe->res;
             }
             break;
         case RUD_DEL:
-            /* Only failures are posted. */
-            errno = -cqe->res;
-            (void)ctl_failed(ep, EPOLL_CTL_DEL, fd, 0, 0, NULL);
+            --er->ctl_out;
+            if (cqe->res != 0) {
+                errno = -cqe->res;
+                (void)ctl_failed(ep, EPOLL_CTL_DEL, fd, 0, 0, NULL);
+            }
             break;
         case RUD_PROBE:
-            --er->probes_out;
+            --er->ctl_out;
             ring_probe_done(base, ep, fd, cqe->res);
             break;
         default:
@@ -1466,16 +1477,28 @@ ring_reap_wait(struct epoll_ring *er)
         cqe->user_data != RUD(RUD_WAIT, er->wait_gen) || !er->wait_armed)
         return 0;
     er->wait_armed = 0;
+    er->wait_done = 1;
     er->wait_res = cqe->res;
     __atomic_store_n(er->r.cq_head, head + 1, __ATOMIC_RELEASE);
     return 1;
 }
 
-/* Submit what is queued, without waiting, and read the results. */
+/* Submit what is queued and read the results: every control request is
+ * done when this returns, or er->failed is set.  The kernel does a
+ * request at once unless the epoll set's mutex is busy (another thread
+ * or process in epoll_ctl() or epoll_wait() on the set, or closing a
+ * file in it); then a worker does it a little later, and its completion
+ * comes only inside an io_uring_enter() that waits for completions.
+ * Such a request must be done before anything else touches its fd: a
+ * DEL done late would delete the registration that a later epoll_ctl()
+ * ADD made, and the event would never fire.  So this waits for them (a
+ * second each at most, eight times, then the ring is given up). */
 static void
 ring_submit(struct event_base *base, struct epollop *ep,
     struct epoll_ring *er)
 {
+    struct io_uring_getevents_arg arg;
+    struct __kernel_timespec ts;
     unsigned n;
     int tries = 0;
 
@@ -1483,11 +1506,36 @@ ring_submit(struct event_base *base, struct epollop *ep,
         if (uring_enter_(&er->r, n, 0, 0, NULL, 0) < 0 && errno != EINTR &&
             errno != EAGAIN && errno != EBUSY) {
             event_warn("io_uring_enter (epoll_ctl requests)");
+            er->failed = 1;
             break;
         }
         ring_reap(base, ep, er);
     }
     ring_reap(base, ep, er);
+    for (tries = 0; EVUTIL_UNLIKELY(er->ctl_out > 0) && !er->failed;) {
+        if (tries++ == 8) {
+            event_warnx("epoll: %u epoll_ctl requests of the io_uring ring "
+                        "not done; going on without the ring",
+                er->ctl_out);
+            er->failed = 1;
+            break;
+        }
+        memset(&arg, 0, sizeof(arg));
+        arg.sigmask_sz = _NSIG / 8;
+        ts.tv_sec = 1;
+        ts.tv_nsec = 0;
+        arg.ts = (ev_uint64_t)(uintptr_t)&ts;
+        if (uring_enter_(&er->r, 0, er->ctl_out,
+                IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+                sizeof(arg)) < 0 &&
+            errno != EINTR && errno != ETIME && errno != EAGAIN &&
+            errno != EBUSY) {
+            event_warn("io_uring_enter (epoll_ctl completions)");
+            er->failed = 1;
+            break;
+        }
+        ring_reap(base, ep, er);
+    }
 }
 
 /* pending_flush for the ring: DEL what has no interest now, probe what
@@ -1529,7 +1577,6 @@ ring_flush(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
         if (ctx->interest == 0) {
             info->kevents = 0;
             sqe->len = EPOLL_CTL_DEL;
-            sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
             sqe->user_data = RUD(RUD_DEL, fd);
         } else {
             struct epoll_event *e =
@@ -1540,12 +1587,24 @@ ring_flush(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
             sqe->len = EPOLL_CTL_ADD;
             sqe->addr = (ev_uint64_t)(uintptr_t)e;
             sqe->user_data = RUD(RUD_PROBE, fd);
-            ++er->probes_out;
         }
         uring_queue_(&er->r);
+        ++er->ctl_out;
         --room;
     }
     ring_submit(base, ep, er);
+}
+
+/* Whether dispatch waits through the ring: for a precise timeout (the
+ * ring takes nanoseconds, epoll_wait() milliseconds), or while a wait it
+ * took is armed (only the ring may take that wait's reports). */
+static inline int
+ring_waits_(const struct event_base *base, const struct epoll_ring *er,
+    const struct timeval *tv)
+{
+    return er->wait_armed ||
+           (tv != NULL && (base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) &&
+               (tv->tv_sec > 0 || (tv->tv_sec == 0 && tv->tv_usec > 0)));
 }
 
 static int
@@ -1558,37 +1617,42 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
     unsigned min_complete = 1;
     int res;
 
-    /* Nothing for the ring to carry but the wait: then epoll_wait()
-     * itself, which sleeps and wakes for less kernel time than the
-     * ring's request (a loop answering one connection spent a tenth more
-     * system time per message through the ring), on the same set.  The
-     * ring keeps the wait when one is armed (only it may take that
-     * wait's reports), while a probe's answer is still to come (it is
-     * read before the wait's reports, as when the probe went with the
-     * wait), and when a precise timeout is due (it takes nanoseconds,
-     * epoll_wait() milliseconds).  Its state is only read here: in a
+    /* Nothing for the ring: epoll_wait() itself, which sleeps and wakes
+     * for less kernel time than the ring's request (a loop answering one
+     * connection spent a tenth more system time per message through the
+     * ring), on the same set.  The ring's state is only read here: in a
      * forked child or another thread, ring_get below makes the ring anew
      * once there is something for it. */
     er = ep->ring;
-    if (EVUTIL_LIKELY(ep->pending_first < 0 && !er->wait_armed) &&
-        er->probes_out == 0 && uring_unsubmitted_(&er->r) == 0 &&
-        !ep->need_rebuild &&
-        (tv == NULL || !(base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) ||
-            tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)))
+    if (EVUTIL_LIKELY(ep->pending_first < 0) && !er->wait_done &&
+        !ring_waits_(base, er, tv) && uring_unsubmitted_(&er->r) == 0 &&
+        !ep->need_rebuild)
         return epoll_wait_deliver_(base, ep, epoll_timeout_ms_(tv));
 
     /* (A base without its ring has epollops: ring_drop.) */
     if ((er = ring_get(base, ep)) == NULL)
         return epoll_dispatch(base, tv);
-    if (ep->pending_first >= 0)
+    if (ep->pending_first >= 0 || uring_unsubmitted_(&er->r) > 0) {
+        /* The lazy DELs and the probes, all done when it returns. */
         ring_flush(base, ep, er);
+        if (EVUTIL_UNLIKELY(er->failed)) {
+            ring_drop(base, ep);
+            return epoll_dispatch(base, tv);
+        }
+    }
     if (EVUTIL_UNLIKELY(ep->need_rebuild)) {
-        /* The armed wait holds the old set: a new ring, after. */
+        /* An armed wait holds the old set: a new ring, after. */
         ring_close(er);
         epoll_rebuild(base, ep);
         if ((er = ring_remake(base, ep)) == NULL)
             return epoll_dispatch(base, tv);
     }
+    /* The armed wait completed while ring_flush waited for its
+     * requests: its reports are in ep->events. */
+    if (er->wait_done)
+        goto done;
+    if (!ring_waits_(base, er, tv))
+        return epoll_wait_deliver_(base, ep, epoll_timeout_ms_(tv));
 
     if (!er->wait_armed) {
         struct io_uring_sqe *sqe;
@@ -1603,7 +1667,6 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
         uring_queue_(&er->r);
         er->wait_armed = 1;
     }
-    er->wait_res = RING_NO_RESULT;
 
     if (tv == NULL) {
         /* No timeout: no argument either. */
@@ -1616,20 +1679,10 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
         arg.sigmask_sz = _NSIG / 8;
         if (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)) {
             min_complete = 0;
-        } else if (base->flags & EVENT_BASE_FLAG_PRECISE_TIMER) {
+        } else {
+            /* The exact timeout: the base asked for precise timers. */
             ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
             ts.tv_nsec = (long long)(tv->tv_usec % 1000000) * 1000;
-            arg.ts = (ev_uint64_t)(uintptr_t)&ts;
-        } else {
-            /* Whole milliseconds, rounded up, as epoll_wait() takes them:
-             * timers due close together share a wake-up (with the exact
-             * timeout, a loop of many timers woke once per timer, four
-             * times the CPU time). */
-            long ms = evutil_tv_to_msec_inl_(tv);
-            if (ms < 0 || ms > MAX_EPOLL_TIMEOUT_MSEC)
-                ms = MAX_EPOLL_TIMEOUT_MSEC;
-            ts.tv_sec = ms / 1000;
-            ts.tv_nsec = (long long)(ms % 1000) * 1000000;
             arg.ts = (ev_uint64_t)(uintptr_t)&ts;
         }
         EVBASE_RELEASE_LOCK(base, th_base_lock);
@@ -1648,11 +1701,14 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
     }
     if (!ring_reap_wait(er))
         ring_reap(base, ep, er);
+    if (!er->wait_done)
+        return 0; /* still armed: the timeout passed, or a signal */
+done:
+    er->wait_done = 0;
     res = er->wait_res;
     if (res > 0)
         return epoll_deliver(base, ep, res);
-    if (res != 0 && res != RING_NO_RESULT && res != -ECANCELED &&
-        res != -EINTR) {
+    if (res != 0 && res != -ECANCELED && res != -EINTR) {
         errno = -res;
         event_warn("io_uring epoll_wait");
         ring_drop(base, ep);

@@ -34,7 +34,7 @@
  * ring's /proc fdinfo); re-registrations while another thread keeps the
  * epoll set's mutex busy, so that the kernel hands probes to its workers
  * and answers them late.  test-io-uring/memcheck runs these again under
- * valgrind's memcheck (EVTEST_FILTER=test_ring_*).
+ * valgrind's memcheck (EVTEST_FILTER=test_ring_*, EVTEST_SHORT=1).
  *
  * TEST-THREADS (tests run the loop in threads of their own).
  */
@@ -1253,41 +1253,62 @@ ring_fdinfo_field(const char *info, const char *key)
 }
 
 /* Whether the ring has its epoll_wait request armed, as the kernel lists
- * it among the ring's polls (opcode 59, IORING_OP_EPOLL_WAIT); 1 too
- * where the kernel lists no polls at all, so as not to fail on a format
- * change. */
+ * it among the ring's polls (opcode 59, IORING_OP_EPOLL_WAIT): 1 or 0,
+ * or -1 where the kernel lists no polls at all (a format change). */
 static int
 ring_wait_armed(void)
 {
     char info[8192];
 
     assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
-    return strstr(info, "PollList:") == NULL ||
-           strstr(info, "op=59,") != NULL;
+    if (strstr(info, "PollList:") == NULL)
+        return -1;
+    return strstr(info, "op=59,") != NULL;
 }
 
-/* Leaves the ring's wait armed, as a dispatch does that carries a
- * control request (here the lazy delete of a spare event) while nothing
- * is ready; the dispatch runs in this thread or, with in_thread, in a
+static void
+nop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+/* One EVLOOP_ONCE pass that ends with a 20 ms timer: on a base with
+ * precise timers its wait goes through the ring, and times out (unless
+ * the timer is due before the wait begins: valgrind is slow). */
+static void *
+once_with_timeout(void *arg)
+{
+    struct event_base *base = arg;
+    struct event *t = evtimer_new(base, nop_cb, NULL);
+    struct timeval tv = {0, 20000};
+
+    assert_non_null(t);
+    assert_int_equal(evtimer_add(t, &tv), 0);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    event_free(t);
+    return NULL;
+}
+
+/* Leaves the ring's wait armed (base: precise timers), as a wait through
+ * the ring that times out does; in this thread or, with in_thread, in a
  * thread that ends after it. */
 static void
 arm_ring_wait(struct event_base *base, int in_thread)
 {
-    evutil_socket_t s[2];
-    struct event *ev;
-    struct hit h;
-
-    hit_init(&h, base, 0);
-    ev = add_reader(base, s, &h);
-    event_free(ev);
     if (in_thread) {
-        spin_in_thread(base);
+        pthread_t t;
+        assert_int_equal(
+            pthread_create(&t, NULL, once_with_timeout, base), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
     } else {
-        spin(base);
-        assert_true(ring_wait_armed());
+        int tries = 0;
+        do
+            once_with_timeout(base);
+        while (ring_wait_armed() == 0 && ++tries < 5);
+        assert_true(ring_wait_armed() != 0);
     }
-    tu_close_pair(s);
-    assert_int_equal(h.count, 0);
 }
 
 static void
@@ -1328,7 +1349,8 @@ test_ring_is_the_default(void **state)
 static void
 test_ring_close_without_del(void **state)
 {
-    struct event_base *base = ring_base();
+    struct event_base *base =
+        ring_base_flags(EVENT_BASE_FLAG_PRECISE_TIMER);
     evutil_socket_t p[2], q[2];
     struct event *ev, *ev2;
     struct hit h, h2;
@@ -1479,6 +1501,14 @@ test_ring_reregister_many(void **state)
     event_base_free(base);
 }
 
+/* EVTEST_SHORT (set for the memcheck run): fewer rounds of the loops
+ * that only add load. */
+static int
+evtest_short(void)
+{
+    return getenv("EVTEST_SHORT") != NULL;
+}
+
 /* The base's epoll fd (the process's only one), from /proc/self/fd. */
 static int
 find_epoll_fd(void)
@@ -1573,7 +1603,7 @@ test_ring_probes_done_late(void **state)
     memset(&hog, 0, sizeof(hog));
     hog.epfd = find_epoll_fd();
     assert_int_equal(pthread_create(&t, NULL, mutex_hog_thread, &hog), 0);
-    many_rounds(base, p, ev, n, HOG_ROUNDS);
+    many_rounds(base, p, ev, n, evtest_short() ? 4 : HOG_ROUNDS);
     __atomic_store_n(&hog.stop, 1, __ATOMIC_RELAXED);
     assert_int_equal(pthread_join(t, NULL), 0);
     print_message("  [%ld epoll_wait calls by the other thread; kernel "
@@ -1594,7 +1624,8 @@ test_ring_moves_between_threads(void **state)
 static void
 test_ring_fork(void **state)
 {
-    struct event_base *base = ring_base();
+    struct event_base *base =
+        ring_base_flags(EVENT_BASE_FLAG_PRECISE_TIMER);
     evutil_socket_t p[2];
     struct event *ev;
     struct hit h;
@@ -1673,7 +1704,8 @@ test_ring_precise_timeout(void **state)
 static void
 test_ring_free_while_armed(void **state)
 {
-    struct event_base *base = ring_base();
+    struct event_base *base =
+        ring_base_flags(EVENT_BASE_FLAG_PRECISE_TIMER);
     evutil_socket_t p[2];
     struct event *ev;
     struct hit h;
@@ -1698,7 +1730,8 @@ test_ring_free_while_armed(void **state)
 static void
 test_ring_nonblock_passes(void **state)
 {
-    struct event_base *base = ring_base();
+    struct event_base *base =
+        ring_base_flags(EVENT_BASE_FLAG_PRECISE_TIMER);
     evutil_socket_t p[2];
     struct event *ev;
     struct hit h;
@@ -1724,11 +1757,11 @@ test_ring_nonblock_passes(void **state)
     event_base_free(base);
 }
 
-/* A dispatch with nothing for the ring but the wait calls epoll_wait():
- * the ring's submission queue stays untouched.  One that carries a
- * control request (a lazy delete) submits it with the wait; the wait
- * stays armed while nothing is ready, and the ring delivers what comes
- * next; then epoll_wait() again. */
+/* A dispatch with nothing for the ring waits with epoll_wait(): the
+ * ring's submission queue stays untouched.  A lazy delete goes through
+ * the ring, done before the wait, which is still epoll_wait()'s; only a
+ * precise timeout makes the wait the ring's (read off the ring's /proc
+ * fdinfo). */
 static void
 test_ring_waits_direct(void **state)
 {
@@ -1756,18 +1789,88 @@ test_ring_waits_direct(void **state)
     event_free(ev2);
     spin(base);
     assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
-    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 2);
-    assert_true(ring_wait_armed());
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 1);
+    assert_true(ring_wait_armed() != 1);
     tu_write_str(p[1], "y");
     assert_int_equal(tu_run(base, 2000), 0);
     assert_int_equal(h.count, 4);
-    tu_write_str(p[1], "z");
-    assert_int_equal(tu_run(base, 2000), 0);
-    assert_int_equal(h.count, 5);
     assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
-    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 2);
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 1);
     assert_int_equal(h2.count, 0);
     event_free(ev);
+    tu_close_pair(p);
+    tu_close_pair(q);
+    event_base_free(base);
+
+    /* Precise timers: a wait with a timeout is the ring's. */
+    base = ring_base_flags(EVENT_BASE_FLAG_PRECISE_TIMER);
+    hit_init(&h, base, 1);
+    ev = add_reader(base, p, &h);
+    spin(base);
+    assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 0);
+    arm_ring_wait(base, 0);
+    assert_int_equal(ring_fdinfo(info, sizeof(info)), 1);
+    assert_int_equal(ring_fdinfo_field(info, "SqTail:"), 1);
+    tu_write_str(p[1], "z");
+    assert_int_equal(tu_run(base, 2000), 0);
+    assert_int_equal(h.count, 1);
+    assert_true(ring_wait_armed() != 1);
+    event_free(ev);
+    tu_close_pair(p);
+    event_base_free(base);
+}
+
+#define N_READD 20000
+
+/* The race a late control request ran: an fd deleted (lazily), the
+ * dispatch that sends the DEL, then the fd added again and made ready,
+ * while another thread keeps the epoll set's mutex busy so that some
+ * DELs are done by a kernel worker.  A DEL done after the ADD that
+ * follows it would delete that registration and the event would never
+ * fire again; every round must fire. */
+static void
+test_ring_del_done_before_readd(void **state)
+{
+    struct event_base *base = ring_base();
+    evutil_socket_t p[2], q[2];
+    struct event *ev, *busy;
+    struct hit h;
+    struct mutex_hog hog;
+    pthread_t t;
+    int i, n = evtest_short() ? N_READD / 100 : N_READD;
+
+    (void)state;
+    hit_init(&h, base, 1);
+    ev = add_reader(base, p, &h);
+    /* Always ready and never read, so that the other thread's
+     * epoll_wait() has reports to copy out, under the mutex. */
+    tu_socketpair(q);
+    busy = event_new(base, q[0], EV_READ | EV_PERSIST, nop_cb, NULL);
+    assert_non_null(busy);
+    assert_int_equal(event_add(busy, NULL), 0);
+    tu_write_str(q[1], "z");
+    memset(&hog, 0, sizeof(hog));
+    hog.epfd = find_epoll_fd();
+    assert_int_equal(pthread_create(&t, NULL, mutex_hog_thread, &hog), 0);
+    for (i = 0; i < n; ++i) {
+        int passes;
+        assert_int_equal(event_del(ev), 0);
+        assert_true(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK) >=
+                    0);
+        assert_int_equal(event_add(ev, NULL), 0);
+        tu_write_str(p[1], "x");
+        for (passes = 0; h.count < i + 1 && passes < 1000; ++passes)
+            assert_int_equal(tu_run_flags(base, EVLOOP_ONCE, 2000), 0);
+        assert_int_equal(h.count, i + 1);
+    }
+    __atomic_store_n(&hog.stop, 1, __ATOMIC_RELAXED);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    print_message("  [%ld epoll_wait calls by the other thread; kernel "
+                  "workers %s]\n", hog.calls,
+        have_uring_workers() ? "seen" : "not seen");
+    event_free(ev);
+    event_free(busy);
     tu_close_pair(p);
     tu_close_pair(q);
     event_base_free(base);
@@ -1798,6 +1901,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ring_precise_timeout,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_ring_probes_done_late,
+            tu_setup_nobase, tu_teardown_nobase),
+        cmocka_unit_test_setup_teardown(test_ring_del_done_before_readd,
             tu_setup_nobase, tu_teardown_nobase),
         cmocka_unit_test_setup_teardown(test_ring_waits_direct,
             tu_setup_nobase, tu_teardown_nobase),
