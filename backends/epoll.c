@@ -1423,6 +1423,15 @@ ring_probe_done(struct event_base *base, struct epollop *ep,
     (void)probe_not_eexist(ep, fd, info->kevents, info, -res);
 }
 
+/* The armed wait completed with res: dispatch delivers it. */
+static inline void
+ring_wait_done_(struct epoll_ring *er, int res)
+{
+    er->wait_armed = 0;
+    er->wait_done = 1;
+    er->wait_res = res;
+}
+
 /* Read every completion. */
 static void
 ring_reap(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
@@ -1441,11 +1450,8 @@ ring_reap(struct event_base *base, struct epollop *ep, struct epoll_ring *er)
         }
         switch (RUD_KIND(cqe->user_data)) {
         case RUD_WAIT:
-            if (er->wait_armed && RUD_VAL(cqe->user_data) == er->wait_gen) {
-                er->wait_armed = 0;
-                er->wait_done = 1;
-                er->wait_res = cqe->res;
-            }
+            if (er->wait_armed && RUD_VAL(cqe->user_data) == er->wait_gen)
+                ring_wait_done_(er, cqe->res);
             break;
         case RUD_DEL:
             --er->ctl_out;
@@ -1476,9 +1482,7 @@ ring_reap_wait(struct epoll_ring *er)
     if (__atomic_load_n(er->r.cq_tail, __ATOMIC_ACQUIRE) != head + 1 ||
         cqe->user_data != RUD(RUD_WAIT, er->wait_gen) || !er->wait_armed)
         return 0;
-    er->wait_armed = 0;
-    er->wait_done = 1;
-    er->wait_res = cqe->res;
+    ring_wait_done_(er, cqe->res);
     __atomic_store_n(er->r.cq_head, head + 1, __ATOMIC_RELEASE);
     return 1;
 }
@@ -1512,7 +1516,14 @@ ring_submit(struct event_base *base, struct epollop *ep,
         ring_reap(base, ep, er);
     }
     ring_reap(base, ep, er);
-    for (tries = 0; EVUTIL_UNLIKELY(er->ctl_out > 0) && !er->failed;) {
+    if (EVUTIL_LIKELY(er->ctl_out == 0) || er->failed)
+        return;
+    memset(&arg, 0, sizeof(arg));
+    arg.sigmask_sz = _NSIG / 8;
+    ts.tv_sec = 1;
+    ts.tv_nsec = 0;
+    arg.ts = (ev_uint64_t)(uintptr_t)&ts;
+    for (tries = 0; er->ctl_out > 0;) {
         if (tries++ == 8) {
             event_warnx("epoll: %u epoll_ctl requests of the io_uring ring "
                         "not done; going on without the ring",
@@ -1520,11 +1531,6 @@ ring_submit(struct event_base *base, struct epollop *ep,
             er->failed = 1;
             break;
         }
-        memset(&arg, 0, sizeof(arg));
-        arg.sigmask_sz = _NSIG / 8;
-        ts.tv_sec = 1;
-        ts.tv_nsec = 0;
-        arg.ts = (ev_uint64_t)(uintptr_t)&ts;
         if (uring_enter_(&er->r, 0, er->ctl_out,
                 IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
                 sizeof(arg)) < 0 &&
@@ -1622,11 +1628,12 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
      * connection spent a tenth more system time per message through the
      * ring), on the same set.  The ring's state is only read here: in a
      * forked child or another thread, ring_get below makes the ring anew
-     * once there is something for it. */
+     * once there is something for it.  No request is left unsubmitted
+     * here: ring_flush submits them all and sees them done (or the ring
+     * is dropped), and a wait queued but not taken is armed. */
     er = ep->ring;
     if (EVUTIL_LIKELY(ep->pending_first < 0) && !er->wait_done &&
-        !ring_waits_(base, er, tv) && uring_unsubmitted_(&er->r) == 0 &&
-        !ep->need_rebuild)
+        !ring_waits_(base, er, tv) && !ep->need_rebuild)
         return epoll_wait_deliver_(base, ep, epoll_timeout_ms_(tv));
 
     /* (A base without its ring has epollops: ring_drop.) */

@@ -812,23 +812,7 @@ test_lazy_deletes_end_at_fork(void **state)
 static int
 epoll_fd_now(void)
 {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *de;
-    int found = -1;
-
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        char path[300], link[64];
-        ssize_t len;
-        snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
-        len = readlink(path, link, sizeof(link) - 1);
-        if (len > 0 && (link[len] = '\0', 1) &&
-            strcmp(link, "anon_inode:[eventpoll]") == 0 &&
-            atoi(de->d_name) != dirfd(d))
-            found = atoi(de->d_name);
-    }
-    closedir(d);
-    return found;
+    return tu_anon_inode_fd("anon_inode:[eventpoll]", NULL);
 }
 
 /* A child started with posix_spawn() (which, like vfork(), runs no fork

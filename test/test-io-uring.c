@@ -1193,53 +1193,27 @@ ring_base(void)
     return ring_base_flags(0);
 }
 
-/* Whether this process's descriptor name (an entry of /proc/self/fd)
- * is an anonymous inode of that kind ("[io_uring]", "[eventpoll]"). */
-static int
-fd_is_kind(const char *name, const char *kind)
-{
-    char path[320], target[64];
-    ssize_t k;
-
-    snprintf(path, sizeof(path), "/proc/self/fd/%s", name);
-    k = readlink(path, target, sizeof(target) - 1);
-    if (k <= 0)
-        return 0;
-    target[k] = '\0';
-    return strstr(target, kind) != NULL;
-}
-
 /* Reads into buf (len bytes) the kernel's fdinfo of this process's
  * io_uring descriptor; returns how many such descriptors there are (buf
  * holds the last one's). */
 static int
 ring_fdinfo(char *buf, size_t len)
 {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
+    char path[64];
+    size_t have = 0;
+    ssize_t k;
+    int n, fd = tu_anon_inode_fd("anon_inode:[io_uring]", &n);
 
-    assert_non_null(d);
     buf[0] = '\0';
-    while ((e = readdir(d)) != NULL) {
-        char path[320];
-        ssize_t k;
-        size_t have = 0;
-        int fd;
-
-        if (!fd_is_kind(e->d_name, "[io_uring]"))
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
-        if ((fd = open(path, O_RDONLY)) < 0)
-            continue;
-        while (have < len - 1 &&
-               (k = read(fd, buf + have, len - 1 - have)) > 0)
-            have += (size_t)k;
-        close(fd);
-        buf[have] = '\0';
-        ++n;
-    }
-    closedir(d);
+    if (fd < 0)
+        return n;
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+    if ((fd = open(path, O_RDONLY)) < 0)
+        return n;
+    while (have < len - 1 && (k = read(fd, buf + have, len - 1 - have)) > 0)
+        have += (size_t)k;
+    close(fd);
+    buf[have] = '\0';
     return n;
 }
 
@@ -1509,23 +1483,13 @@ evtest_short(void)
     return getenv("EVTEST_SHORT") != NULL;
 }
 
-/* The base's epoll fd (the process's only one), from /proc/self/fd. */
+/* The base's epoll fd (the process's only one). */
 static int
 find_epoll_fd(void)
 {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int fd = -1;
+    int n, fd = tu_anon_inode_fd("anon_inode:[eventpoll]", &n);
 
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        if (fd_is_kind(e->d_name, "[eventpoll]")) {
-            assert_int_equal(fd, -1);
-            fd = atoi(e->d_name);
-        }
-    }
-    closedir(d);
-    assert_true(fd >= 0);
+    assert_int_equal(n, 1);
     return fd;
 }
 

@@ -173,6 +173,39 @@ tu_count_fds(void)
 }
 
 int
+tu_anon_inode_fd(const char *kind, int *count)
+{
+    int found = -1, n = 0;
+#ifndef _WIN32
+    struct dirent *d;
+    DIR *dir = opendir("/proc/self/fd");
+
+    if (dir != NULL) {
+        while ((d = readdir(dir)) != NULL) {
+            char path[320], link[64];
+            ssize_t len;
+
+            snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+            len = readlink(path, link, sizeof(link) - 1);
+            if (len <= 0)
+                continue;
+            link[len] = '\0';
+            if (strcmp(link, kind) == 0) {
+                found = atoi(d->d_name);
+                ++n;
+            }
+        }
+        closedir(dir);
+    }
+#else
+    (void)kind;
+#endif
+    if (count != NULL)
+        *count = n;
+    return found;
+}
+
+int
 tu_setup_nobase(void **state)
 {
     (void)state;

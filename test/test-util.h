@@ -78,6 +78,11 @@ int tu_teardown_nobase(void **state);
 /* Number of open file descriptors of the process, or -1. */
 int tu_count_fds(void);
 
+/* A descriptor of the process whose /proc/self/fd link reads kind
+ * ("anon_inode:[eventpoll]", "anon_inode:[io_uring]"), the last found,
+ * or -1; *count, when count is not NULL, gets how many there are. */
+int tu_anon_inode_fd(const char *kind, int *count);
+
 /* Arm (seconds > 0) or disarm (0) the per-test watchdog. */
 void tu_watchdog(unsigned seconds);
 
