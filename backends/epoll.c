@@ -1503,6 +1503,7 @@ ring_submit(struct event_base *base, struct epollop *ep,
 {
     struct io_uring_getevents_arg arg;
     struct __kernel_timespec ts;
+    const struct timeval one_second = {1, 0};
     unsigned n;
     int tries = 0;
 
@@ -1518,11 +1519,7 @@ ring_submit(struct event_base *base, struct epollop *ep,
     ring_reap(base, ep, er);
     if (EVUTIL_LIKELY(er->ctl_out == 0) || er->failed)
         return;
-    memset(&arg, 0, sizeof(arg));
-    arg.sigmask_sz = _NSIG / 8;
-    ts.tv_sec = 1;
-    ts.tv_nsec = 0;
-    arg.ts = (ev_uint64_t)(uintptr_t)&ts;
+    uring_wait_arg_(&arg, &ts, &one_second);
     for (tries = 0; er->ctl_out > 0;) {
         if (tries++ == 8) {
             event_warnx("epoll: %u epoll_ctl requests of the io_uring ring "
@@ -1682,16 +1679,11 @@ epoll_ring_dispatch(struct event_base *base, struct timeval *tv)
             IORING_ENTER_GETEVENTS, NULL, 0);
         EVBASE_ACQUIRE_LOCK(base, th_base_lock);
     } else {
-        memset(&arg, 0, sizeof(arg));
-        arg.sigmask_sz = _NSIG / 8;
-        if (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0)) {
+        /* The exact timeout (the base asked for precise timers), or
+         * none with nothing to wait for. */
+        if (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec <= 0))
             min_complete = 0;
-        } else {
-            /* The exact timeout: the base asked for precise timers. */
-            ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
-            ts.tv_nsec = (long long)(tv->tv_usec % 1000000) * 1000;
-            arg.ts = (ev_uint64_t)(uintptr_t)&ts;
-        }
+        uring_wait_arg_(&arg, &ts, min_complete ? tv : NULL);
         EVBASE_RELEASE_LOCK(base, th_base_lock);
         res = uring_enter_(&er->r, uring_unsubmitted_(&er->r), min_complete,
             IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));

@@ -502,13 +502,7 @@ uring_dispatch(struct event_base *base, struct timeval *tv)
         flags |= IORING_ENTER_GETEVENTS; /* flush the kernel's overflow */
 
     if (wait) {
-        memset(&arg, 0, sizeof(arg));
-        arg.sigmask_sz = _NSIG / 8;
-        if (tv != NULL) {
-            ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
-            ts.tv_nsec = (long long)(tv->tv_usec % 1000000) * 1000;
-            arg.ts = (ev_uint64_t)(uintptr_t)&ts;
-        }
+        uring_wait_arg_(&arg, &ts, tv);
         flags |= IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
         EVBASE_RELEASE_LOCK(base, th_base_lock);
         res = uring_enter_(&op->r, n, 1, flags, &arg, sizeof(arg));

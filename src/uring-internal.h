@@ -22,9 +22,11 @@
 #ifdef EVENT__HAVE_IO_URING
 #include <linux/io_uring.h>
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "util-internal.h"
@@ -113,6 +115,23 @@ uring_enter_(const struct uring *r, unsigned to_submit, unsigned min_complete,
     return (int)syscall(__NR_io_uring_enter, r->fd, to_submit, min_complete,
         flags, arg, argsz);
 #endif
+}
+
+/* The extended argument of a wait in io_uring_enter()
+ * (IORING_ENTER_EXT_ARG): no signal mask, and the timeout tv to the
+ * nanosecond, kept in *ts, or none for NULL.  arg and ts must last until
+ * the call. */
+static inline void
+uring_wait_arg_(struct io_uring_getevents_arg *arg,
+    struct __kernel_timespec *ts, const struct timeval *tv)
+{
+    memset(arg, 0, sizeof(*arg));
+    arg->sigmask_sz = _NSIG / 8;
+    if (tv != NULL) {
+        ts->tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
+        ts->tv_nsec = (long long)(tv->tv_usec % 1000000) * 1000;
+        arg->ts = (ev_uint64_t)(uintptr_t)ts;
+    }
 }
 
 /* Entries published and not yet consumed by the kernel. */
